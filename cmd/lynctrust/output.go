@@ -1,0 +1,130 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/jedib0t/go-pretty/v6/table"
+	"github.com/jedib0t/go-pretty/v6/text"
+)
+
+// grid is one table of a report: the same rows feed the table, CSV, Markdown
+// and HTML renderings.
+type grid struct {
+	title  string
+	header []string
+	rows   [][]string
+}
+
+// plainStyle is what piped table output uses: no borders and no colour, columns
+// separated by two spaces, so that awk and cut can read it.
+var plainStyle = func() table.Style {
+	s := table.StyleDefault
+	s.Name = "plain"
+	s.Box.PaddingLeft = ""
+	s.Box.PaddingRight = "  "
+	s.Options = table.Options{}
+	s.Format.Header = text.FormatUpper
+	return s
+}()
+
+// emit writes a report in the chosen output format: v as JSON, or the grids.
+func (g *globals) emit(v any, grids ...grid) error {
+	if g.output == "json" {
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encoding JSON: %w", err)
+		}
+		_, err = fmt.Fprintf(g.stdout, "%s\n", b)
+		return err
+	}
+	for i, gr := range grids {
+		if i > 0 && (g.output == "table" || g.output == "markdown") {
+			fmt.Fprintln(g.stdout)
+		}
+		if err := g.renderGrid(gr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (g *globals) renderGrid(gr grid) error {
+	t := table.NewWriter()
+	if gr.header != nil {
+		t.AppendHeader(toRow(gr.header))
+	}
+	for _, r := range gr.rows {
+		t.AppendRow(toRow(r))
+	}
+	var out string
+	switch g.output {
+	case "csv":
+		out = t.RenderCSV()
+	case "markdown":
+		if gr.title != "" {
+			fmt.Fprintf(g.stdout, "### %s\n\n", gr.title)
+		}
+		out = t.RenderMarkdown()
+	case "html":
+		if gr.title != "" {
+			fmt.Fprintf(g.stdout, "<h3>%s</h3>\n", htmlEscape(gr.title))
+		}
+		out = t.RenderHTML()
+	default:
+		if gr.title != "" {
+			t.SetTitle(gr.title)
+		}
+		if g.terminal {
+			t.SetStyle(table.StyleLight)
+			if !g.color {
+				t.Style().Color = table.ColorOptions{}
+			}
+		} else {
+			t.SetStyle(plainStyle)
+			if gr.title != "" {
+				fmt.Fprintln(g.stdout, gr.title)
+				t.SetTitle("")
+			}
+		}
+		out = t.Render()
+		if !g.terminal {
+			out = trimLines(out)
+		}
+	}
+	_, err := fmt.Fprintln(g.stdout, out)
+	return err
+}
+
+func toRow(cells []string) table.Row {
+	r := make(table.Row, len(cells))
+	for i, c := range cells {
+		r[i] = c
+	}
+	return r
+}
+
+func trimLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
+}
+
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
+}
+
+// record renders one object as a two-column grid for people.
+func record(title string, kv ...string) grid {
+	gr := grid{title: title, header: []string{"field", "value"}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			continue
+		}
+		gr.rows = append(gr.rows, []string{kv[i], kv[i+1]})
+	}
+	return gr
+}

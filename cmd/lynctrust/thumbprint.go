@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"strings"
+
+	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/lynctrust/lynctrust/trust"
+	"github.com/urfave/cli/v2"
+)
+
+func thumbprintCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:      "thumbprint",
+		Usage:     "clean pasted thumbprints into the 40 hex digits Lync needs",
+		ArgsUsage: "[TEXT...]",
+		Description: `Removes spaces, colons, hyphens, the invisible marks that the Windows certificate
+dialog copies (U+200E, shown as '?' in a console) and other invisible characters,
+upper-cases the result and checks it has exactly 40 hex digits. With no arguments it
+reads one thumbprint per line from standard input.
+
+EXAMPLES:
+   $ lynctrust thumbprint '‎a9 09 50 2d d8 2a e4 15 04 c0 e0 05 2e 3c 61 ab 8e b1 0d 6b'
+   A909502DD82AE41504C0E0052E3C61AB8EB10D6B
+
+   $ lynctrust thumbprint --ps --identity site:Redmond a909502dd82ae41504c0e0052e3c61ab8eb10d6b
+   $cert = New-CsWebTrustedCACertificate -Thumbprint 'A909502DD82AE41504C0E0052E3C61AB8EB10D6B' -CAStore TrustedRootCA
+   Set-CsWebServiceConfiguration -Identity 'site:Redmond' -TrustedCACerts @{Add=$cert}`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "ps", Usage: "print the two Lync Management Shell lines that trust the thumbprint"},
+			&cli.StringFlag{Name: "ca-store", Value: string(psremote.TrustedRootCA), Usage: "with --ps: " + psremote.CAStoreGrammar},
+			&cli.StringFlag{Name: "identity", Value: string(psremote.GlobalIdentity), Usage: "with --ps: " + psremote.IdentityGrammar},
+		},
+		Action: func(c *cli.Context) error { return runThumbprint(g, c) },
+	}
+}
+
+type thumbprintResult struct {
+	trust.Normalized
+	Error string `json:"error,omitempty"`
+}
+
+func runThumbprint(g *globals, c *cli.Context) error {
+	if err := refuseLateFlags(c); err != nil {
+		return err
+	}
+	store, err := psremote.ParseCAStore(c.String("ca-store"))
+	if err != nil {
+		return usageError(fmt.Errorf("--ca-store: %w", err))
+	}
+	id, err := psremote.ParseIdentity(c.String("identity"))
+	if err != nil {
+		return usageError(fmt.Errorf("--identity: %w", err))
+	}
+	if (c.IsSet("ca-store") || c.IsSet("identity")) && !c.Bool("ps") {
+		return usageErrorf("--ca-store and --identity only shape the --ps lines: add --ps")
+	}
+	inputs := c.Args().Slice()
+	if len(inputs) == 0 {
+		sc := bufio.NewScanner(g.stdin)
+		for sc.Scan() {
+			if line := sc.Text(); line != "" {
+				inputs = append(inputs, line)
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return usageErrorf("reading standard input: %w", err)
+		}
+		if len(inputs) == 0 {
+			return usageErrorf("empty input: give thumbprints as arguments or one per line on standard input")
+		}
+	}
+
+	var results []thumbprintResult
+	failed := 0
+	for i, in := range inputs {
+		n, err := trust.Normalize(in)
+		r := thumbprintResult{Normalized: n}
+		if err != nil {
+			failed++
+			r.Error = err.Error()
+			fmt.Fprintf(g.stderr, "lynctrust: input %d: %v\n", i+1, err)
+		}
+		for _, rm := range n.Removed {
+			g.log.Debug("removed from thumbprint", "input", i+1, "code_point", rm.CodePoint, "name", rm.Name, "count", rm.Count)
+		}
+		results = append(results, r)
+	}
+
+	switch {
+	case g.output == "json":
+		if err := g.emit(results); err != nil {
+			return err
+		}
+	case c.Bool("ps"):
+		for _, r := range results {
+			if r.Error != "" {
+				continue
+			}
+			lines, err := psremote.PasteLines(psremote.Thumbprint(r.Thumbprint), store, id)
+			if err != nil {
+				return usageError(err)
+			}
+			fmt.Fprint(g.stdout, lines)
+		}
+	case g.output == "table":
+		// One clean thumbprint per line, so that $(lynctrust thumbprint …) just works.
+		for _, r := range results {
+			if r.Error == "" {
+				fmt.Fprintln(g.stdout, r.Thumbprint)
+			}
+		}
+	default:
+		gr := grid{header: []string{"input", "thumbprint", "removed", "error"}}
+		for _, r := range results {
+			gr.rows = append(gr.rows, []string{fmt.Sprintf("%+q", r.Input), r.Thumbprint, describeRemoved(r.Removed), r.Error})
+		}
+		if err := g.emit(results, gr); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return silent(exitUsage)
+	}
+	return nil
+}
+
+func describeRemoved(rs []trust.Removal) string {
+	var parts []string
+	for _, r := range rs {
+		parts = append(parts, fmt.Sprintf("%s %s ×%d", r.CodePoint, r.Name, r.Count))
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,180 @@
+package psremote
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/lynctrust/lynctrust/trust"
+)
+
+// ErrInvalidValue is wrapped by every validation error: the value was refused
+// before any script was built.
+var ErrInvalidValue = errors.New("invalid value")
+
+// CAStore is one of the three stores New-CsWebTrustedCACertificate accepts.
+type CAStore string
+
+// The documented -CAStore values and the LocalMachine store each names.
+const (
+	TrustedRootCA    CAStore = "TrustedRootCA"    // LocalMachine\Root
+	IntermediateCA   CAStore = "IntermediateCA"   // LocalMachine\CA
+	ThirdPartyRootCA CAStore = "ThirdPartyRootCA" // LocalMachine\AuthRoot
+)
+
+// CAStoreGrammar is quoted in error messages.
+const CAStoreGrammar = "TrustedRootCA | IntermediateCA | ThirdPartyRootCA"
+
+// ParseCAStore accepts the documented -CAStore values, in any case.
+func ParseCAStore(s string) (CAStore, error) {
+	for _, c := range []CAStore{TrustedRootCA, IntermediateCA, ThirdPartyRootCA} {
+		if strings.EqualFold(strings.TrimSpace(s), string(c)) {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("%w: CA store %q: want one of %s", ErrInvalidValue, s, CAStoreGrammar)
+}
+
+// CertStore is the LocalMachine certificate store the CA store refers to.
+func (c CAStore) CertStore() string {
+	switch c {
+	case IntermediateCA:
+		return "CA"
+	case ThirdPartyRootCA:
+		return "AuthRoot"
+	}
+	return "Root"
+}
+
+// Identity is a Web Services configuration identity: Global, site:NAME or
+// service:WebServer:FQDN.
+type Identity string
+
+// IdentityGrammar is quoted in error messages.
+const IdentityGrammar = "Global | site:NAME | service:WebServer:FQDN"
+
+// GlobalIdentity is the global collection.
+const GlobalIdentity Identity = "Global"
+
+var (
+	siteName = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9 ._-]{0,62}[A-Za-z0-9._-])?$`)
+	dnsLabel = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+)
+
+// ValidFQDN reports whether s is a DNS host name (letters, digits, hyphens, at
+// least two labels).
+func ValidFQDN(s string) bool {
+	if len(s) == 0 || len(s) > 253 {
+		return false
+	}
+	labels := strings.Split(strings.TrimSuffix(s, "."), ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if !dnsLabel.MatchString(l) {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseIdentity accepts the three identity forms, with the scope prefixes in
+// any case, and returns the canonical spelling.
+func ParseIdentity(s string) (Identity, error) {
+	t := strings.TrimSpace(s)
+	lower := strings.ToLower(t)
+	switch {
+	case lower == "global":
+		return GlobalIdentity, nil
+	case strings.HasPrefix(lower, "site:"):
+		name := t[len("site:"):]
+		if siteName.MatchString(name) {
+			return Identity("site:" + name), nil
+		}
+	case strings.HasPrefix(lower, "service:webserver:"):
+		fqdn := t[len("service:webserver:"):]
+		if ValidFQDN(fqdn) {
+			return Identity("service:WebServer:" + strings.ToLower(strings.TrimSuffix(fqdn, "."))), nil
+		}
+	}
+	return "", fmt.Errorf("%w: identity %q: want %s (site names: letters, digits, space, '.', '_', '-')",
+		ErrInvalidValue, s, IdentityGrammar)
+}
+
+// Scope is "global", "site" or "service".
+func (id Identity) Scope() string {
+	switch {
+	case strings.HasPrefix(string(id), "site:"):
+		return "site"
+	case strings.HasPrefix(string(id), "service:"):
+		return "service"
+	}
+	return "global"
+}
+
+// Thumbprint is a validated 40-digit uppercase SHA-1 thumbprint.
+type Thumbprint string
+
+// ParseThumbprint normalises pasted text with trust.Normalize.
+func ParseThumbprint(s string) (Thumbprint, error) {
+	n, err := trust.Normalize(s)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalidValue, err)
+	}
+	return Thumbprint(n.Thumbprint), nil
+}
+
+// Quote returns s as a PowerShell single-quoted string literal. Inside single
+// quotes PowerShell expands nothing; the only special characters are the quote
+// marks themselves, which are doubled. PowerShell treats the typographic quotes
+// U+2018, U+2019, U+201A and U+201B as single quotes too, so they are doubled
+// as well (about_Quoting_Rules). NUL and other control characters cannot appear
+// in a validated value; Quote refuses them rather than guess.
+func Quote(s string) (string, error) {
+	var b strings.Builder
+	b.WriteByte('\'')
+	for _, r := range s {
+		switch {
+		case r == '\'' || r == '\u2018' || r == '\u2019' || r == '\u201A' || r == '\u201B':
+			b.WriteRune(r)
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7F || r == 0xFFFD:
+			return "", fmt.Errorf("%w: control character %s in %q cannot go into a script", ErrInvalidValue, trust.CodePoint(r), s)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('\'')
+	return b.String(), nil
+}
+
+// PasteLines renders the two lines an administrator pastes into the Lync
+// Management Shell to trust a CA: the certificate object, then the change to
+// one collection. Only validated values reach it.
+func PasteLines(t Thumbprint, store CAStore, id Identity) (string, error) {
+	qt, err := Quote(string(t))
+	if err != nil {
+		return "", err
+	}
+	qs, err := Quote(string(store))
+	if err != nil {
+		return "", err
+	}
+	qi, err := Quote(string(id))
+	if err != nil {
+		return "", err
+	}
+	return "$cert = New-CsWebTrustedCACertificate -Thumbprint " + qt + " -CAStore " + store.bare(qs) + "\n" +
+		"Set-CsWebServiceConfiguration -Identity " + qi + " -TrustedCACerts @{Add=$cert}\n", nil
+}
+
+// bare drops the quotes around a CA store name: the documented examples write
+// -CAStore TrustedRootCA unquoted, and the three names are plain words.
+func (c CAStore) bare(quoted string) string {
+	if quoted == "'"+string(c)+"'" {
+		return string(c)
+	}
+	return quoted
+}

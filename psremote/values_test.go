@@ -1,0 +1,127 @@
+package psremote
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestParseIdentity(t *testing.T) {
+	for in, want := range map[string]Identity{
+		"global":                                 "Global",
+		" Global ":                               "Global",
+		"site:Redmond":                           "site:Redmond",
+		"SITE:Redmond Main":                      "site:Redmond Main",
+		"service:WebServer:FE01.pool.contoso.com": "service:WebServer:fe01.pool.contoso.com",
+		"Service:webserver:pool01.lab.test.":     "service:WebServer:pool01.lab.test",
+	} {
+		got, err := ParseIdentity(in)
+		if err != nil || got != want {
+			t.Errorf("ParseIdentity(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "site:", "site:Red'mond", "site:a;b", "site:$x", "service:WebServer:fe01",
+		"service:Registrar:fe01.contoso.com", "service:WebServer:fe_01.contoso.com", "pool01.contoso.com",
+		"site:Red\nmond", "site: Redmond", "site:Redmond`"} {
+		if _, err := ParseIdentity(in); !errors.Is(err, ErrInvalidValue) {
+			t.Errorf("ParseIdentity(%q) accepted", in)
+		}
+	}
+}
+
+func TestParseCAStore(t *testing.T) {
+	for _, in := range []string{"TrustedRootCA", "trustedrootca", "IntermediateCA", "ThirdPartyRootCA"} {
+		if _, err := ParseCAStore(in); err != nil {
+			t.Errorf("ParseCAStore(%q): %v", in, err)
+		}
+	}
+	for _, in := range []string{"TrustedPublisher", "Root", ""} {
+		if _, err := ParseCAStore(in); err == nil || !strings.Contains(err.Error(), CAStoreGrammar) {
+			t.Errorf("ParseCAStore(%q) = %v", in, err)
+		}
+	}
+	if TrustedRootCA.CertStore() != "Root" || IntermediateCA.CertStore() != "CA" || ThirdPartyRootCA.CertStore() != "AuthRoot" {
+		t.Error("CertStore mapping")
+	}
+}
+
+// unquote reads one PowerShell single-quoted literal at the start of s, as
+// PowerShell's tokenizer does, and returns its value and what follows it.
+func unquote(s string) (value, rest string, ok bool) {
+	isQuote := func(r rune) bool { return r == '\'' || r == '\u2018' || r == '\u2019' || r == '\u201A' || r == '\u201B' }
+	r, size := utf8.DecodeRuneInString(s)
+	if !isQuote(r) {
+		return "", s, false
+	}
+	var b strings.Builder
+	for i := size; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if isQuote(r) {
+			r2, n2 := utf8.DecodeRuneInString(s[i+n:])
+			if i+n < len(s) && isQuote(r2) {
+				b.WriteRune(r)
+				i += n + n2
+				continue
+			}
+			return b.String(), s[i+n:], true
+		}
+		b.WriteRune(r)
+		i += n
+	}
+	return "", "", false
+}
+
+func TestQuoteRoundTrips(t *testing.T) {
+	for _, in := range []string{"", "plain", "it's", "''", "‘smart’", "$(Remove-Item C:\\)", "`n", "a\"b"} {
+		q, err := Quote(in)
+		if err != nil {
+			t.Fatalf("Quote(%q): %v", in, err)
+		}
+		v, rest, ok := unquote(q)
+		if !ok || v != in || rest != "" {
+			t.Errorf("Quote(%q) = %s, reads back as %q + %q (ok=%v)", in, q, v, rest, ok)
+		}
+	}
+	if _, err := Quote("a\x00b"); err == nil {
+		t.Error("NUL accepted")
+	}
+}
+
+// FuzzQuote: whatever the input, the quoted form is exactly one string literal
+// whose value is the input.
+func FuzzQuote(f *testing.F) {
+	f.Add("it's")
+	f.Add("'; Remove-CsWebServiceConfiguration -Identity global; '")
+	f.Add("\u2019\u2018'")
+	f.Fuzz(func(t *testing.T, in string) {
+		q, err := Quote(in)
+		if err != nil {
+			return
+		}
+		v, rest, ok := unquote(q)
+		if !ok || rest != "" {
+			t.Fatalf("Quote(%q) = %s escapes its literal: rest %q", in, q, rest)
+		}
+		if utf8.ValidString(in) && v != in {
+			t.Fatalf("Quote(%q) reads back as %q", in, v)
+		}
+	})
+}
+
+// FuzzParseIdentity: an accepted identity never carries a character that means
+// something to PowerShell.
+func FuzzParseIdentity(f *testing.F) {
+	f.Add("site:Redmond")
+	f.Add("service:WebServer:fe01.contoso.com")
+	f.Add("site:x'; exit")
+	f.Fuzz(func(t *testing.T, in string) {
+		id, err := ParseIdentity(in)
+		if err != nil {
+			return
+		}
+		if strings.ContainsAny(string(id), "'\"`$;(){}@|&<>\n\r\t") {
+			t.Fatalf("ParseIdentity(%q) accepted %q", in, id)
+		}
+	})
+}
