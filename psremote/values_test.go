@@ -9,12 +9,12 @@ import (
 
 func TestParseIdentity(t *testing.T) {
 	for in, want := range map[string]Identity{
-		"global":                                 "Global",
-		" Global ":                               "Global",
-		"site:Redmond":                           "site:Redmond",
-		"SITE:Redmond Main":                      "site:Redmond Main",
+		"global":            "Global",
+		" Global ":          "Global",
+		"site:Redmond":      "site:Redmond",
+		"SITE:Redmond Main": "site:Redmond Main",
 		"service:WebServer:FE01.pool.contoso.com": "service:WebServer:fe01.pool.contoso.com",
-		"Service:webserver:pool01.lab.test.":     "service:WebServer:pool01.lab.test",
+		"Service:webserver:pool01.lab.test.":      "service:WebServer:pool01.lab.test",
 	} {
 		got, err := ParseIdentity(in)
 		if err != nil || got != want {
@@ -49,7 +49,9 @@ func TestParseCAStore(t *testing.T) {
 // unquote reads one PowerShell single-quoted literal at the start of s, as
 // PowerShell's tokenizer does, and returns its value and what follows it.
 func unquote(s string) (value, rest string, ok bool) {
-	isQuote := func(r rune) bool { return r == '\'' || r == '\u2018' || r == '\u2019' || r == '\u201A' || r == '\u201B' }
+	isQuote := func(r rune) bool {
+		return r == '\'' || r == '\u2018' || r == '\u2019' || r == '\u201A' || r == '\u201B'
+	}
 	r, size := utf8.DecodeRuneInString(s)
 	if !isQuote(r) {
 		return "", s, false

@@ -30,7 +30,7 @@ func TestAlertRegistryIsComplete(t *testing.T) {
 
 func TestMatchSymptomsLoosely(t *testing.T) {
 	for in, want := range map[string]string{
-		"THERE WAS A PROBLEM ACQUIRING A PERSONAL CERTIFICATE":              "There was a problem acquiring",
+		"THERE WAS A PROBLEM ACQUIRING A PERSONAL CERTIFICATE":             "There was a problem acquiring",
 		"connection to exchange unavailable":                               "Connection to Microsoft Exchange",
 		"Cannot sign into Lync. There was a problem verifying the certif…": "Cannot sign in to Lync. There was a problem verifying",
 	} {

@@ -66,6 +66,7 @@ type globals struct {
 	timeout  time.Duration
 	log      *slog.Logger
 	now      func() time.Time
+	resolve  resolveMap
 }
 
 var outputFormats = []string{"table", "json", "csv", "markdown", "html"}
@@ -124,6 +125,8 @@ func newApp(g *globals) *cli.App {
 			&cli.BoolFlag{Name: "no-color", Usage: "never use colour (also when NO_COLOR is set)"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "debug log on standard error"},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "time limit for each network operation"},
+			&cli.StringSliceFlag{Name: "resolve", EnvVars: []string{"LYNCTRUST_RESOLVE"},
+				Usage: "connect to ADDR whenever HOST:PORT is dialled (HOST:PORT:ADDR, repeatable, as curl's --resolve)"},
 		},
 		Before: func(c *cli.Context) error { return g.setup(c) },
 		Action: func(c *cli.Context) error {
@@ -134,6 +137,7 @@ func newApp(g *globals) *cli.App {
 		},
 		Commands: []*cli.Command{
 			thumbprintCommand(g),
+			resolveCommand(g),
 			explainCommand(g),
 		},
 	}
@@ -171,6 +175,11 @@ func (g *globals) setup(c *cli.Context) error {
 	if g.timeout <= 0 {
 		return usageErrorf("--timeout %s: want a positive duration such as 30s", c.Duration("timeout"))
 	}
+	m, err := parseResolve(c.StringSlice("resolve"))
+	if err != nil {
+		return usageError(err)
+	}
+	g.resolve = m
 	if c.Bool("verbose") {
 		g.log = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

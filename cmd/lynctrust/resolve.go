@@ -1,0 +1,339 @@
+package main
+
+import (
+	"encoding/pem"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lynctrust/lynctrust/trust"
+	"github.com/urfave/cli/v2"
+)
+
+func resolveCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:  "resolve",
+		Usage: "find the Exchange root CA thumbprint and everything wrong with the chain",
+		Description: `Connects to OWA, EWS or autodiscover over TLS, takes the chain exactly as the server
+sends it, and builds every certification path to a root from the certificates sent, the
+system's roots, --ca-file and AIA downloads. For each path it prints the certificates with
+where each came from, the root's SHA-1 thumbprint as Windows shows it, and the findings:
+weak hashes (MD2/MD4/MD5 cause TLS alert 43), missing intermediates, expiry, host name,
+order, extra certificates, wildcard leaves, small keys.
+
+Exit status: 0 a trusted path without errors; 2 error findings; 3 unreachable.
+
+EXAMPLES:
+   $ lynctrust resolve --owa https://mail.contoso.com/owa
+   $ lynctrust resolve --owa mail.contoso.com --root-only
+   A909502DD82AE41504C0E0052E3C61AB8EB10D6B
+   $ lynctrust resolve --autodiscover contoso.com --ews https://ews.contoso.com/EWS/Exchange.asmx
+   $ lynctrust resolve --owa mail.contoso.com --ca-file corp-root.cer --save-root exchange-root.cer`,
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "owa", Usage: "OWA URL: https://host[:port][/path] or host[:port] (repeatable)"},
+			&cli.StringSliceFlag{Name: "ews", Usage: "EWS URL (repeatable)"},
+			&cli.StringSliceFlag{Name: "autodiscover", Usage: "mail DOMAIN: tries https://autodiscover.DOMAIN and https://DOMAIN"},
+			&cli.StringFlag{Name: "servername", Usage: "server name to send (SNI) and to check the certificate against"},
+			&cli.StringSliceFlag{Name: "ca-file", Usage: "extra trusted roots: PEM, DER or PKCS#7 (repeatable)"},
+			&cli.BoolFlag{Name: "no-aia", Usage: "do not download missing issuers from AIA URLs"},
+			&cli.BoolFlag{Name: "root-only", Usage: "print only the recommended root's thumbprint"},
+			&cli.BoolFlag{Name: "all-roots", Usage: "print the root thumbprint of every path"},
+			&cli.StringFlag{Name: "save-root", Usage: "write the recommended root to `FILE` (DER for .cer/.der, otherwise PEM)"},
+		},
+		Action: func(c *cli.Context) error { return runResolve(g, c) },
+	}
+}
+
+// resolveTarget is one endpoint to examine; alternatives share a group, and a
+// group succeeds when any of its endpoints answers (autodiscover's two hosts).
+type resolveTarget struct {
+	ep    trust.Endpoint
+	kind  string
+	group int
+}
+
+type resolveResult struct {
+	Kind   string        `json:"kind"`
+	Target string        `json:"target"`
+	Error  string        `json:"error,omitempty"`
+	Report *trust.Report `json:"report,omitempty"`
+}
+
+type resolveOutput struct {
+	Healthy         bool            `json:"healthy"`
+	RecommendedRoot string          `json:"recommended_root,omitempty"`
+	Results         []resolveResult `json:"results"`
+}
+
+func resolveTargets(c *cli.Context) ([]resolveTarget, error) {
+	var ts []resolveTarget
+	group := 0
+	for _, kind := range []string{"owa", "ews"} {
+		for _, s := range c.StringSlice(kind) {
+			ep, err := trust.ParseEndpoint(s)
+			if err != nil {
+				return nil, usageError(fmt.Errorf("--%s: %w", kind, err))
+			}
+			ts = append(ts, resolveTarget{ep, kind, group})
+			group++
+		}
+	}
+	for _, d := range c.StringSlice("autodiscover") {
+		d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+		if strings.Contains(d, "/") || strings.Contains(d, ":") || !strings.Contains(d, ".") {
+			return nil, usageErrorf("--autodiscover %q: want the mail domain, such as contoso.com", d)
+		}
+		for _, host := range []string{"autodiscover." + d, d} {
+			ep := trust.Endpoint{Target: "https://" + host + "/autodiscover/autodiscover.xml", Host: host, Port: "443"}
+			ts = append(ts, resolveTarget{ep, "autodiscover", group})
+		}
+		group++
+	}
+	if len(ts) == 0 {
+		return nil, usageErrorf("resolve: give at least one of --owa URL, --ews URL or --autodiscover DOMAIN")
+	}
+	return ts, nil
+}
+
+func loadCAFiles(paths []string) ([]trust.StoreCert, error) {
+	var out []trust.StoreCert
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, usageError(fmt.Errorf("--ca-file: %w", err))
+		}
+		certs, err := trust.ParseCertificates(data)
+		if err != nil {
+			return nil, usageError(fmt.Errorf("--ca-file %s: %w", p, err))
+		}
+		for _, c := range certs {
+			out = append(out, trust.StoreCert{Cert: c, Store: p})
+		}
+	}
+	return out, nil
+}
+
+func runResolve(g *globals, c *cli.Context) error {
+	if err := refuseLateFlags(c); err != nil {
+		return err
+	}
+	if c.NArg() > 0 {
+		return usageErrorf("resolve: unexpected argument %q: give the server with --owa, --ews or --autodiscover", c.Args().First())
+	}
+	if c.Bool("root-only") && c.Bool("all-roots") {
+		return usageErrorf("resolve: --root-only and --all-roots exclude each other")
+	}
+	targets, err := resolveTargets(c)
+	if err != nil {
+		return err
+	}
+	extra, err := loadCAFiles(c.StringSlice("ca-file"))
+	if err != nil {
+		return err
+	}
+	opts := trust.ResolveOptions{
+		ServerName: c.String("servername"),
+		ExtraRoots: extra,
+		NoAIA:      c.Bool("no-aia"),
+		Dial:       g.resolve.dialer(),
+		Timeout:    g.timeout,
+		Now:        g.now,
+	}
+	out := resolveOutput{Healthy: true, Results: []resolveResult{}}
+	groupOK := map[int]bool{}
+	groupErr := map[int][]error{}
+	for _, t := range targets {
+		g.log.Debug("resolving", "target", t.ep.Target, "address", t.ep.Address())
+		rep, err := trust.Resolve(c.Context, t.ep, opts)
+		res := resolveResult{Kind: t.kind, Target: t.ep.Target, Report: rep}
+		if err != nil {
+			res.Error = err.Error()
+			groupErr[t.group] = append(groupErr[t.group], err)
+		} else {
+			groupOK[t.group] = true
+			if !rep.Healthy() {
+				out.Healthy = false
+			}
+			for _, f := range rep.AIA {
+				g.log.Debug("AIA download", "url", f.URL, "certificates", f.Certificates, "error", f.Error)
+			}
+		}
+		out.Results = append(out.Results, res)
+	}
+	var unreachable []error
+	for grp, errs := range groupErr {
+		if !groupOK[grp] {
+			unreachable = append(unreachable, errs...)
+		}
+	}
+	if len(unreachable) > 0 {
+		out.Healthy = false
+	}
+	var roots []*trust.Report
+	for _, r := range out.Results {
+		if r.Report != nil {
+			roots = append(roots, r.Report)
+		}
+	}
+	if len(roots) > 0 && roots[0].Recommended() != nil {
+		out.RecommendedRoot = roots[0].Recommended().RootThumbprint
+	}
+
+	if path := c.String("save-root"); path != "" {
+		if err := saveRoot(path, roots); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.stderr, "lynctrust: wrote the recommended root to %s\n", path)
+	}
+
+	switch {
+	case c.Bool("root-only"):
+		for _, r := range roots {
+			p := r.Recommended()
+			if p == nil || p.RootThumbprint == "" {
+				fmt.Fprintf(g.stderr, "lynctrust: %s: no path reaches a root; run without --root-only to see why\n", r.Target)
+				out.Healthy = false
+				continue
+			}
+			fmt.Fprintln(g.stdout, p.RootThumbprint)
+		}
+	case c.Bool("all-roots"):
+		gr := grid{header: []string{"target", "path", "root thumbprint", "root", "trusted", "recommended"}}
+		type rootLine struct {
+			Target      string `json:"target"`
+			Path        int    `json:"path"`
+			Thumbprint  string `json:"root_thumbprint"`
+			Subject     string `json:"root_subject"`
+			Trusted     bool   `json:"trusted"`
+			Recommended bool   `json:"recommended"`
+		}
+		var lines []rootLine
+		for _, r := range roots {
+			for i, p := range r.Paths {
+				if p.RootThumbprint == "" {
+					continue
+				}
+				lines = append(lines, rootLine{r.Target, i + 1, p.RootThumbprint, p.RootSubject, p.Trusted, p.Recommended})
+				gr.rows = append(gr.rows, []string{r.Target, strconv.Itoa(i + 1), p.RootThumbprint, p.RootSubject, yesNo(p.Trusted), yesNo(p.Recommended)})
+			}
+		}
+		if err := g.emit(lines, gr); err != nil {
+			return err
+		}
+	default:
+		if err := g.emit(out, resolveGrids(g, out)...); err != nil {
+			return err
+		}
+	}
+
+	for _, err := range unreachable {
+		fmt.Fprintf(g.stderr, "lynctrust: %v\n", err)
+	}
+	switch {
+	case len(unreachable) > 0:
+		return silent(exitRemote)
+	case !out.Healthy:
+		return silent(exitFindings)
+	}
+	return nil
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func saveRoot(path string, reports []*trust.Report) error {
+	if len(reports) == 0 || reports[0].RootCertificate() == nil {
+		return &exitError{code: exitFindings, err: fmt.Errorf("--save-root %s: no path reaches a root, nothing written", path)}
+	}
+	root := reports[0].RootCertificate()
+	data := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw})
+	if ext := strings.ToLower(filepath.Ext(path)); ext == ".cer" || ext == ".der" {
+		data = root.Raw // what the Windows certificate import wizard reads most readily
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return usageError(fmt.Errorf("--save-root: %w", err))
+	}
+	return nil
+}
+
+// provenance says where a certificate came from, with its place in the chain
+// as sent and the store, file or URL it was found in.
+func provenance(ci trust.CertInfo) string {
+	var parts []string
+	for _, p := range ci.Provenance {
+		switch {
+		case p == string(trust.FromServer) && ci.SentIndex != nil:
+			p += fmt.Sprintf(" #%d", *ci.SentIndex+1)
+		case p != string(trust.FromServer) && ci.Origin != "":
+			p += " (" + ci.Origin + ")"
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func short(t time.Time) string { return t.UTC().Format("2006-01-02") }
+
+func resolveGrids(g *globals, out resolveOutput) []grid {
+	var grids []grid
+	for _, res := range out.Results {
+		if res.Report == nil {
+			grids = append(grids, record(res.Target, "kind", res.Kind, "error", res.Error))
+			continue
+		}
+		r := res.Report
+		sent := grid{title: fmt.Sprintf("%s (%s): chain as sent by %s, %d certificate(s)", r.Target, res.Kind, r.Address, len(r.Sent)),
+			header: []string{"#", "subject", "issuer", "signature", "valid until", "thumbprint"}}
+		for i, ci := range r.Sent {
+			sent.rows = append(sent.rows, []string{strconv.Itoa(i + 1), ci.Subject, ci.Issuer, ci.SignatureAlgorithm.Name, short(ci.NotAfter), ci.Thumbprint})
+		}
+		grids = append(grids, sent)
+		for i, p := range r.Paths {
+			state := "not trusted"
+			switch {
+			case p.Trusted:
+				state = "trusted"
+			case !p.Complete:
+				state = "incomplete"
+			}
+			title := fmt.Sprintf("path %d: %s", i+1, state)
+			if p.Recommended {
+				title += ", recommended"
+			}
+			if p.RootThumbprint != "" {
+				title += ", root thumbprint " + p.RootThumbprint
+			}
+			pg := grid{title: title, header: []string{"#", "subject", "provenance", "signature", "check", "valid until", "key"}}
+			for j, ci := range p.Certificates {
+				prov := provenance(ci)
+				pg.rows = append(pg.rows, []string{strconv.Itoa(j + 1), ci.Subject, prov, ci.SignatureAlgorithm.Name, string(ci.SignatureCheck), short(ci.NotAfter), ci.Key})
+			}
+			grids = append(grids, pg)
+		}
+		fg := grid{title: "findings for " + r.Target, header: []string{"severity", "where", "finding", "fix"}}
+		for _, f := range r.Findings {
+			fg.rows = append(fg.rows, []string{string(f.Severity), "chain", f.Message, f.Fix})
+		}
+		for i, p := range r.Paths {
+			for _, f := range p.Findings {
+				fg.rows = append(fg.rows, []string{string(f.Severity), "path " + strconv.Itoa(i+1), f.Message, f.Fix})
+			}
+		}
+		if len(fg.rows) == 0 {
+			fg.rows = append(fg.rows, []string{"", "", "nothing wrong found", ""})
+		}
+		grids = append(grids, fg)
+	}
+	if out.RecommendedRoot != "" {
+		grids = append(grids, record("recommended root", "thumbprint", out.RecommendedRoot,
+			"next", "lynctrust thumbprint --ps "+out.RecommendedRoot))
+	}
+	return grids
+}
