@@ -1,0 +1,379 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Process runs one WinRS command line: what cmd.exe /c would run on the host.
+// It reads stdin, writes stdout and stderr, and returns the exit code.
+type Process func(ctx context.Context, acct *Account, cmdline string, stdin io.Reader, stdout, stderr io.Writer) int
+
+// WinRMConfig describes one simulated server's WinRM service.
+type WinRMConfig struct {
+	Computer         string // NetBIOS name of the host, e.g. FE01
+	Domain           Domain
+	Lookup           func(user, domain string) *Account
+	CanConnect       func(*Account) bool // WinRM's RootSDDL: Administrators and Remote Management Users
+	AllowUnencrypted bool                // Service/AllowUnencrypted (false on Windows by default)
+	Basic            bool                // Service/Auth/Basic (false on Windows by default)
+	MaxShellsPerUser int                 // Winrs/MaxShellsPerUser (30)
+	MaxEnvelopeKB    int                 // MaxEnvelopeSizekb (500)
+	MaxTimeout       time.Duration       // MaxTimeoutms (60 s)
+	Run              Process
+	Knobs            *Knobs
+	Counters         *Counters
+}
+
+// WinRM is a WS-Management server with the shell actions as Windows answers
+// them, Basic and NTLMv2 authentication and NTLM message encryption.
+type WinRM struct {
+	cfg    WinRMConfig
+	mu     sync.Mutex
+	shells map[string]*shell
+}
+
+// NewWinRM makes the server; serve it with Serve.
+func NewWinRM(cfg WinRMConfig) *WinRM {
+	if cfg.MaxShellsPerUser == 0 {
+		cfg.MaxShellsPerUser = 30
+	}
+	if cfg.MaxEnvelopeKB == 0 {
+		cfg.MaxEnvelopeKB = 500
+	}
+	if cfg.MaxTimeout == 0 {
+		cfg.MaxTimeout = 60 * time.Second
+	}
+	if cfg.Knobs == nil {
+		cfg.Knobs = &Knobs{}
+	}
+	if cfg.Counters == nil {
+		cfg.Counters = &Counters{}
+	}
+	return &WinRM{cfg: cfg, shells: map[string]*shell{}}
+}
+
+type connKey struct{}
+
+// connState is the authentication state of one TCP connection: NTLM is
+// connection-bound.
+type connState struct {
+	mu   sync.Mutex
+	ntlm ntlmContext
+	conn net.Conn
+}
+
+// Server returns an http.Server for this WinRM service. HTTP/2 stays off:
+// NTLM authenticates the connection, not the request.
+func (s *WinRM) Server() *http.Server {
+	return &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 30 * time.Second,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, &connState{conn: c})
+		},
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+	}
+}
+
+const (
+	encryptedType = `multipart/encrypted;protocol="application/HTTP-SPNEGO-session-encrypted";boundary="Encrypted Boundary"`
+	soapType      = "application/soap+xml;charset=UTF-8"
+	boundary      = "--Encrypted Boundary\r\n"
+)
+
+func (s *WinRM) unauthorized(w http.ResponseWriter, tls bool) {
+	w.Header().Add("WWW-Authenticate", "Negotiate")
+	if s.cfg.Basic && (tls || s.cfg.AllowUnencrypted) {
+		w.Header().Add("WWW-Authenticate", `Basic realm="WSMAN"`)
+	}
+	// An empty body lets clients reuse the connection for the handshake.
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusUnauthorized)
+}
+
+func (s *WinRM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.cfg.Counters.Requests.Add(1)
+	if d := s.cfg.Knobs.Latency(); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if r.Method != http.MethodPost || !strings.EqualFold(r.URL.Path, "/wsman") {
+		http.Error(w, "", http.StatusNotFound)
+		return
+	}
+	cs, _ := r.Context().Value(connKey{}).(*connState)
+	if cs == nil {
+		cs = &connState{}
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	limit := int64(s.cfg.MaxEnvelopeKB)*1024 + 64*1024
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return
+	}
+	isTLS := r.TLS != nil
+	if s.cfg.Knobs.take(Fault401 + ":") {
+		s.unauthorized(w, isTLS)
+		return
+	}
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	encrypted := strings.Contains(r.Header.Get("Content-Type"), `protocol="application/HTTP-SPNEGO-session-encrypted"`)
+
+	var acct *Account
+	switch strings.ToLower(scheme) {
+	case "negotiate", "ntlm":
+		msg, err := base64.StdEncoding.DecodeString(strings.TrimSpace(token))
+		if err != nil || len(msg) < 12 {
+			s.unauthorized(w, isTLS)
+			return
+		}
+		switch binary.LittleEndian.Uint32(msg[8:]) {
+		case 1:
+			chal, err := cs.ntlm.startChallenge(msg, s.cfg.Domain, s.cfg.Computer, time.Now())
+			if err != nil {
+				s.unauthorized(w, isTLS)
+				return
+			}
+			w.Header().Set("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(chal))
+			w.Header().Set("Content-Length", "0")
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		case 3:
+			a, err := cs.ntlm.authenticate(msg, s.cfg.Lookup)
+			if err != nil {
+				cs.ntlm = ntlmContext{}
+				s.unauthorized(w, isTLS)
+				return
+			}
+			acct = a
+			if len(body) == 0 {
+				w.Header().Set("Content-Length", "0")
+				w.WriteHeader(http.StatusOK)
+				return
+			}
+		default:
+			s.unauthorized(w, isTLS)
+			return
+		}
+	case "basic":
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(token))
+		user, pass, ok := strings.Cut(string(raw), ":")
+		if err != nil || !ok || !s.cfg.Basic || (!isTLS && !s.cfg.AllowUnencrypted) {
+			s.unauthorized(w, isTLS)
+			return
+		}
+		name, domain := splitUser(user)
+		a := s.cfg.Lookup(name, domain)
+		if a == nil || a.Password != pass {
+			s.unauthorized(w, isTLS)
+			return
+		}
+		acct = a
+	case "":
+		acct = cs.ntlm.account
+		if acct == nil {
+			s.unauthorized(w, isTLS)
+			return
+		}
+	default:
+		s.unauthorized(w, isTLS)
+		return
+	}
+
+	var soap []byte
+	switch {
+	case encrypted:
+		if cs.ntlm.sealIn == nil || cs.ntlm.account != acct {
+			s.unauthorized(w, isTLS)
+			return
+		}
+		soap, err = decryptBody(&cs.ntlm, body)
+		if err != nil {
+			// A message that does not unseal drops the connection's context.
+			cs.ntlm = ntlmContext{}
+			w.Header().Set("Content-Length", "0")
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+	case !isTLS && !s.cfg.AllowUnencrypted:
+		// AllowUnencrypted=false: plain SOAP over HTTP is refused with a 401,
+		// as Windows does.
+		s.unauthorized(w, isTLS)
+		return
+	default:
+		soap = body
+	}
+	if s.cfg.CanConnect != nil && !s.cfg.CanConnect(acct) {
+		s.reply(w, cs, encrypted, http.StatusInternalServerError, faultEnvelope(faultAccessDenied(), messageID(soap), s.cfg.Computer))
+		return
+	}
+	if int64(len(soap)) > int64(s.cfg.MaxEnvelopeKB)*1024 {
+		s.reply(w, cs, encrypted, http.StatusInternalServerError, faultEnvelope(faultEnvelopeTooBig(s.cfg.MaxEnvelopeKB), messageID(soap), s.cfg.Computer))
+		return
+	}
+	status, resp, drop := s.dispatch(r.Context(), acct, soap)
+	if drop {
+		if hj, ok := w.(http.Hijacker); ok {
+			if c, _, err := hj.Hijack(); err == nil {
+				c.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
+	}
+	if status == http.StatusUnauthorized {
+		s.unauthorized(w, isTLS)
+		return
+	}
+	s.reply(w, cs, encrypted, status, resp)
+}
+
+var messageIDRe = regexp.MustCompile(`MessageID[^>]*>([^<]+)<`)
+
+func messageID(soap []byte) string {
+	if m := messageIDRe.FindSubmatch(soap); m != nil {
+		return strings.TrimSpace(string(m[1]))
+	}
+	return ""
+}
+
+func splitUser(user string) (name, domain string) {
+	if d, n, ok := strings.Cut(user, `\`); ok {
+		return n, d
+	}
+	if n, d, ok := strings.Cut(user, "@"); ok {
+		return n, d
+	}
+	return user, ""
+}
+
+func (s *WinRM) reply(w http.ResponseWriter, cs *connState, encrypted bool, status int, soap []byte) {
+	if !encrypted {
+		w.Header().Set("Content-Type", soapType)
+		w.Header().Set("Content-Length", strconv.Itoa(len(soap)))
+		w.WriteHeader(status)
+		w.Write(soap)
+		return
+	}
+	body := encryptBody(&cs.ntlm, soap)
+	w.Header().Set("Content-Type", encryptedType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// encryptBody frames a sealed message as MS-WSMV 2.2.9.1.1 describes: Length
+// last on its line, no CRLF before the closing boundary.
+func encryptBody(c *ntlmContext, plain []byte) []byte {
+	sig, sealed := c.seal(plain)
+	var b bytes.Buffer
+	b.WriteString(boundary)
+	b.WriteString("\tContent-Type: application/HTTP-SPNEGO-session-encrypted\r\n")
+	b.WriteString("\tOriginalContent: type=" + soapType + ";Length=" + strconv.Itoa(len(plain)) + "\r\n")
+	b.WriteString(boundary)
+	b.WriteString("\tContent-Type: application/octet-stream\r\n")
+	binary.Write(&b, binary.LittleEndian, uint32(len(sig)))
+	b.Write(sig)
+	b.Write(sealed)
+	b.WriteString("--Encrypted Boundary--\r\n")
+	return b.Bytes()
+}
+
+var lengthRe = regexp.MustCompile(`Length=(\d+)`)
+
+func decryptBody(c *ntlmContext, body []byte) ([]byte, error) {
+	parts := bytes.SplitN(body, []byte(boundary), 3)
+	if len(parts) != 3 {
+		return nil, errors.New("not a multipart/encrypted body")
+	}
+	m := lengthRe.FindSubmatch(parts[1])
+	if m == nil {
+		return nil, errors.New("no OriginalContent Length")
+	}
+	length, _ := strconv.Atoi(string(m[1]))
+	payload := parts[2]
+	_, payload, ok := bytes.Cut(payload, []byte("application/octet-stream\r\n"))
+	if !ok {
+		return nil, errors.New("no octet-stream part")
+	}
+	payload = bytes.TrimSuffix(payload, []byte("--Encrypted Boundary--\r\n"))
+	if len(payload) < 4 {
+		return nil, errors.New("short payload")
+	}
+	sigLen := int(binary.LittleEndian.Uint32(payload))
+	if sigLen != 16 || len(payload) < 4+sigLen {
+		return nil, errors.New("bad signature length")
+	}
+	sig, sealed := payload[4:4+sigLen], payload[4+sigLen:]
+	if len(sealed) != length {
+		return nil, fmt.Errorf("sealed length %d, OriginalContent says %d", len(sealed), length)
+	}
+	return c.unseal(sig, sealed)
+}
+
+// dispatch runs one WS-Man action and returns the HTTP status and envelope.
+func (s *WinRM) dispatch(ctx context.Context, acct *Account, soap []byte) (int, []byte, bool) {
+	var req request
+	if err := xml.Unmarshal(soap, &req); err != nil {
+		return 500, faultEnvelope(faultSchema(err), messageID(soap), s.cfg.Computer), false
+	}
+	step := stepOf(req.Header.Action)
+	if s.cfg.Knobs.take(FaultDrop + ":" + step) {
+		return 0, nil, true
+	}
+	if s.cfg.Knobs.take(Fault500 + ":" + step) {
+		return 500, faultEnvelope(faultInternal("The WS-Management service encountered an internal error. (injected by the lab) "), req.Header.MessageID, s.cfg.Computer), false
+	}
+	if s.cfg.Knobs.take(Fault401 + ":" + step) {
+		return 401, nil, false
+	}
+	body, action, f := s.act(ctx, acct, &req)
+	if f != nil {
+		return 500, faultEnvelope(f, req.Header.MessageID, s.cfg.Computer), false
+	}
+	return 200, envelope(action, req.Header.MessageID, body), false
+}
+
+func stepOf(action string) string {
+	switch action {
+	case actionCreate:
+		return StepCreate
+	case actionCommand:
+		return StepCommand
+	case actionSend:
+		return StepSend
+	case actionReceive:
+		return StepReceive
+	case actionSignal:
+		return StepSignal
+	case actionDelete:
+		return StepDelete
+	}
+	return "other"
+}
+
+// OpenShells counts the shells open now, for tests that check nothing leaks.
+func (s *WinRM) OpenShells() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.shells)
+}
