@@ -50,12 +50,12 @@ const (
 
 // Fault kinds.
 const (
-	FaultDrop         = "drop"          // the connection is closed without an answer
-	Fault401          = "401"           // HTTP 401, as for a bad password
-	Fault500          = "500"           // a WS-Man InternalError fault
-	FaultTimeout      = "timeout"       // Receive never completes: every poll gets w:TimedOut
-	FaultCmdlet       = "cmdlet-error"  // the next Lync cmdlet that writes throws
-	FaultConcurrent   = "concurrent"    // someone changes TrustedCACerts between a script's read and its write
+	FaultDrop         = "drop"           // the connection is closed without an answer
+	Fault401          = "401"            // HTTP 401, as for a bad password
+	Fault500          = "500"            // a WS-Man InternalError fault
+	FaultTimeout      = "timeout"        // Receive never completes: every poll gets w:TimedOut
+	FaultCmdlet       = "cmdlet-error"   // the next Lync cmdlet that writes throws
+	FaultConcurrent   = "concurrent"     // someone changes TrustedCACerts between a script's read and its write
 	FaultSQLDoubleHop = "sql-double-hop" // (Enterprise Edition) writes fail as the second hop to SQL does
 )
 
@@ -92,7 +92,11 @@ func (k *Knobs) ClockSkew() time.Duration { k.mu.Lock(); defer k.mu.Unlock(); re
 func (k *Knobs) SetReplicationDelay(d time.Duration) { k.mu.Lock(); k.replicaDelay = d; k.mu.Unlock() }
 
 // ReplicationDelay is the CMS replication delay.
-func (k *Knobs) ReplicationDelay() time.Duration { k.mu.Lock(); defer k.mu.Unlock(); return k.replicaDelay }
+func (k *Knobs) ReplicationDelay() time.Duration {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.replicaDelay
+}
 
 // Inject arms a fault n times (-1: until cleared). For drop, 401 and 500 the
 // key is kind+":"+step (e.g. "drop:Receive", "500:Create", "401:" for any

@@ -1,0 +1,158 @@
+package pwsh
+
+import (
+	"io"
+	"strings"
+)
+
+func addBuiltins(rt *Runtime) {
+	rt.Register(
+		&Cmdlet{Name: "Write-Output", Params: []string{"InputObject"}, Positional: []string{"InputObject"},
+			Run: func(c *Call) ([]Value, error) {
+				if c.Has("InputObject") {
+					return enumerateOutput(c.Get("InputObject")), nil
+				}
+				return c.Input, nil
+			}},
+		&Cmdlet{Name: "Out-Null", Params: []string{"InputObject"}, Run: func(c *Call) ([]Value, error) { return nil, nil }},
+		&Cmdlet{Name: "Write-Error", Params: []string{"Message"}, Positional: []string{"Message"},
+			Run: func(c *Call) ([]Value, error) {
+				return nil, &Error{Message: c.String("Message"), Category: "NotSpecified", FQID: "Microsoft.PowerShell.Commands.WriteErrorException", Command: "Write-Error"}
+			}},
+		&Cmdlet{Name: "ForEach-Object", Params: []string{"Process", "InputObject"}, Positional: []string{"Process"},
+			Run: func(c *Call) ([]Value, error) {
+				sb, ok := c.Get("Process").(*ScriptBlock)
+				if !ok {
+					return nil, &Error{Message: "Cannot bind parameter 'Process'. Cannot convert the value to type \"System.Management.Automation.ScriptBlock\".",
+						Category: "InvalidArgument", FQID: "ParameterBindingFailed"}
+				}
+				var out []Value
+				for _, in := range c.Input {
+					vs, err := c.RT.RunBlock(sb, in)
+					out = append(out, vs...)
+					if err != nil {
+						return out, err
+					}
+				}
+				return out, nil
+			}},
+		&Cmdlet{Name: "Where-Object", Params: []string{"FilterScript", "Property", "Value", "EQ", "NE", "Like", "Match", "InputObject"},
+			Switches: []string{"EQ", "NE", "Like", "Match"}, Positional: []string{"FilterScript", "Value"},
+			Run: func(c *Call) ([]Value, error) {
+				sb, ok := c.Get("FilterScript").(*ScriptBlock)
+				if !ok {
+					// Where-Object Prop -eq X, the simplified syntax of PowerShell 3.0
+					if c.RT.PSVersion < 3 {
+						return nil, &Error{Message: "Cannot bind parameter 'FilterScript'. Cannot convert the \"" + c.String("FilterScript") +
+							"\" value of type \"System.String\" to type \"System.Management.Automation.ScriptBlock\".",
+							Category: "InvalidArgument", FQID: "CannotConvertArgumentNoMessage"}
+					}
+					prop := c.String("FilterScript")
+					var out []Value
+					for _, in := range c.Input {
+						v := memberOf(in, prop)
+						keep := false
+						switch {
+						case c.Has("NE"):
+							keep = !equalValues(v, c.Get("Value"), false)
+						case c.Has("Like"):
+							re, _ := likeToRegexp(c.String("Value"))
+							keep = re.MatchString(ToString(v))
+						default:
+							keep = equalValues(v, c.Get("Value"), false)
+						}
+						if keep {
+							out = append(out, in)
+						}
+					}
+					return out, nil
+				}
+				var out []Value
+				for _, in := range c.Input {
+					vs, err := c.RT.RunBlock(sb, in)
+					if err != nil {
+						return out, err
+					}
+					if IsTrue(vs) {
+						out = append(out, in)
+					}
+				}
+				return out, nil
+			}},
+		&Cmdlet{Name: "Select-Object", Params: []string{"ExpandProperty", "First", "Property"}, Positional: []string{"Property"},
+			Run: func(c *Call) ([]Value, error) {
+				in := c.Input
+				if c.Has("First") {
+					n, _ := toInt(c.Get("First"))
+					if n < len(in) {
+						in = in[:n]
+					}
+				}
+				if c.Has("ExpandProperty") {
+					var out []Value
+					for _, v := range in {
+						out = append(out, enumerateOutput(memberOf(v, c.String("ExpandProperty")))...)
+					}
+					return out, nil
+				}
+				if c.Has("Property") {
+					var out []Value
+					for _, v := range in {
+						o := NewObject("Selected.Object")
+						for _, p := range enumerate(c.Get("Property")) {
+							o.Set(ToString(p), memberOf(v, ToString(p)))
+						}
+						out = append(out, o)
+					}
+					return out, nil
+				}
+				return in, nil
+			}},
+		&Cmdlet{Name: "Invoke-Expression", Params: []string{"Command"}, Positional: []string{"Command"},
+			Run: func(c *Call) ([]Value, error) {
+				s, err := Parse(c.String("Command"))
+				if err != nil {
+					return nil, err
+				}
+				return c.RT.block(s)
+			}},
+		&Cmdlet{Name: "New-Object", Params: []string{"TypeName", "ArgumentList"}, Positional: []string{"TypeName", "ArgumentList"},
+			Run: func(c *Call) ([]Value, error) {
+				name := c.String("TypeName")
+				ctor, ok := c.RT.Types[strings.ToLower(name)]
+				if !ok {
+					return nil, &Error{Message: "Cannot find type [" + name + "]: verify that the assembly containing this type is loaded.",
+						Category: "InvalidType", FQID: "TypeNotFound"}
+				}
+				v, err := ctor(enumerate(c.Get("ArgumentList")))
+				if err != nil {
+					return nil, err
+				}
+				return []Value{v}, nil
+			}},
+		&Cmdlet{Name: "ConvertTo-Json", PS3: true, Params: []string{"InputObject", "Depth", "Compress"}, Switches: []string{"Compress"},
+			Run: func(c *Call) ([]Value, error) {
+				return nil, &Error{Message: "ConvertTo-Json is outside the lab's PowerShell subset; lynctrust's scripts print records instead.",
+					Category: "NotImplemented", FQID: "NotInSubset"}
+			}},
+	)
+	console := NewObject("System.IO.TextReader")
+	console.Method("ReadToEnd", func(args []Value) (Value, error) {
+		if rt.Stdin == nil {
+			return "", nil
+		}
+		b, err := io.ReadAll(rt.Stdin)
+		return string(b), err
+	})
+	rt.Statics["console::in"] = console
+	rt.Statics["scriptblock::create"] = Method(func(args []Value) (Value, error) {
+		if len(args) != 1 {
+			return nil, Errorf("InvalidOperation", "MethodCountCouldNotFindBest", "Cannot find an overload for \"Create\" and the argument count: \"%d\".", len(args))
+		}
+		s, err := Parse(ToString(args[0]))
+		if err != nil {
+			return nil, err
+		}
+		return &ScriptBlock{s}, nil
+	})
+}

@@ -1,0 +1,99 @@
+package pwsh
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func run(t *testing.T, ver int, src string) ([]string, error) {
+	t.Helper()
+	rt := NewRuntime(context.Background(), ver)
+	var out []string
+	rt.Out = func(v Value) { out = append(out, Format(v)) }
+	err := rt.Run(src)
+	return out, err
+}
+
+func TestSubset(t *testing.T) {
+	cases := []struct{ src, want string }{
+		{`'it''s'`, "it's"},
+		{"$a = 'x'; \"a=$a`t!\"", "a=x\t!"},
+		{"\"cost: `$5\"", "cost: $5"},
+		{`@('a', 'b', 'c') -join ','`, "a,b,c"},
+		{`$x = 1, 2, 3; $x.Count`, "3"},
+		{"$h = @{Add='A'; Remove = 'B'}\n$h.Add + $h['remove']", "AB"},
+		{"if (1 -eq 2) { 'no' } elseif ('A' -eq 'a') { 'yes' } else { 'else' }", "yes"},
+		{"$s = 0\nforeach ($i in @(1,2,3)) { $s += $i }\n$s", "6"},
+		{`@(1,2,3,4) | Where-Object { $_ -gt 2 } | ForEach-Object { 'n' + $_ }`, "n3|n4"},
+		{"try { throw 'boom' } catch { 'caught: ' + $_.Exception.Message }", "caught: boom"},
+		{`'a,b;c' -split '[,;]'`, "a|b|c"},
+		{`'AbC' -replace 'b', 'x'`, "AxC"},
+		{`'{0}-{1}' -f 'x', 7`, "x-7"},
+		{`$PSVersionTable.PSVersion.Major`, "2"},
+		{`'abc'.ToUpper()`, "ABC"},
+		{`Write-Output ('x' + 1)`, "x1"},
+		{`$null -eq $null`, "True"},
+		{`(@('a','b') | Select-Object -First 1)`, "a"},
+		{"$r = @(); $r += 'x'; $r += 'y'; $r -join '+'", "x+y"},
+		{`"sub $(1 + 2) end"`, "sub 3 end"},
+		{"# comment\n<# block\ncomment #>\n'ok' # trailing", "ok"},
+		{"$list = @('a','b')\nforeach ($x in $list) { if ($x -eq 'a') { continue }; $x }", "b"},
+		{"'line' `\n+ 'continued'", "linecontinued"},
+	}
+	for _, c := range cases {
+		out, err := run(t, 2, c.src)
+		if err != nil {
+			t.Errorf("%q: %v", c.src, err)
+			continue
+		}
+		if got := strings.Join(out, "|"); got != c.want {
+			t.Errorf("%q = %q, want %q", c.src, got, c.want)
+		}
+	}
+}
+
+func TestExit(t *testing.T) {
+	out, err := run(t, 2, "'before'; exit 3; 'after'")
+	var ex *ExitError
+	if !errors.As(err, &ex) || ex.Code != 3 || strings.Join(out, "|") != "before" {
+		t.Fatalf("out %v, err %v", out, err)
+	}
+}
+
+func TestOutsideSubsetFailsLikeAParseError(t *testing.T) {
+	for _, src := range []string{
+		"function f { 'x' }",
+		"while ($true) { }",
+		"$a == 1",
+		"'unterminated",
+		"$x = 1.5",
+		"Get-Thing foo$bar",
+	} {
+		_, err := run(t, 5, src)
+		var pe *ParseError
+		if !errors.As(err, &pe) {
+			t.Errorf("%q: got %v, want a parse error", src, err)
+		}
+	}
+}
+
+func TestPowerShell2Limits(t *testing.T) {
+	for _, src := range []string{
+		"@{a=1} | ConvertTo-Json",
+		"[pscustomobject]@{a=1}",
+		"@(1,2) | Where-Object Length -eq 1",
+	} {
+		if _, err := run(t, 2, "$ErrorActionPreference = 'Stop'\n"+src); err == nil {
+			t.Errorf("%q worked on PowerShell 2.0", src)
+		}
+		if _, err := run(t, 5, src); err != nil && !strings.Contains(err.Error(), "subset") {
+			t.Errorf("%q failed on PowerShell 5.1: %v", src, err)
+		}
+	}
+	out, _ := run(t, 2, "@(1) | ForEach-Object { $PSItem }")
+	if len(out) != 0 {
+		t.Errorf("$PSItem on 2.0 gave %v", out)
+	}
+}
