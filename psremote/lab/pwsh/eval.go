@@ -1005,6 +1005,11 @@ func (rt *Runtime) runPipeline(pl *pipeline) ([]Value, error) {
 		}
 		out, err := rt.invoke(c, input, hasInput || i > 0)
 		if err != nil {
+			if i == len(pl.elems)-1 {
+				// what the last command wrote before it failed (or exited)
+				// has already reached the output, as PowerShell streams it
+				return out, err
+			}
 			return nil, err
 		}
 		input, hasInput = out, true

@@ -308,10 +308,15 @@ func (p *parser) statement() (node, error) {
 				if st.catch, err = p.block(); err != nil {
 					return nil, err
 				}
+				save, saved, tok := p.lx.pos, p.saved, p.tok
 				p.skipNewlines()
 				n, err = p.peek(false)
 				if err != nil {
 					return nil, err
+				}
+				if !(n.kind == tWord && strings.EqualFold(n.text, "finally")) {
+					p.lx.pos, p.saved, p.tok = save, saved, tok
+					return st, nil
 				}
 			}
 			if n.kind == tWord && strings.EqualFold(n.text, "finally") {

@@ -97,3 +97,18 @@ func TestPowerShell2Limits(t *testing.T) {
 		t.Errorf("$PSItem on 2.0 gave %v", out)
 	}
 }
+
+func TestTryCatchThenStatement(t *testing.T) {
+	out, err := run(t, 2, "try {\n throw 'x'\n} catch {\n 'c'\n}\n'after'")
+	if err != nil || strings.Join(out, "|") != "c|after" {
+		t.Fatalf("%v %v", out, err)
+	}
+}
+
+func TestOutputBeforeExitInsideInvokeExpression(t *testing.T) {
+	out, err := run(t, 2, "Invoke-Expression \"'one'; exit 4; 'two'\"")
+	var ex *ExitError
+	if !errors.As(err, &ex) || ex.Code != 4 || strings.Join(out, "|") != "one" {
+		t.Fatalf("out %v, err %v", out, err)
+	}
+}

@@ -1,0 +1,222 @@
+package lab
+
+import (
+	"crypto/x509"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Products the lab simulates, and the PowerShell each runs.
+var psVersionOf = map[string]int{"2010": 2, "2013": 3, "2015": 5, "2019": 5}
+
+// moduleOf is the module each product's management shell loads.
+var moduleOf = map[string]string{"2010": "Lync", "2013": "Lync", "2015": "SkypeForBusiness", "2019": "SkypeForBusiness"}
+
+// Group names.
+const (
+	GroupServerAdmins   = "RTCUniversalServerAdmins"
+	GroupReadOnlyAdmins = "RTCUniversalReadOnlyAdmins"
+	GroupAdministrators = "Administrators"
+	GroupRemoteMgmt     = "Remote Management Users"
+)
+
+// StoreCert is a certificate in a server's LocalMachine store.
+type StoreCert struct {
+	Cert *x509.Certificate
+}
+
+// Server is one simulated Lync server.
+type Server struct {
+	FQDN     string
+	Role     string // "FrontEnd" or "Director"
+	Pool     string
+	Site     string
+	Counters *Counters
+	WinRM    *WinRM
+	mu       sync.Mutex
+	stores   map[string]map[string]*x509.Certificate // "Root", "CA", "AuthRoot" -> thumbprint -> cert
+	replica  int                                     // the CMS version this server's replica holds
+}
+
+// Computer is the server's NetBIOS name.
+func (s *Server) Computer() string { return strings.ToUpper(strings.SplitN(s.FQDN, ".", 2)[0]) }
+
+// StoreHas reports whether a certificate is in one of the server's stores.
+func (s *Server) StoreHas(store, thumb string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.stores[store][strings.ToUpper(thumb)]
+	return ok
+}
+
+// AddToStore puts a certificate in a store.
+func (s *Server) AddToStore(store string, c *x509.Certificate) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stores[store] == nil {
+		s.stores[store] = map[string]*x509.Certificate{}
+	}
+	s.stores[store][thumbprint(c)] = c
+}
+
+// RemoveFromStore deletes a certificate from a store.
+func (s *Server) RemoveFromStore(store, thumb string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.stores[store], strings.ToUpper(thumb))
+}
+
+// Pool is a Front End or Director pool.
+type Pool struct {
+	FQDN      string
+	Site      string
+	Role      string
+	Computers []string
+}
+
+// Deployment is the simulated Lync topology with its Central Management Store.
+type Deployment struct {
+	Product  string
+	Edition  string // "standard" or "enterprise"
+	Domain   Domain
+	Accounts []*Account
+	Sites    []string
+	Pools    []*Pool
+	Servers  []*Server
+	Knobs    *Knobs
+	// CMSHost is where the Central Management Store lives: the Standard
+	// Edition server itself, or a SQL back end in Enterprise Edition.
+	CMSHost string
+	now     func() time.Time
+
+	mu      sync.Mutex
+	history []*cmsState // every CMS version, oldest first
+	// OnChange is called after every write (state persistence).
+	OnChange func()
+}
+
+// Server finds a server by FQDN.
+func (d *Deployment) Server(fqdn string) *Server {
+	for _, s := range d.Servers {
+		if strings.EqualFold(s.FQDN, fqdn) {
+			return s
+		}
+	}
+	return nil
+}
+
+// Lookup maps a user name and domain, as sent in NTLM or Basic, to an account.
+func (d *Deployment) Lookup(user, domain string) *Account {
+	if n, dom, ok := strings.Cut(user, "@"); ok && domain == "" {
+		user, domain = n, dom
+	}
+	if domain != "" && !strings.EqualFold(domain, d.Domain.NetBIOS) && !strings.EqualFold(domain, d.Domain.DNS) {
+		return nil
+	}
+	for _, a := range d.Accounts {
+		if strings.EqualFold(a.User, user) {
+			return a
+		}
+	}
+	return nil
+}
+
+func inGroup(a *Account, g string) bool {
+	for _, x := range a.Groups {
+		if strings.EqualFold(x, g) {
+			return true
+		}
+	}
+	return false
+}
+
+// current is the newest CMS version.
+func (d *Deployment) current() *cmsState {
+	return d.history[len(d.history)-1]
+}
+
+// CMS returns a copy of the Central Management Store's collections.
+func (d *Deployment) CMS() []*WebConfig {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []*WebConfig
+	for _, c := range d.current().sorted() {
+		out = append(out, c.clone())
+	}
+	return out
+}
+
+// Trusted returns the TrustedCACerts of a collection in the CMS.
+func (d *Deployment) Trusted(identity string) []CACert {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c := d.current().Configs[strings.ToLower(canonicalIdentity(identity))]
+	if c == nil {
+		return nil
+	}
+	return append([]CACert(nil), c.TrustedCACerts...)
+}
+
+// commit stores a new CMS version.
+func (d *Deployment) commit(s *cmsState) {
+	d.mu.Lock()
+	s.Version = d.current().Version + 1
+	s.Time = d.now()
+	d.history = append(d.history, s)
+	d.mu.Unlock()
+	if d.OnChange != nil {
+		d.OnChange()
+	}
+}
+
+// replicaOf is what a server's local replica holds now: the newest version
+// older than the replication delay.
+func (d *Deployment) replicaOf(srv *Server) *cmsState {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cutoff := d.now().Add(-d.Knobs.ReplicationDelay())
+	for i := len(d.history) - 1; i >= 0; i-- {
+		if !d.history[i].Time.After(cutoff) || i == 0 {
+			return d.history[i]
+		}
+	}
+	return d.history[0]
+}
+
+// ReplicationStatus says, per server, whether its replica is up to date.
+func (d *Deployment) ReplicationStatus() map[string]bool {
+	out := map[string]bool{}
+	for _, s := range d.Servers {
+		out[s.FQDN] = d.replicaOf(s).Version == d.currentVersion()
+	}
+	return out
+}
+
+func (d *Deployment) currentVersion() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.current().Version
+}
+
+// WebServers are every server that runs web services: Front Ends and Directors.
+func (d *Deployment) WebServers() []*Server {
+	out := append([]*Server(nil), d.Servers...)
+	sort.Slice(out, func(i, j int) bool { return out[i].FQDN < out[j].FQDN })
+	return out
+}
+
+func (d *Deployment) pool(fqdn string) *Pool {
+	for _, p := range d.Pools {
+		if strings.EqualFold(p.FQDN, fqdn) {
+			return p
+		}
+	}
+	return nil
+}
+
+func (d *Deployment) String() string {
+	return fmt.Sprintf("Lync %s %s edition, %d servers", d.Product, d.Edition, len(d.Servers))
+}

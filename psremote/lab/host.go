@@ -1,0 +1,393 @@
+package lab
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf16"
+
+	"github.com/lynctrust/lynctrust/psremote/lab/pwsh"
+	"github.com/lynctrust/lynctrust/trust"
+)
+
+// friendlyAlg is the signature algorithm's name as .NET's Oid.FriendlyName
+// gives it (md2RSA, sha1RSA, sha256RSA, …).
+func friendlyAlg(c *x509.Certificate) string {
+	alg := trust.SignatureAlgorithm(c)
+	switch alg.Hash {
+	case "MD2", "MD4", "MD5", "SHA1", "SHA256", "SHA384", "SHA512":
+		if strings.Contains(alg.Name, "ecdsa") {
+			return strings.ToLower(alg.Hash) + "ECDSA"
+		}
+		return strings.ToLower(alg.Hash) + "RSA"
+	}
+	return alg.Name
+}
+
+func sigOID(c *x509.Certificate) string { return trust.SignatureAlgorithm(c).OID }
+
+// process is what cmd.exe /c runs on a simulated server: powershell.exe with
+// its command-line options, and a few cmd built-ins for clients that test the
+// shell itself.
+func (d *Deployment) process(srv *Server) Process {
+	return func(ctx context.Context, acct *Account, line string, stdin io.Reader, stdout, stderr io.Writer) int {
+		args := splitCommandLine(line)
+		if len(args) == 0 {
+			return 0
+		}
+		exe := strings.ToLower(args[0])
+		exe = exe[strings.LastIndexAny(exe, `\/`)+1:]
+		switch exe {
+		case "powershell", "powershell.exe":
+			return d.powershell(ctx, srv, acct, args[1:], stdin, stdout, stderr)
+		case "echo":
+			io.WriteString(stdout, strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), args[0]))+"\r\n")
+			return 0
+		case "hostname":
+			io.WriteString(stdout, srv.Computer()+"\r\n")
+			return 0
+		case "whoami":
+			io.WriteString(stdout, strings.ToLower(d.Domain.NetBIOS+`\`+acct.User)+"\r\n")
+			return 0
+		}
+		fmt.Fprintf(stderr, "'%s' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n", args[0])
+		return 1
+	}
+}
+
+// splitCommandLine splits as the Windows C runtime does, near enough for the
+// command lines WinRM clients send: spaces separate, double quotes group.
+func splitCommandLine(s string) []string {
+	var out []string
+	var cur strings.Builder
+	inQ, have := false, false
+	for _, r := range s {
+		switch {
+		case r == '"':
+			inQ, have = !inQ, true
+		case (r == ' ' || r == '\t') && !inQ:
+			if have {
+				out = append(out, cur.String())
+				cur.Reset()
+				have = false
+			}
+		default:
+			cur.WriteRune(r)
+			have = true
+		}
+	}
+	if have {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+func decodeUTF16Base64(s string) (string, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(b)%2 != 0 {
+		return "", errors.New("Cannot process the command because the value specified with -EncodedCommand is not properly encoded. The value must be Base64 encoded.")
+	}
+	u := make([]uint16, len(b)/2)
+	for i := range u {
+		u[i] = binary.LittleEndian.Uint16(b[2*i:])
+	}
+	return string(utf16.Decode(u)), nil
+}
+
+func (d *Deployment) powershell(ctx context.Context, srv *Server, acct *Account, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var script string
+	fromStdin := false
+	for i := 0; i < len(args); i++ {
+		a := strings.ToLower(args[i])
+		switch {
+		case a == "-noprofile" || a == "-nop" || a == "-noninteractive" || a == "-nologo" || a == "-sta" || a == "-mta":
+		case a == "-inputformat" || a == "-outputformat" || a == "-executionpolicy" || a == "-ep" || a == "-windowstyle":
+			i++
+		case a == "-encodedcommand" || a == "-enc" || a == "-e" || a == "-ec":
+			if i+1 >= len(args) {
+				io.WriteString(stderr, "Missing argument for parameter EncodedCommand.\r\n")
+				return 1
+			}
+			s, err := decodeUTF16Base64(args[i+1])
+			if err != nil {
+				io.WriteString(stderr, err.Error()+"\r\n")
+				return 1
+			}
+			script = s
+			i = len(args)
+		case a == "-command" || a == "-c":
+			rest := strings.Join(args[i+1:], " ")
+			if rest == "-" {
+				fromStdin = true
+			} else {
+				script = rest
+			}
+			i = len(args)
+		case a == "-file":
+			io.WriteString(stderr, "-File is outside the lab's PowerShell emulation.\r\n")
+			return 1
+		default:
+			script = strings.Join(args[i:], " ")
+			i = len(args)
+		}
+	}
+	if fromStdin {
+		// Real PowerShell runs "-Command -" line by line; the lab reads the
+		// whole input and runs it as one script (docs/lab.md).
+		b, err := io.ReadAll(stdin)
+		if err != nil {
+			return 1
+		}
+		script, stdin = string(b), strings.NewReader("")
+	}
+	rt := pwsh.NewRuntime(ctx, psVersionOf[d.Product])
+	rt.Stdin = stdin
+	rt.SetVar("env:COMPUTERNAME", srv.Computer())
+	rt.SetVar("env:USERNAME", acct.User)
+	rt.SetVar("env:USERDOMAIN", d.Domain.NetBIOS)
+	s := &session{d: d, srv: srv, acct: acct, network: true, rt: rt}
+	rt.Register(s.cmdlets()...)
+	rt.Register(s.certCmdlets()...)
+	s.registerTypes()
+	rt.Out = func(v pwsh.Value) { io.WriteString(stdout, strings.ReplaceAll(pwsh.Format(v), "\n", "\r\n")+"\r\n") }
+	err := rt.Run(script)
+	code := 0
+	var ex *pwsh.ExitError
+	var perr *pwsh.Error
+	var parse *pwsh.ParseError
+	var errs []string
+	for _, e := range rt.Errors() {
+		errs = append(errs, e.Render())
+	}
+	switch {
+	case errors.As(err, &ex):
+		code = ex.Code
+	case errors.As(err, &perr):
+		errs = append(errs, perr.Render())
+		code = 1
+	case errors.As(err, &parse):
+		errs = append(errs, parse.Error()+"\r\n    + CategoryInfo          : ParserError: (:) [], ParentContainsErrorRecordException\r\n    + FullyQualifiedErrorId : ParseException\r\n")
+		code = 1
+	case err != nil:
+		errs = append(errs, err.Error())
+		code = 1
+	case len(rt.Errors()) > 0:
+		code = 1
+	}
+	if len(errs) > 0 {
+		io.WriteString(stderr, clixml(errs))
+	}
+	return code
+}
+
+// clixml writes error records as PowerShell does on a redirected error stream.
+func clixml(errs []string) string {
+	var b strings.Builder
+	b.WriteString("#< CLIXML\r\n<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\">")
+	for _, e := range errs {
+		for _, line := range strings.Split(strings.TrimRight(e, "\r\n"), "\n") {
+			line = strings.TrimRight(line, "\r")
+			b.WriteString(`<S S="Error">` + clixmlEscape(line) + "_x000D__x000A_</S>")
+		}
+	}
+	b.WriteString("</Objs>")
+	return b.String()
+}
+
+func clixmlEscape(s string) string {
+	s = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "_x", "_x005F_x").Replace(s)
+	var b strings.Builder
+	for _, r := range s {
+		if r < 0x20 {
+			fmt.Fprintf(&b, "_x%04X_", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// storeName maps the Cert: drive's store names to the lab's.
+func storeName(s string) (string, bool) {
+	switch strings.ToLower(s) {
+	case "root":
+		return "Root", true
+	case "ca":
+		return "CA", true
+	case "authroot":
+		return "AuthRoot", true
+	}
+	return "", false
+}
+
+// certPath parses Cert:\LocalMachine\STORE[\THUMBPRINT].
+func certPath(p string) (store, thumb string, err error) {
+	parts := strings.Split(strings.TrimRight(strings.ReplaceAll(p, "/", `\`), `\`), `\`)
+	if len(parts) < 3 || !strings.EqualFold(parts[0], "Cert:") || !strings.EqualFold(parts[1], "LocalMachine") {
+		return "", "", &pwsh.Error{Message: fmt.Sprintf("Cannot find path '%s' because it does not exist.", p), Category: "ObjectNotFound", FQID: "PathNotFound"}
+	}
+	st, ok := storeName(parts[2])
+	if !ok {
+		return "", "", &pwsh.Error{Message: fmt.Sprintf("Cannot find path '%s' because it does not exist.", p), Category: "ObjectNotFound", FQID: "PathNotFound"}
+	}
+	if len(parts) > 3 {
+		thumb = strings.ToUpper(parts[3])
+	}
+	return st, thumb, nil
+}
+
+func (s *session) x509Object(store string, thumb string) *pwsh.Object {
+	s.srv.mu.Lock()
+	c := s.srv.stores[store][thumb]
+	s.srv.mu.Unlock()
+	if c == nil {
+		return nil
+	}
+	alg := pwsh.NewObject("System.Security.Cryptography.Oid").Set("FriendlyName", friendlyAlg(c)).Set("Value", sigOID(c))
+	o := pwsh.NewObject("System.Security.Cryptography.X509Certificates.X509Certificate2").
+		Set("Thumbprint", thumb).Set("Subject", dnString(c.Subject.String())).Set("Issuer", dnString(c.Issuer.String())).
+		Set("NotBefore", c.NotBefore.UTC().Format("2006-01-02T15:04:05Z")).Set("NotAfter", c.NotAfter.UTC().Format("2006-01-02T15:04:05Z")).
+		Set("SignatureAlgorithm", alg).Set("PSPath", "Microsoft.PowerShell.Security\\Certificate::LocalMachine\\"+store+"\\"+thumb)
+	o.String = func() string { return "[Subject]\r\n  " + dnString(c.Subject.String()) }
+	return o
+}
+
+// dnString writes a distinguished name the way .NET does: comma and space.
+func dnString(s string) string {
+	parts := strings.Split(s, ",")
+	for i, j := 0, len(parts)-1; i < j; i, j = i+1, j-1 {
+		parts[i], parts[j] = parts[j], parts[i]
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (s *session) certCmdlets() []*pwsh.Cmdlet {
+	return []*pwsh.Cmdlet{
+		{Name: "Test-Path", Params: []string{"Path", "LiteralPath"}, Positional: []string{"Path"},
+			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+				p := c.String("Path")
+				if c.Has("LiteralPath") {
+					p = c.String("LiteralPath")
+				}
+				st, thumb, err := certPath(p)
+				if err != nil {
+					return []pwsh.Value{false}, nil
+				}
+				if thumb == "" {
+					return []pwsh.Value{true}, nil
+				}
+				return []pwsh.Value{s.srv.StoreHas(st, thumb)}, nil
+			}},
+		{Name: "Get-Item", Params: []string{"Path", "LiteralPath"}, Positional: []string{"Path"},
+			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+				p := c.String("Path")
+				st, thumb, err := certPath(p)
+				if err != nil {
+					return nil, err
+				}
+				o := s.x509Object(st, thumb)
+				if o == nil {
+					return nil, &pwsh.Error{Message: fmt.Sprintf("Cannot find path '%s' because it does not exist.", p), Category: "ObjectNotFound", FQID: "PathNotFound,Microsoft.PowerShell.Commands.GetItemCommand"}
+				}
+				return []pwsh.Value{o}, nil
+			}},
+		{Name: "Get-ChildItem", Params: []string{"Path", "LiteralPath"}, Positional: []string{"Path"},
+			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+				st, thumb, err := certPath(c.String("Path"))
+				if err != nil {
+					return nil, err
+				}
+				s.srv.mu.Lock()
+				var thumbs []string
+				for t := range s.srv.stores[st] {
+					if thumb == "" || t == thumb {
+						thumbs = append(thumbs, t)
+					}
+				}
+				s.srv.mu.Unlock()
+				var out []pwsh.Value
+				for _, t := range thumbs {
+					out = append(out, s.x509Object(st, t))
+				}
+				return out, nil
+			}},
+	}
+}
+
+// registerTypes adds the .NET types a PowerShell 2.0 script uses to put a
+// certificate into a LocalMachine store: X509Certificate2 from bytes and
+// X509Store with Open, Add and Close.
+func (s *session) registerTypes() {
+	rt := s.rt
+	rt.Statics["convert::frombase64string"] = pwsh.Method(func(args []pwsh.Value) (pwsh.Value, error) {
+		if len(args) != 1 {
+			return nil, pwsh.Errorf("InvalidOperation", "MethodCountCouldNotFindBest", "Cannot find an overload for \"FromBase64String\".")
+		}
+		b, err := base64.StdEncoding.DecodeString(pwsh.ToString(args[0]))
+		if err != nil {
+			return nil, pwsh.Errorf("InvalidOperation", "FormatException", "Exception calling \"FromBase64String\" with \"1\" argument(s): \"Invalid length for a Base-64 char array or string.\"")
+		}
+		return string(b), nil // the lab carries byte[] as a string of bytes
+	})
+	certs := map[*pwsh.Object]*x509.Certificate{}
+	newCert := func(args []pwsh.Value) (pwsh.Value, error) {
+		if len(args) != 1 {
+			return nil, pwsh.Errorf("InvalidOperation", "ConstructorInvokedThrowException", "X509Certificate2 takes the certificate's bytes.")
+		}
+		der := []byte(pwsh.ToString(args[0]))
+		if blk, _ := pem.Decode(der); blk != nil {
+			der = blk.Bytes
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, pwsh.Errorf("InvalidOperation", "ConstructorInvokedThrowException", "Exception calling \".ctor\" with \"1\" argument(s): \"Cannot find the requested object.\"")
+		}
+		o := pwsh.NewObject("System.Security.Cryptography.X509Certificates.X509Certificate2").Set("Thumbprint", thumbprint(c)).Set("Subject", dnString(c.Subject.String()))
+		o.String = func() string { return "[Subject]\r\n  " + dnString(c.Subject.String()) }
+		certs[o] = c
+		return o, nil
+	}
+	rt.Types["system.security.cryptography.x509certificates.x509certificate2"] = newCert
+	rt.Types["system.security.cryptography.x509certificates.x509store"] = func(args []pwsh.Value) (pwsh.Value, error) {
+		if len(args) != 2 || !strings.EqualFold(pwsh.ToString(args[1]), "LocalMachine") {
+			return nil, pwsh.Errorf("InvalidOperation", "ConstructorInvokedThrowException", "The lab emulates X509Store(name, 'LocalMachine') only.")
+		}
+		store, ok := storeName(pwsh.ToString(args[0]))
+		if !ok {
+			return nil, pwsh.Errorf("InvalidOperation", "ConstructorInvokedThrowException", "The lab has the Root, CA and AuthRoot stores only.")
+		}
+		open := false
+		st := pwsh.NewObject("System.Security.Cryptography.X509Certificates.X509Store").Set("Name", store).Set("Location", "LocalMachine")
+		st.Method("Open", func(a []pwsh.Value) (pwsh.Value, error) {
+			if !inGroup(s.acct, GroupAdministrators) {
+				return nil, pwsh.Errorf("InvalidOperation", "CryptographicException", "Exception calling \"Open\" with \"1\" argument(s): \"Access is denied.\"")
+			}
+			open = true
+			return nil, nil
+		})
+		st.Method("Add", func(a []pwsh.Value) (pwsh.Value, error) {
+			if !open {
+				return nil, pwsh.Errorf("InvalidOperation", "CryptographicException", "Exception calling \"Add\" with \"1\" argument(s): \"The store is not open.\"")
+			}
+			o, ok := a[0].(*pwsh.Object)
+			c := certs[o]
+			if !ok || c == nil {
+				return nil, pwsh.Errorf("InvalidOperation", "MethodArgumentConversionInvalidCastArgument", "Cannot convert argument \"certificate\" to type X509Certificate2.")
+			}
+			s.srv.AddToStore(store, c)
+			s.srv.Counters.Writes.Add(1)
+			if s.d.OnChange != nil {
+				s.d.OnChange()
+			}
+			return nil, nil
+		})
+		st.Method("Close", func(a []pwsh.Value) (pwsh.Value, error) { open = false; return nil, nil })
+		return st, nil
+	}
+}

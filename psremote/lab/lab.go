@@ -1,0 +1,368 @@
+package lab
+
+import (
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	tlab "github.com/lynctrust/lynctrust/trust/lab"
+)
+
+// Options shape a lab deployment.
+type Options struct {
+	Product   string        // 2010, 2013, 2015 or 2019 (2019 when empty)
+	Edition   string        // standard or enterprise (standard when empty)
+	FrontEnds int           // Front Ends in the pool (Enterprise Edition); 1 when zero
+	Directors int           // Director servers
+	Scenario  tlab.Scenario // the Exchange certificate scenario (healthy when empty)
+	StateDir  string        // where lab.json and the CA files go; a temporary directory when empty
+	// SiteCollection creates a site-scope Web Services collection for the
+	// pool's site, which then governs the pool instead of Global.
+	SiteCollection bool
+	// MissingRootOn lists servers whose LocalMachine\Root lacks the Exchange root.
+	MissingRootOn []string
+	// AllowUnencrypted and Basic change the WinRM service defaults (both false on Windows).
+	AllowUnencrypted bool
+	Basic            bool
+	Now              func() time.Time
+}
+
+// ServerInfo is one server in lab.json.
+type ServerInfo struct {
+	FQDN          string `json:"fqdn"`
+	Role          string `json:"role"`
+	Pool          string `json:"pool"`
+	Site          string `json:"site"`
+	WinRMURL      string `json:"winrm_url"`
+	WinRMHTTPSURL string `json:"winrm_https_url"`
+	WebURL        string `json:"web_url"`
+}
+
+// AccountInfo is one lab account in lab.json.
+type AccountInfo struct {
+	User     string   `json:"user"`
+	Password string   `json:"password"`
+	Groups   []string `json:"groups"`
+}
+
+// Info is lab.json: the stable description runbooks and tests read.
+type Info struct {
+	Product                string        `json:"product"`
+	Edition                string        `json:"edition"`
+	Scenario               string        `json:"scenario"`
+	Domain                 string        `json:"domain"`
+	OWAURL                 string        `json:"owa_url"`
+	EWSURL                 string        `json:"ews_url"`
+	AutodiscoverDomain     string        `json:"autodiscover_domain"`
+	ExchangeRootThumbprint string        `json:"exchange_root_thumbprint"`
+	Servers                []ServerInfo  `json:"servers"`
+	Accounts               []AccountInfo `json:"accounts"`
+	Resolve                []string      `json:"resolve"`
+	PublicCAFile           string        `json:"public_ca_file"`
+	EnterpriseCAFile       string        `json:"enterprise_ca_file"`
+}
+
+// Lab is a running simulated deployment: Lync servers with WinRM, and Exchange.
+type Lab struct {
+	Info       Info
+	Deployment *Deployment
+	Exchange   *tlab.Exchange
+	Knobs      *Knobs
+	servers    []*http.Server
+	listeners  []net.Listener
+	tmpDir     string
+	wg         sync.WaitGroup
+}
+
+func randomPassword() string {
+	b := make([]byte, 9)
+	rand.Read(b)
+	return "Lab-" + hex.EncodeToString(b)
+}
+
+// Start starts a lab.
+func Start(opts Options) (*Lab, error) {
+	if opts.Product == "" {
+		opts.Product = "2019"
+	}
+	if _, ok := psVersionOf[opts.Product]; !ok {
+		return nil, fmt.Errorf("product %q: want 2010, 2013, 2015 or 2019", opts.Product)
+	}
+	if opts.Edition == "" {
+		opts.Edition = "standard"
+	}
+	if opts.Edition != "standard" && opts.Edition != "enterprise" {
+		return nil, fmt.Errorf("edition %q: want standard or enterprise", opts.Edition)
+	}
+	if opts.FrontEnds <= 0 {
+		opts.FrontEnds = 1
+	}
+	if opts.Edition == "standard" && opts.FrontEnds > 1 {
+		return nil, fmt.Errorf("a Standard Edition pool has one server; use --edition enterprise for %d Front Ends", opts.FrontEnds)
+	}
+	if opts.Scenario == "" {
+		opts.Scenario = tlab.Healthy
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	l := &Lab{Knobs: &Knobs{}}
+	if opts.StateDir == "" {
+		d, err := os.MkdirTemp("", "lynctrust-lab-")
+		if err != nil {
+			return nil, err
+		}
+		l.tmpDir, opts.StateDir = d, d
+	} else if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			l.Close()
+		}
+	}()
+	ex, err := tlab.StartExchange(opts.Scenario, tlab.ExchangeOptions{Domain: "contoso.test", Dir: opts.StateDir})
+	if err != nil {
+		return nil, err
+	}
+	l.Exchange = ex
+
+	dom := Domain{NetBIOS: "LAB", DNS: "lab.test"}
+	d := &Deployment{Product: opts.Product, Edition: opts.Edition, Domain: dom, Knobs: l.Knobs, now: opts.Now, Sites: []string{"Redmond"}}
+	d.Accounts = []*Account{
+		{User: "lyncadmin", Password: randomPassword(), Groups: []string{GroupServerAdmins, GroupAdministrators}},
+		{User: "lyncreader", Password: randomPassword(), Groups: []string{GroupReadOnlyAdmins, GroupRemoteMgmt}},
+		{User: "helpdesk", Password: randomPassword(), Groups: []string{GroupRemoteMgmt}},
+	}
+	poolFQDN := "se01." + dom.DNS
+	var names []string
+	if opts.Edition == "enterprise" {
+		poolFQDN = "pool01." + dom.DNS
+		for i := 1; i <= opts.FrontEnds; i++ {
+			names = append(names, fmt.Sprintf("fe%02d.pool01.%s", i, dom.DNS))
+		}
+		d.CMSHost = "sql01." + dom.DNS
+	} else {
+		names = []string{poolFQDN}
+		d.CMSHost = poolFQDN
+	}
+	d.Pools = append(d.Pools, &Pool{FQDN: poolFQDN, Site: "Redmond", Role: "FrontEnd", Computers: names})
+	for _, n := range names {
+		d.Servers = append(d.Servers, &Server{FQDN: n, Role: "FrontEnd", Pool: poolFQDN, Site: "Redmond"})
+	}
+	if opts.Directors > 0 {
+		dirPool := "dir01." + dom.DNS
+		var dnames []string
+		for i := 1; i <= opts.Directors; i++ {
+			n := dirPool
+			if opts.Directors > 1 {
+				dirPool = "dirpool." + dom.DNS
+				n = fmt.Sprintf("dir%02d.%s", i, dom.DNS)
+			}
+			dnames = append(dnames, n)
+			d.Servers = append(d.Servers, &Server{FQDN: n, Role: "Director", Pool: dirPool, Site: "Redmond"})
+		}
+		d.Pools = append(d.Pools, &Pool{FQDN: dirPool, Site: "Redmond", Role: "Director", Computers: dnames})
+	}
+	global := newWebConfig("Global", opts.Product)
+	st := &cmsState{Version: 1, Time: opts.Now().Add(-time.Hour), Configs: map[string]*WebConfig{"global": global}}
+	if opts.SiteCollection {
+		st.Configs["site:redmond"] = newWebConfig("Site:Redmond", opts.Product)
+	}
+	d.history = []*cmsState{st}
+	l.Deployment = d
+
+	// The enterprise CA issues the pool's and the WinRM listeners' certificates:
+	// the situation tethered phones fail in, against Exchange's public CA.
+	now := opts.Now()
+	entRoot, err := tlab.Issue(tlab.Spec{CommonName: "Lab Enterprise Root CA", IsCA: true, NotBefore: now.AddDate(-2, 0, 0), NotAfter: now.AddDate(10, 0, 0), Key: tlab.Key(2048, 4)}, nil)
+	if err != nil {
+		return nil, err
+	}
+	entFile := filepath.Join(opts.StateDir, "enterprise-ca.pem")
+	if err := os.WriteFile(entFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: entRoot.DER()}), 0o644); err != nil {
+		return nil, err
+	}
+	missing := map[string]bool{}
+	for _, m := range opts.MissingRootOn {
+		missing[strings.ToLower(m)] = true
+	}
+	l.Info = Info{Product: opts.Product, Edition: opts.Edition, Scenario: string(opts.Scenario), Domain: dom.DNS,
+		OWAURL: ex.OWAURL, EWSURL: ex.EWSURL, AutodiscoverDomain: ex.Domain,
+		ExchangeRootThumbprint: thumbprint(ex.Root.Cert), PublicCAFile: ex.PublicRootFile, EnterpriseCAFile: entFile,
+		Resolve: append([]string(nil), ex.Resolve...)}
+	for _, a := range d.Accounts {
+		l.Info.Accounts = append(l.Info.Accounts, AccountInfo{User: dom.NetBIOS + `\` + a.User, Password: a.Password, Groups: a.Groups})
+	}
+	for i, srv := range d.Servers {
+		srv.Counters = &Counters{}
+		srv.stores = map[string]map[string]*x509.Certificate{}
+		srv.AddToStore("Root", entRoot.Cert)
+		if !missing[strings.ToLower(srv.FQDN)] {
+			for _, r := range ex.Roots {
+				srv.AddToStore("Root", r.Cert)
+			}
+		}
+		srv.replica = 1
+		srv.WinRM = NewWinRM(WinRMConfig{Computer: srv.Computer(), Domain: dom, Lookup: d.Lookup,
+			CanConnect:       func(a *Account) bool { return inGroup(a, GroupAdministrators) || inGroup(a, GroupRemoteMgmt) },
+			AllowUnencrypted: opts.AllowUnencrypted, Basic: opts.Basic, Run: d.process(srv), Knobs: l.Knobs, Counters: srv.Counters})
+		names := []string{srv.FQDN, srv.Pool}
+		leaf, err := tlab.Issue(tlab.Spec{CommonName: srv.FQDN, DNSNames: names, NotBefore: now.AddDate(0, -1, 0), NotAfter: now.AddDate(1, 0, 0), Key: tlab.Key(2048, 5+i%3)}, entRoot)
+		if err != nil {
+			return nil, err
+		}
+		tlsCert := tls.Certificate{Certificate: [][]byte{leaf.DER()}, PrivateKey: leaf.Key}
+		httpPort, err := l.serve(srv.WinRM.Server(), nil)
+		if err != nil {
+			return nil, err
+		}
+		httpsPort, err := l.serve(srv.WinRM.Server(), &tls.Config{Certificates: []tls.Certificate{tlsCert}})
+		if err != nil {
+			return nil, err
+		}
+		web := &http.Server{Handler: l.webHandler(srv), ReadHeaderTimeout: 10 * time.Second}
+		webPort, err := l.serve(web, &tls.Config{Certificates: []tls.Certificate{tlsCert}})
+		if err != nil {
+			return nil, err
+		}
+		extPort, err := l.serve(&http.Server{Handler: l.webHandler(srv), ReadHeaderTimeout: 10 * time.Second}, &tls.Config{Certificates: []tls.Certificate{tlsCert}})
+		if err != nil {
+			return nil, err
+		}
+		sipPort, err := l.serveSIP(&tls.Config{Certificates: []tls.Certificate{tlsCert}})
+		if err != nil {
+			return nil, err
+		}
+		l.Info.Servers = append(l.Info.Servers, ServerInfo{FQDN: srv.FQDN, Role: srv.Role, Pool: srv.Pool, Site: srv.Site,
+			WinRMURL: "http://" + srv.FQDN + ":5985/wsman", WinRMHTTPSURL: "https://" + srv.FQDN + ":5986/wsman",
+			WebURL: "https://" + srv.FQDN + "/"})
+		for port, real := range map[int]int{5985: httpPort, 5986: httpsPort, 443: webPort, 4443: extPort, 5061: sipPort} {
+			l.Info.Resolve = append(l.Info.Resolve, srv.FQDN+":"+strconv.Itoa(port)+":127.0.0.1:"+strconv.Itoa(real))
+		}
+	}
+	if err := l.writeInfo(opts.StateDir); err != nil {
+		return nil, err
+	}
+	ok = true
+	return l, nil
+}
+
+func (l *Lab) serve(srv *http.Server, cfg *tls.Config) (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	l.listeners = append(l.listeners, ln)
+	l.servers = append(l.servers, srv)
+	if cfg != nil {
+		srv.TLSConfig = cfg
+		srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
+		ln = tls.NewListener(ln, cfg)
+	}
+	l.wg.Add(1)
+	go func() { defer l.wg.Done(); srv.Serve(ln) }()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// serveSIP listens for SIP over TLS: it completes the handshake and closes,
+// which is all a reachability check can see.
+func (l *Lab) serveSIP(cfg *tls.Config) (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	l.listeners = append(l.listeners, ln)
+	tln := tls.NewListener(ln, cfg)
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		for {
+			c, err := tln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				c.(*tls.Conn).Handshake()
+				c.Close()
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// webHandler answers the pool's web services with a Date header shifted by
+// the clock-skew knob.
+func (l *Lab) webHandler(srv *Server) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", time.Now().Add(l.Knobs.ClockSkew()).UTC().Format(http.TimeFormat))
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintf(w, "Lync web services on %s (lynctrust lab)\n", srv.FQDN)
+	})
+}
+
+// Server finds a server of the deployment.
+func (l *Lab) Server(fqdn string) *Server { return l.Deployment.Server(fqdn) }
+
+// Close stops everything the lab started and removes its temporary files.
+func (l *Lab) Close() {
+	for _, s := range l.servers {
+		s.Close()
+	}
+	for _, ln := range l.listeners {
+		ln.Close()
+	}
+	l.wg.Wait()
+	if l.Exchange != nil {
+		l.Exchange.Close()
+	}
+	if l.tmpDir != "" {
+		os.RemoveAll(l.tmpDir)
+	}
+}
+
+// Account returns a lab account's user name (DOMAIN\user) and password.
+func (l *Lab) Account(user string) (string, string) {
+	for _, a := range l.Deployment.Accounts {
+		if strings.EqualFold(a.User, user) {
+			return l.Deployment.Domain.NetBIOS + `\` + a.User, a.Password
+		}
+	}
+	return "", ""
+}
+
+// Counters sums the counters of every server.
+func (l *Lab) Counters() CountersSnapshot {
+	var t CountersSnapshot
+	for _, s := range l.Deployment.Servers {
+		c := s.Counters.Snapshot()
+		t.Requests += c.Requests
+		t.Shells += c.Shells
+		t.Commands += c.Commands
+		t.ModuleImports += c.ModuleImports
+		t.Writes += c.Writes
+	}
+	return t
+}
+
+func (l *Lab) writeInfo(dir string) error {
+	b, err := json.MarshalIndent(l.Info, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "lab.json"), append(b, '\n'), 0o600)
+}

@@ -1,0 +1,580 @@
+package lab
+
+import (
+	"crypto/sha1"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lynctrust/lynctrust/psremote/lab/pwsh"
+)
+
+func thumbprint(c *x509.Certificate) string {
+	s := sha1.Sum(c.Raw)
+	return strings.ToUpper(hex.EncodeToString(s[:]))
+}
+
+// session is one PowerShell process on a simulated server.
+type session struct {
+	d        *Deployment
+	srv      *Server
+	acct     *Account
+	network  bool // a WinRM network logon: no credentials for a second hop
+	imported bool
+	rt       *pwsh.Runtime
+	// stored are the CACertID objects read from the store: PSListModifier's
+	// Remove matches items by reference, so only these can be removed
+	// (lync-facts §2: a fresh New-CsWebTrustedCACertificate object is not
+	// known to compare equal, and the lab assumes it does not).
+	stored map[*pwsh.Object]bool
+}
+
+var caStores = map[string]string{"trustedrootca": "TrustedRootCA", "intermediateca": "IntermediateCA", "thirdpartyrootca": "ThirdPartyRootCA"}
+
+// cmsAccess checks that the session may reach the Central Management Store.
+// In Enterprise Edition the store is on a SQL back end; from a WinRM network
+// logon the Lync cmdlets reach it as a second hop, without credentials, and
+// SQL refuses the anonymous login (lync-facts §3; the double-hop risk).
+func (s *session) cmsAccess(write bool) error {
+	if s.d.Edition == "enterprise" && s.network {
+		return &pwsh.Error{Message: "Command execution failed: Login failed for user 'NT AUTHORITY\\ANONYMOUS LOGON'.",
+			Category: "InvalidOperation", FQID: "Microsoft.Rtc.Management.SqlCommandExecutionFailed"}
+	}
+	if !inGroup(s.acct, GroupServerAdmins) && !inGroup(s.acct, GroupReadOnlyAdmins) {
+		return &pwsh.Error{Message: "Command execution failed: Cannot open database \"xds\" requested by the login. The login failed. Login failed for user '" +
+			s.d.Domain.NetBIOS + "\\" + s.acct.User + "'.", Category: "InvalidOperation", FQID: "Microsoft.Rtc.Management.SqlCommandExecutionFailed"}
+	}
+	if write && !inGroup(s.acct, GroupServerAdmins) {
+		return &pwsh.Error{Message: "Command execution failed: The EXECUTE permission was denied on the object 'XdsPublishItems', database 'xds', schema 'dbo'.",
+			Category: "InvalidOperation", FQID: "Microsoft.Rtc.Management.SqlCommandExecutionFailed"}
+	}
+	return nil
+}
+
+func (s *session) needModule(name string) error {
+	if !s.imported {
+		return &pwsh.Error{Message: fmt.Sprintf("The term '%s' is not recognized as the name of a cmdlet, function, script file, or operable program. "+
+			"Check the spelling of the name, or if a path was included, verify that the path is correct and try again.", name),
+			Category: "ObjectNotFound", FQID: "CommandNotFoundException", Target: name}
+	}
+	return nil
+}
+
+// caCertObject is Lync's CACertID.
+func caCertObject(c CACert) *pwsh.Object {
+	o := pwsh.NewObject("Microsoft.Rtc.Management.WritableConfig.Settings.Web.CACertID").
+		Set("Thumbprint", c.Thumbprint).Set("CAStore", c.CAStore)
+	o.String = func() string { return "Thumbprint=" + c.Thumbprint + ";CAStore=" + c.CAStore }
+	return o
+}
+
+func toCACert(v pwsh.Value) (CACert, bool) {
+	o, ok := v.(*pwsh.Object)
+	if !ok || !strings.HasSuffix(o.Type, "CACertID") {
+		return CACert{}, false
+	}
+	t, _ := o.Get("Thumbprint")
+	st, _ := o.Get("CAStore")
+	return CACert{Thumbprint: pwsh.ToString(t), CAStore: pwsh.ToString(st)}, true
+}
+
+func sameCACert(a, b pwsh.Value) bool {
+	x, ok1 := toCACert(a)
+	y, ok2 := toCACert(b)
+	return ok1 && ok2 && strings.EqualFold(x.Thumbprint, y.Thumbprint) && strings.EqualFold(x.CAStore, y.CAStore)
+}
+
+// configObject is a WebServiceSettings object as Get-CsWebServiceConfiguration returns it.
+func (s *session) configObject(w *WebConfig) *pwsh.Object {
+	o := pwsh.NewObject("Microsoft.Rtc.Management.WritableConfig.Settings.Web.WebServiceSettings")
+	o.Set("Identity", w.Identity)
+	list := &pwsh.List{}
+	for _, c := range w.TrustedCACerts {
+		item := caCertObject(c)
+		if s.stored == nil {
+			s.stored = map[*pwsh.Object]bool{}
+		}
+		s.stored[item] = true
+		list.Items = append(list.Items, item)
+	}
+	o.Set("TrustedCACerts", list)
+	for _, p := range webProps(s.d.Product) {
+		o.Set(p.name, w.Props[p.name])
+	}
+	o.String = func() string { return w.Identity }
+	return o
+}
+
+func configFromObject(o *pwsh.Object) (*WebConfig, error) {
+	id, _ := o.Get("Identity")
+	w := &WebConfig{Identity: pwsh.ToString(id), Props: map[string]any{}, TrustedCACerts: []CACert{}}
+	tl, _ := o.Get("TrustedCACerts")
+	for _, it := range enumerateList(tl) {
+		c, ok := toCACert(it)
+		if !ok {
+			return nil, &pwsh.Error{Message: "Cannot convert the value to type \"Microsoft.Rtc.Management.WritableConfig.Settings.Web.CACertID\".",
+				Category: "InvalidArgument", FQID: "CannotConvertArgument"}
+		}
+		w.TrustedCACerts = append(w.TrustedCACerts, c)
+	}
+	for _, p := range o.Props() {
+		if !strings.EqualFold(p, "Identity") && !strings.EqualFold(p, "TrustedCACerts") {
+			v, _ := o.Get(p)
+			w.Props[p] = v
+		}
+	}
+	return w, nil
+}
+
+func enumerateList(v pwsh.Value) []pwsh.Value {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case []pwsh.Value:
+		return x
+	case *pwsh.List:
+		return x.Items
+	}
+	return []pwsh.Value{v}
+}
+
+func (s *session) identityArg(c *pwsh.Call, dflt string) (string, error) {
+	raw := dflt
+	if c.Has("Identity") {
+		raw = c.String("Identity")
+	}
+	id := canonicalIdentity(raw)
+	if id == "" {
+		return "", &pwsh.Error{Message: fmt.Sprintf("Cannot bind parameter 'Identity'. Cannot convert value \"%s\" to type \"Microsoft.Rtc.Management.Xds.XdsIdentity\". "+
+			"Error: \"Invalid identity: %s\"", raw, raw), Category: "InvalidArgument", FQID: "CannotConvertArgumentNoMessage"}
+	}
+	if strings.HasPrefix(id, "Site:") {
+		name := id[5:]
+		found := false
+		for _, st := range s.d.Sites {
+			if strings.EqualFold(st, name) {
+				found, id = true, "Site:"+st
+			}
+		}
+		if !found {
+			return "", &pwsh.Error{Message: fmt.Sprintf("Cannot find site \"%s\" in the topology.", name), Category: "InvalidArgument", FQID: "SiteNotFound"}
+		}
+	}
+	if strings.HasPrefix(id, "Service:WebServer:") && s.d.pool(id[18:]) == nil {
+		return "", &pwsh.Error{Message: fmt.Sprintf("Cannot find service \"%s\" in the topology.", id[8:]), Category: "InvalidArgument", FQID: "ServiceNotFound"}
+	}
+	return id, nil
+}
+
+// applyModifier applies a PSListModifier (@{Add=…}, @{Remove=…}, @{Replace=…}),
+// a plain list (which replaces) or $null (which clears) to TrustedCACerts.
+func (s *session) applyModifier(cur []CACert, v pwsh.Value, present bool) ([]CACert, error) {
+	if !present {
+		return cur, nil
+	}
+	conv := func(x pwsh.Value) ([]CACert, error) {
+		var out []CACert
+		for _, it := range enumerateList(x) {
+			c, ok := toCACert(it)
+			if !ok {
+				return nil, &pwsh.Error{Message: "Cannot bind parameter 'TrustedCACerts'. Cannot convert the \"" + pwsh.ToString(it) +
+					"\" value of type \"" + typeOf(it) + "\" to type \"Microsoft.Rtc.Management.WritableConfig.Settings.Web.CACertID\".",
+					Category: "InvalidArgument", FQID: "CannotConvertArgumentNoMessage"}
+			}
+			out = append(out, c)
+		}
+		return out, nil
+	}
+	h, ok := v.(*pwsh.Hashtable)
+	if !ok {
+		if v == nil {
+			return []CACert{}, nil
+		}
+		return conv(v)
+	}
+	out := append([]CACert(nil), cur...)
+	for _, k := range h.Keys() {
+		val, _ := h.Get(k)
+		items, err := conv(val)
+		if err != nil {
+			return nil, err
+		}
+		switch strings.ToLower(k) {
+		case "add":
+			for _, it := range items {
+				dup := false
+				for _, e := range out {
+					if strings.EqualFold(e.Thumbprint, it.Thumbprint) && strings.EqualFold(e.CAStore, it.CAStore) {
+						dup = true
+					}
+				}
+				if !dup {
+					out = append(out, it)
+				}
+			}
+		case "remove":
+			for j, it := range items {
+				if o, ok := enumerateList(val)[j].(*pwsh.Object); !ok || !s.stored[o] {
+					continue // not the object read from the store: no match, nothing removed
+				}
+				for i, e := range out {
+					if strings.EqualFold(e.Thumbprint, it.Thumbprint) && strings.EqualFold(e.CAStore, it.CAStore) {
+						out = append(out[:i:i], out[i+1:]...)
+						break
+					}
+				}
+			}
+		case "replace":
+			out = items
+		default:
+			return nil, &pwsh.Error{Message: "Cannot bind parameter 'TrustedCACerts'. The PSListModifier key must be Add, Remove or Replace, not '" + k + "'.",
+				Category: "InvalidArgument", FQID: "CannotConvertArgumentNoMessage"}
+		}
+	}
+	return out, nil
+}
+
+func typeOf(v pwsh.Value) string {
+	switch x := v.(type) {
+	case string:
+		return "System.String"
+	case *pwsh.Object:
+		return x.Type
+	}
+	return "System.Object"
+}
+
+func (s *session) writeFault() error {
+	if s.d.Knobs.take(FaultCmdlet) {
+		return &pwsh.Error{Message: "Command execution failed: A transient error occurred while writing to the Central Management Store. (injected by the lab)",
+			Category: "InvalidOperation", FQID: "Microsoft.Rtc.Management.XdsWriteFailed"}
+	}
+	return nil
+}
+
+// concurrentChange applies the lab's concurrent-modification fault: another
+// administrator adds a certificate between this script's read and its write.
+func (s *session) concurrentChange() {
+	if !s.d.Knobs.take(FaultConcurrent) {
+		return
+	}
+	st := s.d.current().clone()
+	g := st.Configs["global"]
+	g.TrustedCACerts = append(g.TrustedCACerts, CACert{Thumbprint: "C0FFEEC0FFEEC0FFEEC0FFEEC0FFEEC0FFEE0001", CAStore: "TrustedRootCA"})
+	s.d.commit(st)
+}
+
+func (s *session) cmdlets() []*pwsh.Cmdlet {
+	d := s.d
+	module := moduleOf[d.Product]
+	lync := func(c *pwsh.Cmdlet) *pwsh.Cmdlet {
+		run := c.Run
+		c.Run = func(call *pwsh.Call) ([]pwsh.Value, error) {
+			if err := s.needModule(c.Name); err != nil {
+				return nil, err
+			}
+			return run(call)
+		}
+		return c
+	}
+	return []*pwsh.Cmdlet{
+		{Name: "Import-Module", Params: []string{"Name"}, Positional: []string{"Name"},
+			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+				name := c.String("Name")
+				base := name[strings.LastIndexAny(name, `\/`)+1:]
+				base = strings.TrimSuffix(strings.TrimSuffix(base, ".psd1"), ".psm1")
+				if !strings.EqualFold(base, module) {
+					return nil, &pwsh.Error{Message: fmt.Sprintf("The specified module '%s' was not loaded because no valid module file was found in any module directory.", name),
+						Category: "ResourceUnavailable", FQID: "Modules_ModuleNotFound,Microsoft.PowerShell.Commands.ImportModuleCommand"}
+				}
+				if cost := d.Knobs.ImportCost(); cost > 0 {
+					select {
+					case <-time.After(cost):
+					case <-c.RT.Ctx.Done():
+					}
+				}
+				if !s.imported {
+					s.imported = true
+					s.srv.Counters.ModuleImports.Add(1)
+				}
+				return nil, nil
+			}},
+		{Name: "Get-Module", Params: []string{"Name", "ListAvailable"}, Switches: []string{"ListAvailable"}, Positional: []string{"Name"},
+			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+				name := c.String("Name")
+				if (c.Has("ListAvailable") || s.imported) && (name == "" || strings.EqualFold(name, module)) {
+					return []pwsh.Value{pwsh.NewObject("System.Management.Automation.PSModuleInfo").Set("Name", module)}, nil
+				}
+				return nil, nil
+			}},
+		lync(&pwsh.Cmdlet{Name: "Get-CsWebServiceConfiguration", Params: []string{"Identity", "Filter", "LocalStore"}, Switches: []string{"LocalStore"}, Positional: []string{"Identity"},
+			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+				var st *cmsState
+				if c.Has("LocalStore") {
+					st = d.replicaOf(s.srv)
+				} else {
+					if err := s.cmsAccess(false); err != nil {
+						return nil, err
+					}
+					d.mu.Lock()
+					st = d.current()
+					d.mu.Unlock()
+				}
+				if !inGroup(s.acct, GroupServerAdmins) && !inGroup(s.acct, GroupReadOnlyAdmins) {
+					return nil, s.cmsAccess(false)
+				}
+				var out []pwsh.Value
+				if c.Has("Identity") {
+					id, err := s.identityArg(c, "Global")
+					if err != nil {
+						return nil, err
+					}
+					if w := st.Configs[strings.ToLower(id)]; w != nil {
+						out = append(out, s.configObject(w))
+					}
+					return out, nil
+				}
+				filter := c.String("Filter")
+				for _, w := range st.sorted() {
+					if filter != "" {
+						if ok, _ := likeMatch(filter, w.Identity); !ok {
+							continue
+						}
+					}
+					out = append(out, s.configObject(w))
+				}
+				return out, nil
+			}}),
+		lync(&pwsh.Cmdlet{Name: "New-CsWebTrustedCACertificate", Params: []string{"Thumbprint", "CAStore"},
+			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+				if !c.Has("Thumbprint") || !c.Has("CAStore") {
+					missing := "Thumbprint"
+					if c.Has("Thumbprint") {
+						missing = "CAStore"
+					}
+					return nil, &pwsh.Error{Message: "Cannot process command because of one or more missing mandatory parameters: " + missing + ".",
+						Category: "InvalidArgument", FQID: "MissingMandatoryParameter"}
+				}
+				store, ok := caStores[strings.ToLower(c.String("CAStore"))]
+				if !ok {
+					return nil, &pwsh.Error{Message: fmt.Sprintf("Cannot bind parameter 'CAStore'. Cannot convert value \"%s\" to type \"Microsoft.Rtc.Management.WritableConfig.Settings.Web.CAStore\". "+
+						"Error: \"Unable to match the identifier name %s to a valid enumerator name. Specify one of the following enumerator names and try again: TrustedRootCA, IntermediateCA, ThirdPartyRootCA\"",
+						c.String("CAStore"), c.String("CAStore")), Category: "InvalidArgument", FQID: "CannotConvertArgumentNoMessage"}
+				}
+				// Like the real cmdlet it only builds the object: it does not look in the store.
+				return []pwsh.Value{caCertObject(CACert{Thumbprint: c.String("Thumbprint"), CAStore: store})}, nil
+			}}),
+		lync(&pwsh.Cmdlet{Name: "Set-CsWebServiceConfiguration", Params: append([]string{"Identity", "Instance", "TrustedCACerts", "Force"}, propNames(d.Product)...),
+			Switches: []string{"Force"}, Positional: []string{"Identity"},
+			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+				if err := s.cmsAccess(true); err != nil {
+					return nil, err
+				}
+				s.concurrentChange()
+				if err := s.writeFault(); err != nil {
+					return nil, err
+				}
+				st := d.current().clone()
+				var w *WebConfig
+				if c.Has("Instance") {
+					o, ok := c.Get("Instance").(*pwsh.Object)
+					if !ok {
+						return nil, &pwsh.Error{Message: "Cannot bind parameter 'Instance'.", Category: "InvalidArgument", FQID: "CannotConvertArgument"}
+					}
+					nw, err := configFromObject(o)
+					if err != nil {
+						return nil, err
+					}
+					id := canonicalIdentity(nw.Identity)
+					if st.Configs[strings.ToLower(id)] == nil {
+						return nil, &pwsh.Error{Message: fmt.Sprintf("Cannot find configuration \"%s\".", nw.Identity), Category: "ObjectNotFound", FQID: "ConfigurationNotFound"}
+					}
+					w = nw
+				} else {
+					id, err := s.identityArg(c, "Global")
+					if err != nil {
+						return nil, err
+					}
+					w = st.Configs[strings.ToLower(id)]
+					if w == nil {
+						return nil, &pwsh.Error{Message: fmt.Sprintf("Cannot find configuration \"%s\". Use New-CsWebServiceConfiguration to create it.", id),
+							Category: "ObjectNotFound", FQID: "ConfigurationNotFound"}
+					}
+				}
+				list, err := s.applyModifier(w.TrustedCACerts, c.Get("TrustedCACerts"), c.Has("TrustedCACerts"))
+				if err != nil {
+					return nil, err
+				}
+				w.TrustedCACerts = list
+				for _, p := range propNames(d.Product) {
+					if c.Has(p) {
+						w.Props[p] = c.Get(p)
+					}
+				}
+				if c.Has("WhatIf") {
+					return []pwsh.Value{"What if: Performing operation \"Set\" on Target \"" + w.Identity + "\"."}, nil
+				}
+				st.Configs[strings.ToLower(canonicalIdentity(w.Identity))] = w
+				d.commit(st)
+				s.srv.Counters.Writes.Add(1)
+				return nil, nil
+			}}),
+		lync(&pwsh.Cmdlet{Name: "New-CsWebServiceConfiguration", Params: append([]string{"Identity", "TrustedCACerts", "InMemory", "Force"}, propNames(d.Product)...),
+			Switches: []string{"InMemory", "Force"}, Positional: []string{"Identity"},
+			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+				id, err := s.identityArg(c, "")
+				if err != nil {
+					return nil, err
+				}
+				if id == "Global" {
+					return nil, &pwsh.Error{Message: "New-CsWebServiceConfiguration cannot create a collection at the global scope: the global collection always exists. Use Set-CsWebServiceConfiguration.",
+						Category: "InvalidOperation", FQID: "GlobalScopeNotAllowed"}
+				}
+				w := newWebConfig(id, d.Product)
+				if w.TrustedCACerts, err = s.applyModifier(w.TrustedCACerts, c.Get("TrustedCACerts"), c.Has("TrustedCACerts")); err != nil {
+					return nil, err
+				}
+				if c.Has("InMemory") {
+					return []pwsh.Value{s.configObject(w)}, nil
+				}
+				if err := s.cmsAccess(true); err != nil {
+					return nil, err
+				}
+				st := d.current().clone()
+				if st.Configs[strings.ToLower(id)] != nil {
+					return nil, &pwsh.Error{Message: fmt.Sprintf("\"%s\" already exists. Use Set-CsWebServiceConfiguration to change it.", id),
+						Category: "InvalidOperation", FQID: "ConfigurationAlreadyExists"}
+				}
+				st.Configs[strings.ToLower(id)] = w
+				d.commit(st)
+				s.srv.Counters.Writes.Add(1)
+				return nil, nil
+			}}),
+		lync(&pwsh.Cmdlet{Name: "Remove-CsWebServiceConfiguration", Params: []string{"Identity", "Force"}, Switches: []string{"Force"}, Positional: []string{"Identity"},
+			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+				id, err := s.identityArg(c, "")
+				if err != nil {
+					return nil, err
+				}
+				if err := s.cmsAccess(true); err != nil {
+					return nil, err
+				}
+				st := d.current().clone()
+				if st.Configs[strings.ToLower(id)] == nil {
+					return nil, &pwsh.Error{Message: fmt.Sprintf("Cannot find configuration \"%s\".", id), Category: "ObjectNotFound", FQID: "ConfigurationNotFound"}
+				}
+				if id == "Global" {
+					// Removing the global collection resets every property,
+					// TrustedCACerts included, to its default.
+					st.Configs["global"] = newWebConfig("Global", d.Product)
+				} else {
+					delete(st.Configs, strings.ToLower(id))
+				}
+				d.commit(st)
+				s.srv.Counters.Writes.Add(1)
+				return nil, nil
+			}}),
+		lync(&pwsh.Cmdlet{Name: "Get-CsPool", Params: []string{"Identity", "LocalStore"}, Switches: []string{"LocalStore"}, Positional: []string{"Identity"},
+			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+				if !c.Has("LocalStore") {
+					if err := s.cmsAccess(false); err != nil {
+						return nil, err
+					}
+				}
+				var out []pwsh.Value
+				for _, p := range d.Pools {
+					if c.Has("Identity") && !strings.EqualFold(c.String("Identity"), p.FQDN) {
+						continue
+					}
+					comps := make([]pwsh.Value, len(p.Computers))
+					for i, x := range p.Computers {
+						comps[i] = x
+					}
+					services := []pwsh.Value{"WebServer:" + p.FQDN}
+					o := pwsh.NewObject("Microsoft.Rtc.Management.Xds.DisplayPool").Set("Identity", p.FQDN).Set("Fqdn", p.FQDN).
+						Set("Site", "Site:"+p.Site).Set("Computers", comps).Set("Services", services)
+					out = append(out, o)
+				}
+				if c.Has("Identity") && len(out) == 0 {
+					return nil, &pwsh.Error{Message: fmt.Sprintf("Cannot find pool \"%s\".", c.String("Identity")), Category: "ObjectNotFound", FQID: "PoolNotFound"}
+				}
+				return out, nil
+			}}),
+		lync(&pwsh.Cmdlet{Name: "Get-CsComputer", Params: []string{"Identity", "Pool", "LocalStore"}, Switches: []string{"LocalStore"}, Positional: []string{"Identity"},
+			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+				var out []pwsh.Value
+				for _, srv := range d.Servers {
+					if (c.Has("Pool") && !strings.EqualFold(c.String("Pool"), srv.Pool)) || (c.Has("Identity") && !strings.EqualFold(c.String("Identity"), srv.FQDN)) {
+						continue
+					}
+					out = append(out, pwsh.NewObject("Microsoft.Rtc.Management.Deploy.Internal.Machine").Set("Identity", srv.FQDN).Set("Pool", srv.Pool).Set("Fqdn", srv.FQDN))
+				}
+				return out, nil
+			}}),
+		lync(&pwsh.Cmdlet{Name: "Get-CsService", Params: []string{"Identity", "WebServer", "CentralManagement", "LocalStore"},
+			Switches: []string{"WebServer", "CentralManagement", "LocalStore"}, Positional: []string{"Identity"},
+			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+				var out []pwsh.Value
+				if c.Has("CentralManagement") {
+					out = append(out, pwsh.NewObject("Microsoft.Rtc.Management.Xds.DisplayCentralManagementService").
+						Set("Identity", "CentralManagement:"+d.Pools[0].FQDN).Set("PoolFqdn", d.Pools[0].FQDN).Set("Active", true))
+					return out, nil
+				}
+				for _, p := range d.Pools {
+					o := pwsh.NewObject("Microsoft.Rtc.Management.Xds.DisplayWebServer").Set("Identity", "WebServer:"+p.FQDN).
+						Set("PoolFqdn", p.FQDN).Set("SiteId", "Site:"+p.Site).Set("Role", p.Role).
+						Set("InternalFqdn", p.FQDN).Set("ExternalFqdn", p.FQDN).
+						Set("CAHandlerInternalUri", "https://"+p.FQDN+"/CertProv/CertProvisioningService.svc")
+					out = append(out, o)
+				}
+				return out, nil
+			}}),
+		lync(&pwsh.Cmdlet{Name: "Get-CsManagementStoreReplicationStatus", Params: []string{"ReplicaFqdn", "CentralManagementStoreStatus"},
+			Switches: []string{"CentralManagementStoreStatus"},
+			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+				if err := s.cmsAccess(false); err != nil {
+					return nil, err
+				}
+				var out []pwsh.Value
+				status := d.ReplicationStatus()
+				for _, srv := range d.Servers {
+					if c.Has("ReplicaFqdn") && !strings.EqualFold(c.String("ReplicaFqdn"), srv.FQDN) {
+						continue
+					}
+					out = append(out, pwsh.NewObject("Microsoft.Rtc.Management.Xds.ReplicaStatus").Set("UpToDate", status[srv.FQDN]).
+						Set("ReplicaFqdn", srv.FQDN).Set("LastStatusReport", d.now().UTC().Format(time.RFC3339)))
+				}
+				return out, nil
+			}}),
+	}
+}
+
+func propNames(product string) []string {
+	var out []string
+	for _, p := range webProps(product) {
+		out = append(out, p.name)
+	}
+	return out
+}
+
+func likeMatch(pattern, s string) (bool, error) {
+	pattern, s = strings.ToLower(pattern), strings.ToLower(s)
+	if !strings.Contains(pattern, "*") {
+		return pattern == s, nil
+	}
+	parts := strings.Split(pattern, "*")
+	if !strings.HasPrefix(s, parts[0]) {
+		return false, nil
+	}
+	s = s[len(parts[0]):]
+	for _, p := range parts[1:] {
+		i := strings.Index(s, p)
+		if i < 0 {
+			return false, nil
+		}
+		s = s[i+len(p):]
+	}
+	return strings.HasSuffix(pattern, "*") || s == "", nil
+}

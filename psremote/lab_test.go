@@ -1,0 +1,152 @@
+package psremote_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/lynctrust/lynctrust/psremote/lab"
+	"github.com/lynctrust/lynctrust/psremote/lab/pwsh"
+)
+
+func startLab(t *testing.T, opts lab.Options) *lab.Lab {
+	t.Helper()
+	l, err := lab.Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	return l
+}
+
+// labDial applies the lab's HOST:PORT:ADDR:PORT mappings.
+func labDial(l *lab.Lab) psremote.DialFunc {
+	m := map[string]string{}
+	for _, r := range l.Info.Resolve {
+		p := strings.SplitN(r, ":", 3)
+		to := p[2]
+		if _, _, err := net.SplitHostPort(to); err != nil {
+			to = net.JoinHostPort(to, p[1])
+		}
+		m[p[0]+":"+p[1]] = to
+	}
+	d := &net.Dialer{}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if to, ok := m[addr]; ok {
+			addr = to
+		}
+		return d.DialContext(ctx, network, addr)
+	}
+}
+
+func conn(l *lab.Lab, server, user string) psremote.Conn {
+	u, p := l.Account(user)
+	return psremote.Conn{Server: server, User: u, Password: p, Dial: labDial(l)}
+}
+
+func TestInventoryEveryProduct(t *testing.T) {
+	for _, product := range []string{"2010", "2013", "2015", "2019"} {
+		l := startLab(t, lab.Options{Product: product})
+		srv := l.Info.Servers[0].FQDN
+		inv, err := psremote.ReadInventory(context.Background(), conn(l, srv, "lyncadmin"))
+		if err != nil {
+			t.Fatalf("%s: %v", product, err)
+		}
+		wantModule := map[string]string{"2010": "Lync", "2013": "Lync", "2015": "SkypeForBusiness", "2019": "SkypeForBusiness"}[product]
+		if inv.Module != wantModule || len(inv.Configs) != 1 || inv.Configs[0].Identity != "Global" {
+			t.Errorf("%s: %+v", product, inv)
+		}
+		if ws := inv.WebServers(); len(ws) != 1 || ws[0] != srv {
+			t.Errorf("%s: web servers %v", product, ws)
+		}
+		c := l.Server(srv).Counters.Snapshot()
+		if c.Shells != 1 || c.Commands != 1 || c.ModuleImports != 1 {
+			t.Errorf("%s: counters %+v, want one shell, one command, one import", product, c)
+		}
+	}
+}
+
+func TestEveryScriptParsesInTheLab(t *testing.T) {
+	for name, s := range psremote.AllScripts() {
+		if _, err := pwsh.Parse(s); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestAddRemoveReplace(t *testing.T) {
+	l := startLab(t, lab.Options{Product: "2010"})
+	srv := l.Info.Servers[0].FQDN
+	c := conn(l, srv, "lyncadmin")
+	root := psremote.Entry{Thumbprint: psremote.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: psremote.TrustedRootCA}
+	other := psremote.Entry{Thumbprint: "A909502DD82AE41504C0E0052E3C61AB8EB10D6B", CAStore: psremote.IntermediateCA}
+	res, err := psremote.Apply(context.Background(), c, []psremote.Change{{Identity: "Global", Action: psremote.Add, Entries: []psremote.Entry{root, other}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.After["Global"]; len(got) != 2 || got[0] != root {
+		t.Fatalf("after add: %v", got)
+	}
+	// A compare-and-swap with a stale list writes nothing.
+	_, err = psremote.Apply(context.Background(), c, []psremote.Change{{Identity: "Global", Expected: []psremote.Entry{root}, Action: psremote.Remove, Entries: []psremote.Entry{root}}})
+	if !errors.Is(err, psremote.ErrConflict) || len(l.Deployment.Trusted("Global")) != 2 {
+		t.Fatalf("stale remove: %v, list %v", err, l.Deployment.Trusted("Global"))
+	}
+	res, err = psremote.Apply(context.Background(), c, []psremote.Change{{Identity: "Global", Expected: []psremote.Entry{root, other}, Action: psremote.Remove, Entries: []psremote.Entry{other}}})
+	if err != nil || len(res.After["Global"]) != 1 || res.After["Global"][0] != root {
+		t.Fatalf("remove: %v %v", res, err)
+	}
+	res, err = psremote.Apply(context.Background(), c, []psremote.Change{{Identity: "Global", Expected: []psremote.Entry{root}, Action: psremote.Replace, Entries: nil}})
+	if err != nil || len(res.After["Global"]) != 0 {
+		t.Fatalf("replace with nothing: %v %v", res, err)
+	}
+}
+
+func TestReadOnlyAccountCannotWrite(t *testing.T) {
+	l := startLab(t, lab.Options{})
+	c := conn(l, l.Info.Servers[0].FQDN, "lyncreader")
+	if _, err := psremote.ReadInventory(context.Background(), c); err != nil {
+		t.Fatalf("read-only account cannot read: %v", err)
+	}
+	e := psremote.Entry{Thumbprint: psremote.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: psremote.TrustedRootCA}
+	_, err := psremote.Apply(context.Background(), c, []psremote.Change{{Identity: "Global", Action: psremote.Add, Entries: []psremote.Entry{e}}})
+	if !errors.Is(err, psremote.ErrNotAdmin) {
+		t.Fatalf("read-only write: %v", err)
+	}
+	// helpdesk can log on over WinRM but cannot read the CMS.
+	_, err = psremote.ReadInventory(context.Background(), conn(l, l.Info.Servers[0].FQDN, "helpdesk"))
+	if !errors.Is(err, psremote.ErrNoCMSAccess) {
+		t.Fatalf("helpdesk read: %v", err)
+	}
+}
+
+func TestEnterpriseEditionDoubleHop(t *testing.T) {
+	l := startLab(t, lab.Options{Edition: "enterprise", FrontEnds: 2})
+	c := conn(l, l.Info.Servers[0].FQDN, "lyncadmin")
+	inv, err := psremote.ReadInventory(context.Background(), c)
+	if err != nil {
+		t.Fatalf("-LocalStore reads work in Enterprise Edition: %v", err)
+	}
+	if len(inv.WebServers()) != 2 || inv.ReplicationError == "" {
+		t.Errorf("inventory %+v", inv)
+	}
+	e := psremote.Entry{Thumbprint: psremote.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: psremote.TrustedRootCA}
+	_, err = psremote.Apply(context.Background(), c, []psremote.Change{{Identity: "Global", Action: psremote.Add, Entries: []psremote.Entry{e}}})
+	if !errors.Is(err, psremote.ErrDoubleHop) {
+		t.Fatalf("EE write over WinRM: %v", err)
+	}
+}
+
+func TestWrongPassword(t *testing.T) {
+	l := startLab(t, lab.Options{})
+	c := conn(l, l.Info.Servers[0].FQDN, "lyncadmin")
+	c.Password = "wrong"
+	_, err := psremote.ReadInventory(context.Background(), c)
+	var ce *psremote.ConnectError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "wrong user or password") || strings.Contains(err.Error(), "wrong\"") {
+		t.Fatalf("%v", err)
+	}
+}

@@ -1,0 +1,281 @@
+package psremote
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf16"
+
+	"github.com/masterzen/winrm"
+)
+
+// Conn says how to reach one server's WinRM service.
+type Conn struct {
+	Server           string // FQDN, or FQDN:port
+	User             string // DOMAIN\user or user@domain
+	Password         string
+	Auth             string // ntlm (default) or basic
+	HTTPS            bool
+	AllowUnencrypted bool // Basic over plain HTTP
+	CACert           []byte
+	Insecure         bool // skip the server certificate check over HTTPS
+	Dial             DialFunc
+	OperationTimeout time.Duration // the WS-Man OperationTimeout; 20s when zero
+}
+
+// Host is the server's name without a port.
+func (c Conn) Host() string {
+	if h, _, err := net.SplitHostPort(c.Server); err == nil {
+		return h
+	}
+	return c.Server
+}
+
+func (c Conn) port() int {
+	if _, p, err := net.SplitHostPort(c.Server); err == nil {
+		n, _ := strconv.Atoi(p)
+		return n
+	}
+	if c.HTTPS {
+		return 5986
+	}
+	return 5985
+}
+
+// endpoint is the WinRM URL.
+func (c Conn) endpoint() string {
+	scheme := "http"
+	if c.HTTPS {
+		scheme = "https"
+	}
+	return fmt.Sprintf("%s://%s/wsman", scheme, net.JoinHostPort(c.Host(), strconv.Itoa(c.port())))
+}
+
+// Output is what one script run produced.
+type Output struct {
+	Records  []Record
+	Warnings []string
+	Errors   []string // the error records PowerShell wrote, decoded from CLIXML
+	ExitCode int
+	Requests int // SOAP messages sent
+}
+
+// Record is one line a script printed: LYNCTRUST<TAB>kind<TAB>fields….
+type Record struct {
+	Kind   string
+	Fields []string
+}
+
+const recordPrefix = "LYNCTRUST\t"
+
+// ParseRecords reads a script's standard output strictly: every line is a
+// record with a known kind and field count, a WARNING line, or blank; anything
+// else is an error that quotes the line.
+func ParseRecords(stdout string, fields map[string]int) ([]Record, []string, error) {
+	var recs []Record
+	var warnings []string
+	for _, line := range strings.Split(strings.ReplaceAll(stdout, "\r\n", "\n"), "\n") {
+		line = strings.TrimRight(line, "\r")
+		switch {
+		case strings.TrimSpace(line) == "":
+			continue
+		case strings.HasPrefix(line, "WARNING: "):
+			warnings = append(warnings, strings.TrimPrefix(line, "WARNING: "))
+			continue
+		case !strings.HasPrefix(line, recordPrefix):
+			return nil, nil, fmt.Errorf("unexpected output from the script: %q", line)
+		}
+		parts := strings.Split(line[len(recordPrefix):], "\t")
+		n, ok := fields[parts[0]]
+		if !ok {
+			return nil, nil, fmt.Errorf("unexpected record kind %q in %q", parts[0], line)
+		}
+		if len(parts)-1 != n {
+			return nil, nil, fmt.Errorf("record %q has %d fields, want %d: %q", parts[0], len(parts)-1, n, line)
+		}
+		recs = append(recs, Record{Kind: parts[0], Fields: parts[1:]})
+	}
+	return recs, warnings, nil
+}
+
+var clixmlEscapeRe = regexp.MustCompile(`_x([0-9A-Fa-f]{4})_`)
+
+// DecodeCLIXML turns PowerShell's serialized error stream into plain lines.
+func DecodeCLIXML(stderr string) []string {
+	s := strings.TrimSpace(stderr)
+	if !strings.HasPrefix(s, "#< CLIXML") {
+		if s == "" {
+			return nil
+		}
+		return []string{s}
+	}
+	s = strings.TrimSpace(strings.TrimPrefix(s, "#< CLIXML"))
+	var objs struct {
+		S []struct {
+			S    string `xml:"S,attr"`
+			Text string `xml:",chardata"`
+		} `xml:"S"`
+	}
+	if err := xml.Unmarshal([]byte(s), &objs); err != nil {
+		return []string{s}
+	}
+	var b strings.Builder
+	for _, e := range objs.S {
+		if e.S != "Error" {
+			continue
+		}
+		b.WriteString(clixmlEscapeRe.ReplaceAllStringFunc(e.Text, func(m string) string {
+			n, _ := strconv.ParseUint(m[2:6], 16, 16)
+			return string(rune(n))
+		}))
+	}
+	var out []string
+	for _, l := range strings.Split(strings.ReplaceAll(b.String(), "\r\n", "\n"), "\n") {
+		if strings.TrimSpace(l) != "" {
+			out = append(out, strings.TrimRight(l, "\r"))
+		}
+	}
+	return out
+}
+
+// bootstrap is the short command that runs: it reads the script from
+// standard input, so that scripts of any length stay clear of cmd.exe's
+// 8191-character command line (winrm-facts §6).
+const bootstrap = "$ProgressPreference = 'SilentlyContinue'; Invoke-Expression ([Console]::In.ReadToEnd())"
+
+// CommandLine is the powershell.exe command line that runs bootstrap.
+func CommandLine() string {
+	u := utf16.Encode([]rune(bootstrap))
+	b := make([]byte, 2*len(u))
+	for i, c := range u {
+		binary.LittleEndian.PutUint16(b[2*i:], c)
+	}
+	return "powershell.exe -NoProfile -NonInteractive -InputFormat Text -EncodedCommand " + base64.StdEncoding.EncodeToString(b)
+}
+
+// ConnectError is a failure to reach or use the WinRM service, explained.
+type ConnectError struct {
+	Server string
+	Err    error
+	Hint   string
+}
+
+func (e *ConnectError) Error() string { return fmt.Sprintf("WinRM on %s: %v", e.Server, e.Err) }
+func (e *ConnectError) Unwrap() error { return e.Err }
+
+func explainConnect(c Conn, err error) error {
+	ce := &ConnectError{Server: c.endpoint(), Err: err}
+	var ne net.Error
+	var dnsErr *net.DNSError
+	var f *Fault
+	switch {
+	case errors.Is(err, ErrUnauthorized):
+		ce.Err = errors.New("wrong user or password (HTTP 401)")
+		ce.Hint = "check the user (DOMAIN\\user or user@domain) and the password; with --auth basic, Basic must be enabled on the server"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		ce.Err = errors.New("connection refused: no WinRM listener on that port")
+		ce.Hint = "run `winrm quickconfig` on the server (HTTP 5985), or use --https for a 5986 listener"
+	case errors.As(err, &dnsErr):
+		ce.Err = fmt.Errorf("the server name does not resolve (%v)", dnsErr.Err)
+		ce.Hint = "check the FQDN, or map it with --resolve HOST:PORT:ADDR"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		ce.Err = errors.New("timed out")
+		ce.Hint = "check that TCP 5985/5986 is open between here and the server; raise --timeout for slow links"
+	case errors.As(err, &f):
+		ce.Err = f
+		if f.Code == "2147942405" {
+			ce.Hint = "the account needs to be a local Administrator (or in Remote Management Users) on the server"
+		}
+	}
+	var ue *url.Error
+	if errors.As(ce.Err, &ue) {
+		ce.Err = ue.Err
+	}
+	return ce
+}
+
+// Run runs a script on a server: one shell, one command, the script on
+// standard input. It returns what the script printed, parsed strictly.
+func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Output, error) {
+	auth := strings.ToLower(c.Auth)
+	if auth == "" {
+		auth = "ntlm"
+	}
+	switch auth {
+	case "ntlm", "basic":
+	default:
+		return nil, fmt.Errorf("--auth %s is not supported: use ntlm (default) or basic", c.Auth)
+	}
+	if auth == "basic" && !c.HTTPS && !c.AllowUnencrypted {
+		return nil, errors.New("Basic authentication over plain HTTP sends the password in the clear: use --https, or --allow-unencrypted if you must")
+	}
+	var tlsConfig *tls.Config
+	if c.HTTPS {
+		tlsConfig = &tls.Config{ServerName: c.Host(), MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.Insecure}
+		if len(c.CACert) > 0 {
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(c.CACert) {
+				if cert, err := x509.ParseCertificate(c.CACert); err == nil {
+					pool.AddCert(cert)
+				} else {
+					return nil, errors.New("--ca-file holds no PEM or DER certificate")
+				}
+			}
+			tlsConfig.RootCAs = pool
+		}
+	}
+	opTimeout := c.OperationTimeout
+	if opTimeout <= 0 {
+		opTimeout = 20 * time.Second
+	}
+	dial := c.Dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	// The HTTP timeout stays above the OperationTimeout, so that a Receive
+	// that the server holds ends in its TimedOut fault, not in ours.
+	tr := newTransport(c.endpoint(), c.User, c.Password, auth, auth == "ntlm" && !c.HTTPS, tlsConfig, dial, opTimeout+40*time.Second)
+	defer tr.close()
+	params := winrm.NewParameters(fmt.Sprintf("PT%dS", int(opTimeout.Seconds())), "en-US", 153600)
+	params.TransportDecorator = func() winrm.Transporter { return tr }
+	client, err := winrm.NewClientWithParameters(winrm.NewEndpoint(c.Host(), c.port(), c.HTTPS, c.Insecure, nil, nil, nil, opTimeout+40*time.Second), c.User, c.Password, params)
+	if err != nil {
+		return nil, err
+	}
+	var stdout, stderr bytes.Buffer
+	code, err := runGuarded(ctx, client, CommandLine(), &stdout, &stderr, strings.NewReader(script))
+	out := &Output{ExitCode: code, Requests: tr.requests, Errors: DecodeCLIXML(stderr.String())}
+	if err != nil {
+		return out, explainConnect(c, err)
+	}
+	recs, warns, perr := ParseRecords(stdout.String(), fields)
+	out.Records, out.Warnings = recs, warns
+	if perr != nil {
+		return out, perr
+	}
+	return out, nil
+}
+
+// runGuarded runs the command and turns a panic in the WinRM library (it
+// dereferences empty replies) into an error.
+func runGuarded(ctx context.Context, client *winrm.Client, cmd string, stdout, stderr *bytes.Buffer, stdin *strings.Reader) (code int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the WinRM exchange broke off: %v", r)
+		}
+	}()
+	return client.RunWithContextWithInput(ctx, cmd, stdout, stderr, stdin)
+}

@@ -1,0 +1,200 @@
+package psremote
+
+import (
+	"embed"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+//go:embed scripts/*.ps1
+var scriptFS embed.FS
+
+func scriptText(name string) string {
+	b, err := scriptFS.ReadFile("scripts/" + name)
+	if err != nil {
+		panic("missing embedded script " + name) // a build error, caught by every test
+	}
+	return strings.ReplaceAll(string(b), "\r\n", "\n")
+}
+
+// psArray renders values as a PowerShell array of single-quoted strings.
+func psArray(values []string) (string, error) {
+	parts := make([]string, len(values))
+	for i, v := range values {
+		q, err := Quote(v)
+		if err != nil {
+			return "", err
+		}
+		parts[i] = q
+	}
+	return "@(" + strings.Join(parts, ", ") + ")", nil
+}
+
+// Entry is one TrustedCACerts item.
+type Entry struct {
+	Thumbprint Thumbprint `json:"thumbprint"`
+	CAStore    CAStore    `json:"ca_store"`
+}
+
+func (e Entry) String() string { return string(e.Thumbprint) + ":" + string(e.CAStore) }
+
+// ParseEntry reads THUMBPRINT:CASTORE as the scripts print it.
+func ParseEntry(s string) (Entry, error) {
+	t, st, ok := strings.Cut(s, ":")
+	if !ok {
+		return Entry{}, fmt.Errorf("trusted entry %q: want THUMBPRINT:CASTORE", s)
+	}
+	th, err := ParseThumbprint(t)
+	if err != nil {
+		return Entry{}, err
+	}
+	cs, err := ParseCAStore(st)
+	if err != nil {
+		return Entry{}, err
+	}
+	return Entry{th, cs}, nil
+}
+
+// EntryList is the compare-and-swap form of a list: THUMB:STORE,THUMB:STORE.
+func EntryList(es []Entry) string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParseEntryList reads what EntryList writes.
+func ParseEntryList(s string) ([]Entry, error) {
+	var out []Entry
+	if strings.TrimSpace(s) == "" {
+		return out, nil
+	}
+	for _, p := range strings.Split(s, ",") {
+		e, err := ParseEntry(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Action is what a change does to TrustedCACerts.
+type Action string
+
+// The PSListModifier actions.
+const (
+	Add     Action = "Add"
+	Remove  Action = "Remove"
+	Replace Action = "Replace"
+)
+
+// Change is one collection's change: the list lynctrust read (for the
+// compare-and-swap), and the entries to add, remove, or replace the list with.
+type Change struct {
+	Identity Identity `json:"identity"`
+	Expected []Entry  `json:"expected"`
+	Action   Action   `json:"action"`
+	Entries  []Entry  `json:"entries"`
+}
+
+// Script names, for the PowerShell that can be shown, emitted and parsed.
+const (
+	ScriptAudit   = "audit"
+	ScriptStores  = "stores"
+	ScriptChange  = "change"
+	ScriptInstall = "install"
+)
+
+// AuditScript reads the configuration, topology and this server's stores.
+func AuditScript() string {
+	return scriptText("prelude.ps1") + "\n" + scriptText("inventory.ps1") + "\n" + scriptText("stores.ps1")
+}
+
+// StoresScript looks for the entries in a server's LocalMachine stores.
+func StoresScript(entries []Entry) (string, error) {
+	vals := make([]string, len(entries))
+	for i, e := range entries {
+		vals[i] = e.String()
+	}
+	arr, err := psArray(vals)
+	if err != nil {
+		return "", err
+	}
+	return "$wanted = " + arr + "\n" + scriptText("stores.ps1"), nil
+}
+
+// ChangeScript renders the changes: every value is validated by its type and
+// single-quoted by Quote.
+func ChangeScript(changes []Change) (string, error) {
+	var b strings.Builder
+	b.WriteString(scriptText("prelude.ps1"))
+	b.WriteString("\n# The changes: identity, the list as lynctrust read it, the action, the entries.\n$changes = @()\n")
+	for _, c := range changes {
+		id, err := ParseIdentity(string(c.Identity))
+		if err != nil {
+			return "", err
+		}
+		switch c.Action {
+		case Add, Remove, Replace:
+		default:
+			return "", fmt.Errorf("%w: action %q", ErrInvalidValue, c.Action)
+		}
+		for _, e := range append(append([]Entry(nil), c.Expected...), c.Entries...) {
+			if _, err := ParseThumbprint(string(e.Thumbprint)); err != nil {
+				return "", err
+			}
+			if _, err := ParseCAStore(string(e.CAStore)); err != nil {
+				return "", err
+			}
+		}
+		qid, _ := Quote(string(id))
+		qexp, _ := Quote(EntryList(c.Expected))
+		qact, _ := Quote(string(c.Action))
+		vals := make([]string, len(c.Entries))
+		for i, e := range c.Entries {
+			vals[i] = e.String()
+		}
+		arr, err := psArray(vals)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "$changes += ,@(%s, %s, %s, %s)\n", qid, qexp, qact, arr)
+	}
+	b.WriteString(scriptText("change.ps1"))
+	return b.String(), nil
+}
+
+var base64Re = regexp.MustCompile(`^[A-Za-z0-9+/]+={0,2}$`)
+
+// InstallScript puts a DER certificate (base64) into a LocalMachine store.
+func InstallScript(derBase64 string, store CAStore) (string, error) {
+	if !base64Re.MatchString(derBase64) {
+		return "", fmt.Errorf("%w: certificate is not base64", ErrInvalidValue)
+	}
+	qs, err := Quote(store.CertStore())
+	if err != nil {
+		return "", err
+	}
+	return "$certificate = '" + derBase64 + "'\n$storeName = " + qs + "\n" + scriptText("install.ps1"), nil
+}
+
+// recordFields is every record kind the scripts print, with its field count.
+var recordFields = map[string]int{
+	"module": 2, "error": 2, "config": 4, "trusted": 3, "pool": 2, "computer": 2, "webserver": 2,
+	"replica": 2, "replication-unknown": 1, "cert": 6, "conflict": 2, "written": 1, "after": 2, "installed": 2,
+}
+
+// AllScripts renders every script lynctrust can run, with sample values, for
+// the tests that parse them.
+func AllScripts() map[string]string {
+	e := Entry{"A909502DD82AE41504C0E0052E3C61AB8EB10D6B", TrustedRootCA}
+	stores, _ := StoresScript([]Entry{e})
+	change, _ := ChangeScript([]Change{{Identity: "site:Redmond", Expected: nil, Action: Add, Entries: []Entry{e}},
+		{Identity: "Global", Expected: []Entry{e}, Action: Remove, Entries: []Entry{e}}})
+	install, _ := InstallScript("MIIB", TrustedRootCA)
+	return map[string]string{ScriptAudit: AuditScript(), ScriptStores: stores, ScriptChange: change, ScriptInstall: install,
+		"bootstrap": bootstrap}
+}

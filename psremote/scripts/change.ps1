@@ -1,0 +1,58 @@
+# lynctrust: change TrustedCACerts of one or more Web Services configuration
+# collections, with a compare-and-swap: each collection is read again and
+# compared with what lynctrust read before; if anyone changed it meanwhile,
+# nothing is written. After the write the collection is read back.
+$done = 0
+foreach ($change in $changes) {
+    $identity = $change[0]
+    $expected = $change[1]
+    $c = Get-CsWebServiceConfiguration -Identity $identity
+    if ($c -eq $null) {
+        Write-Output (@('LYNCTRUST', 'error', 'no-collection', $identity) -join $tab)
+        exit 6
+    }
+    $current = @($c.TrustedCACerts | ForEach-Object { $_.Thumbprint + ':' + $_.CAStore }) -join ','
+    if ($current -ne $expected) {
+        Write-Output (@('LYNCTRUST', 'conflict', $identity, $current) -join $tab)
+        exit 5
+    }
+}
+foreach ($change in $changes) {
+    $identity = $change[0]
+    $action = $change[2]
+    $entries = $change[3]
+    $c = Get-CsWebServiceConfiguration -Identity $identity
+    if ($action -eq 'Add') {
+        $certs = @()
+        foreach ($e in $entries) {
+            $parts = $e -split ':'
+            $certs += New-CsWebTrustedCACertificate -Thumbprint $parts[0] -CAStore $parts[1]
+        }
+        Set-CsWebServiceConfiguration -Identity $identity -TrustedCACerts @{Add=$certs}
+    }
+    if ($action -eq 'Remove') {
+        # The items to remove are the objects read from the store: a fresh
+        # New-CsWebTrustedCACertificate object need not compare equal.
+        $items = @($c.TrustedCACerts | Where-Object { $entries -contains ($_.Thumbprint + ':' + $_.CAStore) })
+        Set-CsWebServiceConfiguration -Identity $identity -TrustedCACerts @{Remove=$items}
+    }
+    if ($action -eq 'Replace') {
+        $certs = @()
+        foreach ($e in $entries) {
+            $parts = $e -split ':'
+            $certs += New-CsWebTrustedCACertificate -Thumbprint $parts[0] -CAStore $parts[1]
+        }
+        if ($certs.Count -eq 0) {
+            Set-CsWebServiceConfiguration -Identity $identity -TrustedCACerts $null
+        } else {
+            Set-CsWebServiceConfiguration -Identity $identity -TrustedCACerts @{Replace=$certs}
+        }
+    }
+    $done += 1
+    Write-Output (@('LYNCTRUST', 'written', $identity) -join $tab)
+}
+foreach ($change in $changes) {
+    $identity = $change[0]
+    $after = Get-CsWebServiceConfiguration -Identity $identity
+    Write-Output (@('LYNCTRUST', 'after', $identity, (@($after.TrustedCACerts | ForEach-Object { $_.Thumbprint + ':' + $_.CAStore }) -join ',')) -join $tab)
+}

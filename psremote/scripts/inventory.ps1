@@ -1,0 +1,34 @@
+# lynctrust audit: read every Web Services configuration collection, the
+# topology and the replication status, then look for each trusted
+# certificate in this server's LocalMachine stores. Reads use the local
+# replica of the Central Management Store (-LocalStore): no second hop.
+try {
+    $configs = @(Get-CsWebServiceConfiguration -LocalStore)
+} catch {
+    Write-Output ('LYNCTRUST' + $tab + 'error' + $tab + 'read-failed' + $tab + ($_.Exception.Message -replace '[\t\r\n]+', ' '))
+    exit 4
+}
+$wanted = @()
+foreach ($c in $configs) {
+    Write-Output (@('LYNCTRUST', 'config', $c.Identity, $c.InferCertChainFromSSL, $c.UseCertificateAuth, $c.UsePinAuth) -join $tab)
+    foreach ($t in $c.TrustedCACerts) {
+        Write-Output (@('LYNCTRUST', 'trusted', $c.Identity, $t.Thumbprint, $t.CAStore) -join $tab)
+        $wanted += ($t.Thumbprint + ':' + $t.CAStore)
+    }
+}
+foreach ($p in @(Get-CsPool -LocalStore)) {
+    Write-Output (@('LYNCTRUST', 'pool', $p.Identity, $p.Site) -join $tab)
+    foreach ($computer in $p.Computers) {
+        Write-Output (@('LYNCTRUST', 'computer', $p.Identity, $computer) -join $tab)
+    }
+}
+foreach ($w in @(Get-CsService -WebServer -LocalStore)) {
+    Write-Output (@('LYNCTRUST', 'webserver', $w.PoolFqdn, $w.SiteId) -join $tab)
+}
+try {
+    foreach ($r in @(Get-CsManagementStoreReplicationStatus)) {
+        Write-Output (@('LYNCTRUST', 'replica', $r.ReplicaFqdn, $r.UpToDate) -join $tab)
+    }
+} catch {
+    Write-Output ('LYNCTRUST' + $tab + 'replication-unknown' + $tab + ($_.Exception.Message -replace '[\t\r\n]+', ' '))
+}

@@ -1,0 +1,15 @@
+# lynctrust: look for certificates in this server's LocalMachine stores.
+# No module is loaded: only the Cert: drive is read.
+$ErrorActionPreference = 'Stop'
+$tab = "`t"
+$stores = @{ 'TrustedRootCA' = 'Root'; 'IntermediateCA' = 'CA'; 'ThirdPartyRootCA' = 'AuthRoot' }
+foreach ($entry in $wanted) {
+    $parts = $entry -split ':'
+    $path = 'Cert:\LocalMachine\' + $stores[$parts[1]] + '\' + $parts[0]
+    if (Test-Path $path) {
+        $cert = Get-Item $path
+        Write-Output (@('LYNCTRUST', 'cert', $parts[0], $parts[1], 'present', ($cert.Subject -replace '[\t\r\n]+', ' '), $cert.NotAfter, $cert.SignatureAlgorithm.FriendlyName) -join $tab)
+    } else {
+        Write-Output (@('LYNCTRUST', 'cert', $parts[0], $parts[1], 'missing', '', '', '') -join $tab)
+    }
+}

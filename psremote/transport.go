@@ -1,0 +1,365 @@
+package psremote
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bodgit/ntlmssp"
+	ntlmhttp "github.com/bodgit/ntlmssp/http"
+	"github.com/masterzen/winrm"
+	"github.com/masterzen/winrm/soap"
+)
+
+// DialFunc dials TCP; lynctrust passes one that applies --resolve.
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// Errors the CLI branches on.
+var (
+	ErrUnauthorized = errors.New("the server refused the user name or password (HTTP 401)")
+	ErrRefused      = errors.New("connection refused")
+)
+
+// Fault is a WS-Management SOAP fault from the server.
+type Fault struct {
+	Code    string // WSManFault Code, e.g. 2150858793
+	Subcode string // e.g. w:TimedOut
+	Message string
+}
+
+// Error keeps Windows' text: masterzen/winrm polls again when it contains
+// "OperationTimeout", which the TimedOut fault's text does.
+func (f *Fault) Error() string {
+	return fmt.Sprintf("WinRM fault %s (%s): %s", f.Code, f.Subcode, strings.TrimSpace(f.Message))
+}
+
+// parseFault reads a SOAP fault from an envelope, or returns nil.
+func parseFault(body []byte) *Fault {
+	if !bytes.Contains(body, []byte("Fault")) {
+		return nil
+	}
+	var env struct {
+		Body struct {
+			Fault *struct {
+				Subcode string `xml:"Code>Subcode>Value"`
+				Reason  string `xml:"Reason>Text"`
+				Detail  struct {
+					WSMan struct {
+						Code    string `xml:"Code,attr"`
+						Message string `xml:"Message"`
+					} `xml:"WSManFault"`
+				} `xml:"Detail"`
+			} `xml:"Fault"`
+		} `xml:"Body"`
+	}
+	if xml.Unmarshal(body, &env) != nil || env.Body.Fault == nil {
+		return nil
+	}
+	f := env.Body.Fault
+	msg := f.Reason
+	if msg == "" {
+		msg = f.Detail.WSMan.Message
+	}
+	return &Fault{Code: f.Detail.WSMan.Code, Subcode: f.Subcode, Message: msg}
+}
+
+// transport is a masterzen/winrm Transporter that authenticates once per
+// connection and keeps every body encrypted when encryption is asked for.
+// masterzen's own Encryption transport uses a bare http.Client (no dialer, no
+// TLS settings), ignores the HTTP status, falls back to unencrypted NTLM and
+// shares one NTLM session between concurrent requests (masterzen/winrm#142);
+// this one keeps a pool of connections, each with its own NTLM session, so
+// that Send and Receive can overlap.
+type transport struct {
+	url      string
+	user     string
+	password string
+	auth     string // "ntlm" or "basic"
+	encrypt  bool   // NTLM sealing (HTTP); off over HTTPS
+	newHTTP  func() *http.Client
+
+	mu   sync.Mutex
+	idle []*conn
+	// requests counts the SOAP messages sent.
+	requests int
+}
+
+type conn struct {
+	http  *http.Client
+	ntlm  *ntlmssp.Client
+	hc    *ntlmhttp.Client
+	ready bool
+}
+
+func newTransport(url, user, password, auth string, encrypt bool, tlsConfig *tls.Config, dial DialFunc, timeout time.Duration) *transport {
+	t := &transport{url: url, user: user, password: password, auth: auth, encrypt: encrypt}
+	t.newHTTP = func() *http.Client {
+		return &http.Client{
+			Timeout: timeout,
+			Transport: &http.Transport{
+				DialContext:         dial,
+				TLSClientConfig:     tlsConfig,
+				MaxConnsPerHost:     1, // NTLM authenticates the connection
+				MaxIdleConnsPerHost: 1,
+				IdleConnTimeout:     90 * time.Second,
+				ForceAttemptHTTP2:   false,
+				TLSNextProto:        map[string]func(string, *tls.Conn) http.RoundTripper{},
+			},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	return t
+}
+
+// Transport satisfies winrm.Transporter; the connection settings are ours.
+func (t *transport) Transport(*winrm.Endpoint) error { return nil }
+
+func (t *transport) take() *conn {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if n := len(t.idle); n > 0 {
+		c := t.idle[n-1]
+		t.idle = t.idle[:n-1]
+		return c
+	}
+	return &conn{http: t.newHTTP()}
+}
+
+func (t *transport) give(c *conn) {
+	t.mu.Lock()
+	t.idle = append(t.idle, c)
+	t.mu.Unlock()
+}
+
+func (t *transport) count() {
+	t.mu.Lock()
+	t.requests++
+	t.mu.Unlock()
+}
+
+// close drops every idle connection.
+func (t *transport) close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, c := range t.idle {
+		c.http.CloseIdleConnections()
+	}
+	t.idle = nil
+}
+
+func splitDomain(user string) (name, domain string) {
+	if d, n, ok := strings.Cut(user, `\`); ok {
+		return n, d
+	}
+	if n, d, ok := strings.Cut(user, "@"); ok {
+		return n, d
+	}
+	return user, ""
+}
+
+// handshake authenticates the connection with an empty POST, so that no SOAP
+// body ever travels before the session is sealed.
+func (t *transport) handshake(ctx context.Context, c *conn) error {
+	name, domain := splitDomain(t.user)
+	nc, err := ntlmssp.NewClient(ntlmssp.SetUserInfo(name, t.password), ntlmssp.SetDomain(domain), ntlmssp.SetVersion(ntlmssp.DefaultVersion()))
+	if err != nil {
+		return err
+	}
+	c.ntlm = nc
+	if c.hc, err = ntlmhttp.NewClient(c.http, nc); err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
+	req.Header.Set("Content-Length", "0")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		return ErrUnauthorized
+	case resp.StatusCode != http.StatusOK:
+		return fmt.Errorf("NTLM handshake: HTTP %s", resp.Status)
+	case !nc.Complete():
+		return errors.New("NTLM handshake did not complete")
+	}
+	c.ready = true
+	return nil
+}
+
+// Post sends one SOAP message and returns the reply, or the fault as an error.
+func (t *transport) Post(_ *winrm.Client, msg *soap.SoapMessage) (string, error) {
+	return t.post(context.Background(), []byte(msg.String()))
+}
+
+func (t *transport) post(ctx context.Context, body []byte) (string, error) {
+	c := t.take()
+	for attempt := 0; ; attempt++ {
+		status, reply, err := t.send(ctx, c, body)
+		if err != nil {
+			c.http.CloseIdleConnections()
+			return "", err
+		}
+		if status == http.StatusUnauthorized && t.auth == "ntlm" && attempt == 0 {
+			// The server lost this connection's context (a new TCP
+			// connection): authenticate again. A 401 means the message was
+			// not processed, so sending it again is safe.
+			c.ready = false
+			continue
+		}
+		t.give(c)
+		switch {
+		case status == http.StatusUnauthorized:
+			return "", ErrUnauthorized
+		case status == http.StatusOK:
+			if f := parseFault(reply); f != nil {
+				return "", f
+			}
+			return string(reply), nil
+		}
+		if f := parseFault(reply); f != nil {
+			return "", f
+		}
+		return "", fmt.Errorf("WinRM answered HTTP %d: %s", status, firstLine(reply))
+	}
+}
+
+func firstLine(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	if s == "" {
+		return "(empty body)"
+	}
+	return s
+}
+
+func (t *transport) send(ctx context.Context, c *conn, body []byte) (int, []byte, error) {
+	if t.auth == "basic" {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
+		if err != nil {
+			return 0, nil, err
+		}
+		req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
+		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(t.user+":"+t.password)))
+		t.count()
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return 0, nil, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp.StatusCode, b, err
+	}
+	if !c.ready {
+		if err := t.handshake(ctx, c); err != nil {
+			return 0, nil, err
+		}
+	}
+	payload, contentType := body, "application/soap+xml;charset=UTF-8"
+	if t.encrypt {
+		session := c.ntlm.SecuritySession()
+		if session == nil {
+			return 0, nil, errors.New("refusing to send a WinRM message unencrypted: the NTLM session is not sealed")
+		}
+		sealed, sig, err := session.Wrap(body)
+		if err != nil {
+			return 0, nil, err
+		}
+		payload, contentType = frame(sig, sealed, len(body)), encryptedType
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(payload))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	t.count()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, nil, err
+	}
+	if !t.encrypt || resp.StatusCode == http.StatusUnauthorized {
+		return resp.StatusCode, b, nil
+	}
+	if !strings.Contains(resp.Header.Get("Content-Type"), `protocol="application/HTTP-SPNEGO-session-encrypted"`) {
+		return 0, nil, fmt.Errorf("WinRM answered HTTP %d without encryption (%s)", resp.StatusCode, firstLine(b))
+	}
+	sig, sealed, err := unframe(b)
+	if err != nil {
+		return 0, nil, err
+	}
+	plain, err := c.ntlm.SecuritySession().Unwrap(sealed, sig)
+	if err != nil {
+		return 0, nil, fmt.Errorf("decrypting the WinRM reply: %w", err)
+	}
+	return resp.StatusCode, plain, nil
+}
+
+const (
+	encryptedType = `multipart/encrypted;protocol="application/HTTP-SPNEGO-session-encrypted";boundary="Encrypted Boundary"`
+	boundary      = "--Encrypted Boundary\r\n"
+)
+
+// frame wraps a sealed message in WinRM's MIME framing (MS-WSMV 2.2.9.1.1).
+func frame(sig, sealed []byte, plainLen int) []byte {
+	var b bytes.Buffer
+	b.WriteString(boundary)
+	b.WriteString("\tContent-Type: application/HTTP-SPNEGO-session-encrypted\r\n")
+	fmt.Fprintf(&b, "\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=%d\r\n", plainLen)
+	b.WriteString(boundary)
+	b.WriteString("\tContent-Type: application/octet-stream\r\n")
+	var n [4]byte
+	binary.LittleEndian.PutUint32(n[:], uint32(len(sig)))
+	b.Write(n[:])
+	b.Write(sig)
+	b.Write(sealed)
+	b.WriteString("--Encrypted Boundary--\r\n")
+	return b.Bytes()
+}
+
+// unframe takes the signature and sealed bytes out of an encrypted reply.
+func unframe(body []byte) (sig, sealed []byte, err error) {
+	parts := bytes.SplitN(body, []byte(boundary), 3)
+	if len(parts) != 3 {
+		return nil, nil, errors.New("malformed encrypted WinRM reply")
+	}
+	_, payload, ok := bytes.Cut(parts[2], []byte("application/octet-stream\r\n"))
+	if !ok {
+		return nil, nil, errors.New("malformed encrypted WinRM reply: no octet-stream part")
+	}
+	payload = bytes.TrimSuffix(payload, []byte("--Encrypted Boundary--\r\n"))
+	if len(payload) < 4 {
+		return nil, nil, errors.New("malformed encrypted WinRM reply: too short")
+	}
+	n := int(binary.LittleEndian.Uint32(payload))
+	if n > len(payload)-4 {
+		return nil, nil, errors.New("malformed encrypted WinRM reply: bad signature length")
+	}
+	return payload[4 : 4+n], payload[4+n:], nil
+}
