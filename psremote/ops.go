@@ -95,8 +95,13 @@ type CertStatus struct {
 	Entry     Entry  `json:"entry"`
 	Present   bool   `json:"present"`
 	Subject   string `json:"subject,omitempty"`
+	Issuer    string `json:"issuer,omitempty"`
 	NotAfter  string `json:"not_after,omitempty"`
 	Algorithm string `json:"signature_algorithm,omitempty"`
+}
+
+func certStatus(e Entry, f []string) CertStatus {
+	return CertStatus{Entry: e, Present: f[2] == "present", Subject: f[3], Issuer: f[4], NotAfter: f[5], Algorithm: f[6]}
 }
 
 // Inventory is what audit reads from the first server.
@@ -184,7 +189,7 @@ func ReadInventory(ctx context.Context, c Conn) (*Inventory, error) {
 			if err != nil {
 				return nil, err
 			}
-			inv.Stores = append(inv.Stores, CertStatus{Entry: e, Present: f[2] == "present", Subject: f[3], NotAfter: f[4], Algorithm: f[5]})
+			inv.Stores = append(inv.Stores, certStatus(e, f))
 		}
 	}
 	inv.Pools = inv.Pools[:0]
@@ -246,7 +251,7 @@ func CheckStores(ctx context.Context, c Conn, entries []Entry) ([]CertStatus, er
 		if err != nil {
 			return nil, err
 		}
-		st = append(st, CertStatus{Entry: e, Present: r.Fields[2] == "present", Subject: r.Fields[3], NotAfter: r.Fields[4], Algorithm: r.Fields[5]})
+		st = append(st, certStatus(e, r.Fields))
 	}
 	return st, nil
 }

@@ -184,7 +184,7 @@ func InstallScript(derBase64 string, store CAStore) (string, error) {
 // recordFields is every record kind the scripts print, with its field count.
 var recordFields = map[string]int{
 	"module": 2, "error": 2, "config": 4, "trusted": 3, "pool": 2, "computer": 2, "webserver": 2,
-	"replica": 2, "replication-unknown": 1, "cert": 6, "conflict": 2, "written": 1, "after": 2, "installed": 2,
+	"replica": 2, "replication-unknown": 1, "cert": 7, "conflict": 2, "written": 1, "after": 2, "installed": 2,
 }
 
 // AllScripts renders every script lynctrust can run, with sample values, for

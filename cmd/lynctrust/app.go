@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lynctrust/lynctrust/internal/changelog"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 )
@@ -67,6 +68,15 @@ type globals struct {
 	log      *slog.Logger
 	now      func() time.Time
 	resolve  resolveMap
+	stateDir string // "" for changelog's default
+}
+
+// state is where snapshots and the journal go.
+func (g *globals) state() (string, error) {
+	if g.stateDir != "" {
+		return g.stateDir, nil
+	}
+	return changelog.Dir()
 }
 
 var outputFormats = []string{"table", "json", "csv", "markdown", "html"}
@@ -125,6 +135,7 @@ func newApp(g *globals) *cli.App {
 			&cli.BoolFlag{Name: "no-color", Usage: "never use colour (also when NO_COLOR is set)"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "debug log on standard error"},
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "time limit for each network operation"},
+			&cli.StringFlag{Name: "state-dir", EnvVars: []string{"LYNCTRUST_STATE_DIR"}, Usage: "where snapshots and the journal go (default: the user's state directory)"},
 			&cli.StringSliceFlag{Name: "resolve", EnvVars: []string{"LYNCTRUST_RESOLVE"},
 				Usage: "connect to ADDR whenever HOST:PORT is dialled (HOST:PORT:ADDR, repeatable, as curl's --resolve)"},
 		},
@@ -138,7 +149,16 @@ func newApp(g *globals) *cli.App {
 		Commands: []*cli.Command{
 			thumbprintCommand(g),
 			resolveCommand(g),
+			auditCommand(g),
+			addCommand(g),
+			removeCommand(g),
+			replaceCommand(g),
+			rollbackCommand(g),
+			snapshotsCommand(g),
+			journalCommand(g),
 			explainCommand(g),
+			labCommand(g),
+			demoCommand(g),
 		},
 	}
 	for _, c := range app.Commands {
@@ -180,6 +200,7 @@ func (g *globals) setup(c *cli.Context) error {
 		return usageError(err)
 	}
 	g.resolve = m
+	g.stateDir = c.String("state-dir")
 	if c.Bool("verbose") {
 		g.log = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

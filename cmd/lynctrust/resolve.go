@@ -337,3 +337,15 @@ func resolveGrids(g *globals, out resolveOutput) []grid {
 	}
 	return grids
 }
+
+func parseCerts(b []byte) ([][]byte, error) {
+	certs, err := trust.ParseCertificates(b)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(certs))
+	for i, c := range certs {
+		out[i] = c.Raw
+	}
+	return out, nil
+}

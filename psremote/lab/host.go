@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 	"unicode/utf16"
 
 	"github.com/lynctrust/lynctrust/psremote/lab/pwsh"
@@ -252,7 +253,7 @@ func (s *session) x509Object(store string, thumb string) *pwsh.Object {
 	alg := pwsh.NewObject("System.Security.Cryptography.Oid").Set("FriendlyName", friendlyAlg(c)).Set("Value", sigOID(c))
 	o := pwsh.NewObject("System.Security.Cryptography.X509Certificates.X509Certificate2").
 		Set("Thumbprint", thumb).Set("Subject", dnString(c.Subject.String())).Set("Issuer", dnString(c.Issuer.String())).
-		Set("NotBefore", c.NotBefore.UTC().Format("2006-01-02T15:04:05Z")).Set("NotAfter", c.NotAfter.UTC().Format("2006-01-02T15:04:05Z")).
+		Set("NotBefore", dateTime(c.NotBefore.Local())).Set("NotAfter", dateTime(c.NotAfter.Local())).
 		Set("SignatureAlgorithm", alg).Set("PSPath", "Microsoft.PowerShell.Security\\Certificate::LocalMachine\\"+store+"\\"+thumb)
 	o.String = func() string { return "[Subject]\r\n  " + dnString(c.Subject.String()) }
 	return o
@@ -390,4 +391,19 @@ func (s *session) registerTypes() {
 		st.Method("Close", func(a []pwsh.Value) (pwsh.Value, error) { open = false; return nil, nil })
 		return st, nil
 	}
+}
+
+// dateTime emulates System.DateTime with the members lynctrust's scripts use.
+func dateTime(t time.Time) *pwsh.Object {
+	o := pwsh.NewObject("System.DateTime")
+	o.String = func() string { return t.Format("1/2/2006 3:04:05 PM") }
+	o.Method("ToUniversalTime", func([]pwsh.Value) (pwsh.Value, error) { return dateTime(t.UTC()), nil })
+	o.Method("ToString", func(args []pwsh.Value) (pwsh.Value, error) {
+		if len(args) == 0 {
+			return o.String(), nil
+		}
+		layout := strings.NewReplacer("yyyy", "2006", "MM", "01", "dd", "02", "HH", "15", "mm", "04", "ss", "05").Replace(pwsh.ToString(args[0]))
+		return t.Format(layout), nil
+	})
+	return o
 }

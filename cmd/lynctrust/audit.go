@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/lynctrust/lynctrust/trust"
+	"github.com/urfave/cli/v2"
+)
+
+func owaFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "owa", Usage: "OWA `URL`: resolve the Exchange root from its chain"},
+		&cli.StringSliceFlag{Name: "owa-ca-file", Usage: "extra roots for resolving the OWA chain (PEM, DER or PKCS#7)"},
+	}
+}
+
+func auditCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:  "audit",
+		Usage: "read TrustedCACerts at every scope and check every web server's stores",
+		Description: `Reads every Web Services configuration collection (global, site, service) from the
+local replica of the Central Management Store (-LocalStore, so no second hop), works out which
+collection governs each pool, and checks each trusted certificate in the matching
+LocalMachine store of every Front End and Director. With --owa it also says whether each
+pool's governing collection trusts the Exchange root.
+
+Exit status: 0 clean; 2 findings (errors or warnings); 3 a server could not be reached.
+
+EXAMPLES:
+   $ lynctrust audit --server fe01.pool01.contoso.com --user CONTOSO\lyncadmin --owa https://mail.contoso.com/owa`,
+		Flags:  append(connFlags(), owaFlags()...),
+		Action: func(c *cli.Context) error { return runAudit(g, c) },
+	}
+}
+
+// resolveOWA finds the recommended Exchange root for --owa.
+func resolveOWA(g *globals, c *cli.Context) (*trust.Report, error) {
+	owa := c.String("owa")
+	if owa == "" {
+		return nil, nil
+	}
+	ep, err := trust.ParseEndpoint(owa)
+	if err != nil {
+		return nil, usageError(fmt.Errorf("--owa: %w", err))
+	}
+	extra, err := loadCAFiles(c.StringSlice("owa-ca-file"))
+	if err != nil {
+		return nil, err
+	}
+	rep, err := trust.Resolve(c.Context, ep, trust.ResolveOptions{ExtraRoots: extra, Dial: g.resolve.dialer(), Timeout: g.timeout, Now: g.now})
+	if err != nil {
+		return nil, &exitError{code: exitRemote, err: err}
+	}
+	p := rep.Recommended()
+	if p == nil || p.RootThumbprint == "" {
+		return nil, &exitError{code: exitFindings, err: fmt.Errorf("%s: no certification path reaches a root", owa), hint: "run lynctrust resolve --owa " + owa + " to see why"}
+	}
+	return rep, nil
+}
+
+func runAudit(g *globals, c *cli.Context) error {
+	if err := refuseLateFlags(c); err != nil {
+		return err
+	}
+	conn, err := connection(g, c)
+	if err != nil {
+		return err
+	}
+	rep, err := resolveOWA(g, c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.Context, g.timeout*4)
+	defer cancel()
+	opts := psremote.AuditOptions{Parallel: c.Int("parallel"), Now: g.now()}
+	if rep != nil {
+		opts.ExchangeRoot = psremote.Thumbprint(rep.Recommended().RootThumbprint)
+	}
+	g.log.Debug("auditing", "server", conn.Server, "reads", "-LocalStore")
+	r, err := psremote.Audit(ctx, conn, opts)
+	if err != nil {
+		return remoteError(err)
+	}
+	if err := g.emit(r, auditGrids(r)...); err != nil {
+		return err
+	}
+	if !r.Clean() {
+		return silent(exitFindings)
+	}
+	return nil
+}
+
+func auditGrids(r *psremote.AuditReport) []grid {
+	cfg := grid{title: fmt.Sprintf("Web Services configuration on %s (%s module, PowerShell %d, read from the local replica)", r.Server, r.Module, r.PSVersion),
+		header: []string{"collection", "trusted CA certificates", "InferCertChainFromSSL", "UseCertificateAuth", "UsePinAuth"}}
+	for _, c := range r.Configs {
+		var ts []string
+		for _, e := range c.Trusted {
+			ts = append(ts, e.String())
+		}
+		list := strings.Join(ts, "\n")
+		if list == "" {
+			list = "(none)"
+		}
+		cfg.rows = append(cfg.rows, []string{string(c.Identity), list, strconv.FormatBool(c.InferCertChainFromSSL), strconv.FormatBool(c.UseCertificateAuth), strconv.FormatBool(c.UsePinAuth)})
+	}
+	pools := grid{title: "pools and the collection that governs them", header: []string{"pool", "site", "governed by", "web servers", "trusts Exchange root"}}
+	for _, p := range r.Pools {
+		trusts := ""
+		if p.HasOWARoot != nil {
+			trusts = yesNo(*p.HasOWARoot)
+		}
+		pools.rows = append(pools.rows, []string{p.Pool, p.Site, string(p.Governing), strings.Join(p.Servers, "\n"), trusts})
+	}
+	stores := grid{title: "trusted certificates in each web server's LocalMachine store", header: []string{"server", "thumbprint", "store", "present", "subject", "expires", "signature"}}
+	for _, s := range r.Stores {
+		if s.Error != "" {
+			stores.rows = append(stores.rows, []string{s.Server, "", "", "unknown", s.Error, "", ""})
+			continue
+		}
+		for _, cs := range s.Certs {
+			stores.rows = append(stores.rows, []string{s.Server, string(cs.Entry.Thumbprint), cs.Entry.CAStore.CertStore(), yesNo(cs.Present), cs.Subject, cs.NotAfter, cs.Algorithm})
+		}
+	}
+	grids := []grid{cfg, pools}
+	if len(stores.rows) > 0 {
+		grids = append(grids, stores)
+	}
+	grids = append(grids, findingsGrid("findings", r.Findings))
+	return grids
+}
+
+func findingsGrid(title string, fs []trust.Finding) grid {
+	g := grid{title: title, header: []string{"severity", "finding", "fix"}}
+	for _, f := range fs {
+		g.rows = append(g.rows, []string{string(f.Severity), f.Message, f.Fix})
+	}
+	if len(g.rows) == 0 {
+		g.rows = append(g.rows, []string{"", "nothing wrong found", ""})
+	}
+	return g
+}

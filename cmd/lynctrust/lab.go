@@ -1,0 +1,88 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/lynctrust/lynctrust/psremote/lab"
+	tlab "github.com/lynctrust/lynctrust/trust/lab"
+	"github.com/urfave/cli/v2"
+)
+
+func labCommand(g *globals) *cli.Command {
+	var scenarios []string
+	for _, s := range tlab.Scenarios() {
+		scenarios = append(scenarios, string(s))
+	}
+	return &cli.Command{
+		Name:  "lab",
+		Usage: "run the built-in lab: a simulated Exchange and Lync deployment on loopback",
+		Description: `Starts a simulated Exchange (OWA, EWS, autodiscover with chains from a lab public CA)
+and a simulated Lync deployment (each server with its own WinRM endpoint, NTLM with message
+encryption, the Lync cmdlets, certificate stores). It writes DIR/lab.json and runs until
+interrupted. From another terminal, point lynctrust at it with the printed settings.
+
+Scenarios: ` + strings.Join(scenarios, ", ") + `
+
+EXAMPLES:
+   $ lynctrust lab --state-dir /tmp/lab --edition enterprise --front-ends 3`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "scenario", Value: "healthy", Usage: "the Exchange certificate scenario"},
+			&cli.StringFlag{Name: "product", Value: "2019", Usage: "2010, 2013, 2015 or 2019"},
+			&cli.StringFlag{Name: "edition", Value: "standard", Usage: "standard or enterprise"},
+			&cli.IntFlag{Name: "front-ends", Value: 1, Usage: "Front Ends in the pool (enterprise)"},
+			&cli.IntFlag{Name: "directors", Usage: "Director servers"},
+			&cli.BoolFlag{Name: "site-collection", Usage: "give the site its own Web Services collection"},
+			&cli.StringFlag{Name: "dir", Usage: "write lab.json and the lab's CA files to `DIR` (default: a temporary directory)"},
+			&cli.DurationFlag{Name: "latency", Usage: "delay every WinRM request by this much"},
+			&cli.DurationFlag{Name: "import-cost", Usage: "make Import-Module take this long"},
+			&cli.DurationFlag{Name: "clock-skew", Usage: "shift the Front Ends' HTTP Date headers"},
+			&cli.DurationFlag{Name: "replication-delay", Usage: "how long a CMS change takes to reach the replicas"},
+		},
+		Action: func(c *cli.Context) error { return runLab(g, c) },
+	}
+}
+
+func runLab(g *globals, c *cli.Context) error {
+	if err := refuseLateFlags(c); err != nil {
+		return err
+	}
+	known := false
+	for _, s := range tlab.Scenarios() {
+		known = known || string(s) == c.String("scenario")
+	}
+	if !known {
+		return usageErrorf("--scenario %q: want one of %v", c.String("scenario"), tlab.Scenarios())
+	}
+	l, err := lab.Start(lab.Options{Product: c.String("product"), Edition: c.String("edition"), FrontEnds: c.Int("front-ends"),
+		Directors: c.Int("directors"), Scenario: tlab.Scenario(c.String("scenario")), StateDir: c.String("dir"), SiteCollection: c.Bool("site-collection")})
+	if err != nil {
+		return usageError(err)
+	}
+	defer l.Close()
+	l.Knobs.SetLatency(c.Duration("latency"))
+	l.Knobs.SetImportCost(c.Duration("import-cost"))
+	l.Knobs.SetClockSkew(c.Duration("clock-skew"))
+	l.Knobs.SetReplicationDelay(c.Duration("replication-delay"))
+	dir := filepath.Dir(l.Info.PublicCAFile)
+	user, pw := l.Account("lyncadmin")
+	pwFile := filepath.Join(dir, "lyncadmin.password")
+	if err := os.WriteFile(pwFile, []byte(pw+"\n"), 0o600); err != nil {
+		return err
+	}
+	info := l.Info
+	fmt.Fprintf(g.stdout, "lynctrust lab: Lync %s, %s edition, Exchange scenario %q\n", info.Product, info.Edition, info.Scenario)
+	fmt.Fprintf(g.stdout, "  OWA:       %s\n  EWS:       %s\n  Exchange root: %s\n", info.OWAURL, info.EWSURL, info.ExchangeRootThumbprint)
+	for _, s := range info.Servers {
+		fmt.Fprintf(g.stdout, "  %-9s  %s (pool %s)\n", s.Role+":", s.FQDN, s.Pool)
+	}
+	fmt.Fprintf(g.stdout, "  lab.json:  %s\n\nIn another terminal (the lab's passwords are for the lab only):\n", filepath.Join(dir, "lab.json"))
+	fmt.Fprintf(g.stdout, "  export LYNCTRUST_RESOLVE=%s\n", strings.Join(info.Resolve, ","))
+	fmt.Fprintf(g.stdout, "  export LYNCTRUST_SERVER=%s LYNCTRUST_USER='%s'\n", info.Servers[0].FQDN, user)
+	fmt.Fprintf(g.stdout, "  lynctrust audit --password-file %s --owa %s --owa-ca-file %s\n\nPress Ctrl-C to stop.\n", pwFile, info.OWAURL, info.PublicCAFile)
+	<-c.Context.Done()
+	fmt.Fprintln(g.stderr, "lynctrust: lab stopped")
+	return nil
+}

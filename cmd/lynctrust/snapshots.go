@@ -1,0 +1,73 @@
+package main
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lynctrust/lynctrust/internal/changelog"
+	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/urfave/cli/v2"
+)
+
+func snapshotsCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:  "snapshots",
+		Usage: "list the snapshots taken before each change",
+		Description: `Snapshots live in LYNCTRUST_STATE_DIR, else the user's state directory
+(~/.local/state/lynctrust, %LOCALAPPDATA%\lynctrust).`,
+		Action: func(c *cli.Context) error {
+			dir, err := g.state()
+			if err != nil {
+				return usageError(err)
+			}
+			snaps, err := changelog.List(dir)
+			if err != nil {
+				return err
+			}
+			gr := grid{header: []string{"time", "server", "command", "collections", "file"}}
+			for _, s := range snaps {
+				var ids []string
+				for id, list := range s.Lists {
+					ids = append(ids, string(id)+" ("+itoa(len(list))+")")
+				}
+				gr.rows = append(gr.rows, []string{s.Time.Local().Format(time.DateTime), s.Server, s.Command, strings.Join(ids, ", "), s.Path})
+			}
+			if snaps == nil {
+				snaps = []*changelog.Snapshot{}
+			}
+			return g.emit(snaps, gr)
+		},
+	}
+}
+
+func journalCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:  "journal",
+		Usage: "show the change log",
+		Action: func(c *cli.Context) error {
+			dir, err := g.state()
+			if err != nil {
+				return usageError(err)
+			}
+			entries, err := changelog.Read(dir)
+			if err != nil {
+				return err
+			}
+			gr := grid{header: []string{"time", "operator", "server", "command", "result", "after"}}
+			for _, e := range entries {
+				var after []string
+				for id, list := range e.After {
+					after = append(after, string(id)+": "+psremote.EntryList(list))
+				}
+				gr.rows = append(gr.rows, []string{e.Time.Local().Format(time.DateTime), e.Operator, e.Server, e.Command, e.Result, strings.Join(after, "\n")})
+			}
+			if entries == nil {
+				entries = []changelog.Entry{}
+			}
+			return g.emit(entries, gr)
+		},
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

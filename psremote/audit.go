@@ -1,0 +1,278 @@
+package psremote
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lynctrust/lynctrust/trust"
+)
+
+// ServerStores is what one web server's stores hold of the trusted entries.
+type ServerStores struct {
+	Server string       `json:"server"`
+	Error  string       `json:"error,omitempty"`
+	Certs  []CertStatus `json:"certificates"`
+}
+
+// PoolGovernance says which collection governs a pool.
+type PoolGovernance struct {
+	Pool       string   `json:"pool"`
+	Site       string   `json:"site"`
+	Governing  Identity `json:"governing_collection"`
+	Servers    []string `json:"servers"`
+	HasOWARoot *bool    `json:"trusts_exchange_root,omitempty"`
+}
+
+// AuditReport is the result of an audit.
+type AuditReport struct {
+	Server          string           `json:"server"`
+	Module          string           `json:"module"`
+	PSVersion       int              `json:"powershell_version"`
+	Configs         []Config         `json:"configs"`
+	Pools           []PoolGovernance `json:"pools"`
+	Stores          []ServerStores   `json:"stores"`
+	Replicas        map[string]bool  `json:"replicas,omitempty"`
+	ExchangeRoot    string           `json:"exchange_root,omitempty"`
+	Findings        []trust.Finding  `json:"findings"`
+	ReadsLocalStore bool             `json:"reads_local_store"`
+}
+
+// Clean is true when there is no error or warning.
+func (r *AuditReport) Clean() bool {
+	for _, f := range r.Findings {
+		if f.Severity == trust.SevError || f.Severity == trust.SevWarning {
+			return false
+		}
+	}
+	return true
+}
+
+// AuditOptions tune an audit.
+type AuditOptions struct {
+	Parallel     int
+	ExchangeRoot Thumbprint // the root resolve recommends, when --owa was given
+	Now          time.Time
+}
+
+// ForEach runs f for every item with at most n at once; each item costs only
+// its own time.
+func ForEach[T any](ctx context.Context, items []T, n int, f func(context.Context, T)) {
+	if n < 1 {
+		n = 1
+	}
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for _, it := range items {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(it T) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			f(ctx, it)
+		}(it)
+	}
+	wg.Wait()
+}
+
+// Entries lists every distinct trusted entry of the inventory.
+func (inv *Inventory) Entries() []Entry {
+	seen := map[Entry]bool{}
+	var out []Entry
+	for _, c := range inv.Configs {
+		for _, e := range c.Trusted {
+			if !seen[e] {
+				seen[e] = true
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// StoresOnWebServers checks the entries on every web server: the first
+// server's answer comes from the inventory, the others are asked in parallel.
+func StoresOnWebServers(ctx context.Context, c Conn, inv *Inventory, entries []Entry, parallel int) []ServerStores {
+	servers := inv.WebServers()
+	out := make([]ServerStores, len(servers))
+	idx := map[string]int{}
+	for i, s := range servers {
+		idx[s] = i
+		out[i].Server = s
+	}
+	var todo []string
+	for _, s := range servers {
+		if strings.EqualFold(s, c.Host()) && sameEntries(inv.Stores, entries) {
+			out[idx[s]].Certs = inv.Stores
+			continue
+		}
+		todo = append(todo, s)
+	}
+	if len(entries) == 0 {
+		return out
+	}
+	ForEach(ctx, todo, parallel, func(ctx context.Context, s string) {
+		certs, err := CheckStores(ctx, c.On(s), entries)
+		if err != nil {
+			out[idx[s]].Error = err.Error()
+			return
+		}
+		out[idx[s]].Certs = certs
+	})
+	return out
+}
+
+func sameEntries(st []CertStatus, es []Entry) bool {
+	if len(st) != len(es) {
+		return false
+	}
+	have := map[Entry]bool{}
+	for _, s := range st {
+		have[s.Entry] = true
+	}
+	for _, e := range es {
+		if !have[e] {
+			return false
+		}
+	}
+	return true
+}
+
+// On is the same connection to another server of the deployment.
+func (c Conn) On(fqdn string) Conn {
+	c.Server = fqdn
+	return c
+}
+
+// Audit reads the configuration, checks every web server's stores and
+// reports what is wrong.
+func Audit(ctx context.Context, c Conn, opts AuditOptions) (*AuditReport, error) {
+	inv, err := ReadInventory(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	r := &AuditReport{Server: inv.Server, Module: inv.Module, PSVersion: inv.PSVersion, Configs: inv.Configs,
+		Replicas: inv.Replicas, ExchangeRoot: string(opts.ExchangeRoot), Findings: []trust.Finding{}, ReadsLocalStore: true}
+	r.Stores = StoresOnWebServers(ctx, c, inv, inv.Entries(), opts.Parallel)
+	add := func(sev trust.Severity, code, cert, msg, fix string) {
+		r.Findings = append(r.Findings, trust.Finding{Severity: sev, Code: code, Certificate: cert, Message: msg, Fix: fix})
+	}
+	for _, p := range inv.Pools {
+		if !p.Web {
+			continue
+		}
+		pg := PoolGovernance{Pool: p.FQDN, Site: p.Site, Governing: inv.Governing(p), Servers: p.Computers}
+		if opts.ExchangeRoot != "" {
+			has := false
+			if cfg := inv.Config(pg.Governing); cfg != nil {
+				for _, e := range cfg.Trusted {
+					if e.Thumbprint == opts.ExchangeRoot {
+						has = true
+					}
+				}
+			}
+			pg.HasOWARoot = &has
+			if !has {
+				add(trust.SevError, "exchange-root-not-trusted", "", fmt.Sprintf("pool %s is governed by %s, whose TrustedCACerts lacks the Exchange root %s: tethered phones on this pool cannot reach Exchange",
+					p.FQDN, pg.Governing, opts.ExchangeRoot), fmt.Sprintf("lynctrust add --thumbprint %s --identity %s", opts.ExchangeRoot, pg.Governing))
+			}
+		}
+		r.Pools = append(r.Pools, pg)
+	}
+	for _, cfg := range inv.Configs {
+		if cfg.InferCertChainFromSSL {
+			add(trust.SevWarning, "infer-cert-chain", "", fmt.Sprintf("%s has InferCertChainFromSSL=True: its TrustedCACerts list is ignored", cfg.Identity),
+				fmt.Sprintf("Set-CsWebServiceConfiguration -Identity '%s' -InferCertChainFromSSL $false, if the list is meant to apply", cfg.Identity))
+		}
+		seen := map[Thumbprint]int{}
+		for _, e := range cfg.Trusted {
+			seen[e.Thumbprint]++
+		}
+		for t, n := range seen {
+			if n > 1 {
+				add(trust.SevWarning, "duplicate", string(t), fmt.Sprintf("%s lists %s %d times", cfg.Identity, t, n), "remove the extra entries with lynctrust remove")
+			}
+		}
+	}
+	// Per entry, across servers.
+	sha2 := false
+	for _, e := range inv.Entries() {
+		var missing, failed []string
+		var info *CertStatus
+		for i := range r.Stores {
+			ss := &r.Stores[i]
+			if ss.Error != "" {
+				failed = append(failed, ss.Server)
+				continue
+			}
+			for j := range ss.Certs {
+				cs := &ss.Certs[j]
+				if cs.Entry != e {
+					continue
+				}
+				if !cs.Present {
+					missing = append(missing, ss.Server)
+				} else if info == nil {
+					info = cs
+				}
+			}
+		}
+		name := string(e.Thumbprint)
+		if len(missing) > 0 {
+			add(trust.SevError, "missing-on-servers", name, fmt.Sprintf("%s (%s) is not in LocalMachine\\%s on %s", e.Thumbprint, e.CAStore, e.CAStore.CertStore(), strings.Join(missing, ", ")),
+				"install the certificate on those servers (lynctrust add --install-root installs it from the Exchange chain)")
+		}
+		if len(failed) > 0 {
+			add(trust.SevWarning, "store-unreadable", name, fmt.Sprintf("could not read the stores of %s", strings.Join(failed, ", ")), "check WinRM on those servers")
+		}
+		if info == nil {
+			continue
+		}
+		name = info.Subject
+		if t, err := time.Parse(time.RFC3339, info.NotAfter); err == nil && opts.Now.After(t) {
+			add(trust.SevError, trust.FindExpired, name, fmt.Sprintf("%s expired on %s", info.Subject, t.Format(time.DateOnly)), "replace it with the CA's current certificate")
+		}
+		alg := strings.ToLower(info.Algorithm)
+		switch {
+		case strings.HasPrefix(alg, "md2") || strings.HasPrefix(alg, "md4") || strings.HasPrefix(alg, "md5"):
+			if info.Subject != info.Issuer {
+				add(trust.SevError, trust.FindWeakSignature, name, fmt.Sprintf("%s is signed with %s: clients refuse paths through it (TLS alert 43)", info.Subject, info.Algorithm), "trust the CA's SHA-256 certificate instead")
+			}
+		case strings.HasPrefix(alg, "sha256") || strings.HasPrefix(alg, "sha384") || strings.HasPrefix(alg, "sha512"):
+			sha2 = true
+		}
+		selfIssued := info.Subject == info.Issuer
+		switch {
+		case e.CAStore == IntermediateCA && selfIssued:
+			add(trust.SevWarning, "store-mismatch", name, fmt.Sprintf("%s is a root but is trusted as IntermediateCA", info.Subject), "remove it and add it again with --ca-store TrustedRootCA")
+		case e.CAStore != IntermediateCA && !selfIssued:
+			add(trust.SevWarning, "store-mismatch", name, fmt.Sprintf("%s is an intermediate (issued by %s) but is trusted as %s", info.Subject, info.Issuer, e.CAStore),
+				"trust the root of its chain as TrustedRootCA, and this certificate as IntermediateCA")
+		}
+	}
+	var stale []string
+	for srv, ok := range inv.Replicas {
+		if !ok {
+			stale = append(stale, srv)
+		}
+	}
+	sort.Strings(stale)
+	if len(stale) > 0 {
+		add(trust.SevWarning, "replication-pending", "", fmt.Sprintf("the Central Management Store has not replicated to %s yet", strings.Join(stale, ", ")),
+			"wait a minute and audit again; check Get-CsManagementStoreReplicationStatus")
+	}
+	if inv.ReplicationError != "" {
+		add(trust.SevInfo, "replication-unknown", "", "replication status could not be read over WinRM: "+inv.ReplicationError, "run Get-CsManagementStoreReplicationStatus on a Front End")
+	}
+	if sha2 {
+		add(trust.SevInfo, "sha2-firmware", "", "a trusted CA certificate is SHA-256 signed: Lync Phone Edition firmware older than 4.0.7577.4444 reportedly cannot use SHA-2",
+			"update the phones' firmware before relying on SHA-2 CAs")
+	}
+	return r, nil
+}
