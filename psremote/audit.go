@@ -105,9 +105,11 @@ func StoresOnWebServers(ctx context.Context, c Conn, inv *Inventory, entries []E
 	}
 	var todo []string
 	for _, s := range servers {
-		if strings.EqualFold(s, c.Host()) && sameEntries(inv.Stores, entries) {
-			out[idx[s]].Certs = inv.Stores
-			continue
+		if strings.EqualFold(s, c.Host()) {
+			if certs, ok := pick(inv.Stores, entries); ok {
+				out[idx[s]].Certs = certs
+				continue
+			}
 		}
 		todo = append(todo, s)
 	}
@@ -125,20 +127,22 @@ func StoresOnWebServers(ctx context.Context, c Conn, inv *Inventory, entries []E
 	return out
 }
 
-func sameEntries(st []CertStatus, es []Entry) bool {
-	if len(st) != len(es) {
-		return false
-	}
-	have := map[Entry]bool{}
+// pick takes the statuses of the entries from what the inventory read; ok is
+// false when one is missing.
+func pick(st []CertStatus, es []Entry) ([]CertStatus, bool) {
+	have := map[Entry]CertStatus{}
 	for _, s := range st {
-		have[s.Entry] = true
+		have[s.Entry] = s
 	}
+	out := make([]CertStatus, 0, len(es))
 	for _, e := range es {
-		if !have[e] {
-			return false
+		s, ok := have[e]
+		if !ok {
+			return nil, false
 		}
+		out = append(out, s)
 	}
-	return true
+	return out, true
 }
 
 // On is the same connection to another server of the deployment.

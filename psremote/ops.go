@@ -129,9 +129,14 @@ func (inv *Inventory) Config(id Identity) *Config {
 
 func parseBool(s string) bool { return strings.EqualFold(s, "True") }
 
-// ReadInventory runs the audit script on a server.
-func ReadInventory(ctx context.Context, c Conn) (*Inventory, error) {
-	out, err := Run(ctx, c, AuditScript(), recordFields)
+// ReadInventory runs the audit script on a server; its store check covers
+// every trusted entry and the extra ones.
+func ReadInventory(ctx context.Context, c Conn, extra ...Entry) (*Inventory, error) {
+	script, err := AuditScript(extra...)
+	if err != nil {
+		return nil, err
+	}
+	out, err := Run(ctx, c, script, recordFields)
 	if err != nil {
 		return nil, err
 	}

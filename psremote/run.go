@@ -10,6 +10,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"regexp"
@@ -182,6 +183,9 @@ func explainConnect(c Conn, err error) error {
 	var dnsErr *net.DNSError
 	var f *Fault
 	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		ce.Err = errors.New("the server closed the connection without answering")
+		ce.Hint = "WinRM or the server may have restarted; lynctrust read the state again where it matters"
 	case errors.Is(err, ErrUnauthorized):
 		ce.Err = errors.New("wrong user or password (HTTP 401)")
 		ce.Hint = "check the user (DOMAIN\\user or user@domain) and the password; with --auth basic, Basic must be enabled on the server"

@@ -108,9 +108,21 @@ const (
 	ScriptInstall = "install"
 )
 
-// AuditScript reads the configuration, topology and this server's stores.
-func AuditScript() string {
-	return scriptText("prelude.ps1") + "\n" + scriptText("inventory.ps1") + "\n" + scriptText("stores.ps1")
+// AuditScript reads the configuration, topology and this server's stores,
+// looking in the stores also for the extra entries (what add is about to trust).
+func AuditScript(extra ...Entry) (string, error) {
+	vals := make([]string, len(extra))
+	for i, e := range extra {
+		if _, err := ParseEntry(e.String()); err != nil {
+			return "", err
+		}
+		vals[i] = e.String()
+	}
+	arr, err := psArray(vals)
+	if err != nil {
+		return "", err
+	}
+	return scriptText("prelude.ps1") + "\n$extraWanted = " + arr + "\n" + scriptText("inventory.ps1") + "\n" + scriptText("stores.ps1"), nil
 }
 
 // StoresScript looks for the entries in a server's LocalMachine stores.
@@ -195,6 +207,7 @@ func AllScripts() map[string]string {
 	change, _ := ChangeScript([]Change{{Identity: "site:Redmond", Expected: nil, Action: Add, Entries: []Entry{e}},
 		{Identity: "Global", Expected: []Entry{e}, Action: Remove, Entries: []Entry{e}}})
 	install, _ := InstallScript("MIIB", TrustedRootCA)
-	return map[string]string{ScriptAudit: AuditScript(), ScriptStores: stores, ScriptChange: change, ScriptInstall: install,
+	audit, _ := AuditScript(e)
+	return map[string]string{ScriptAudit: audit, ScriptStores: stores, ScriptChange: change, ScriptInstall: install,
 		"bootstrap": bootstrap}
 }

@@ -350,7 +350,7 @@ func runAdd(g *globals, c *cli.Context) error {
 	entry := psremote.Entry{Thumbprint: thumb, CAStore: store}
 	ctx, cancel := context.WithTimeout(c.Context, g.timeout*4)
 	defer cancel()
-	inv, err := psremote.ReadInventory(ctx, conn)
+	inv, err := psremote.ReadInventory(ctx, conn, entry)
 	if err != nil {
 		return remoteError(err)
 	}

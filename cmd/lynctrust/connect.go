@@ -101,7 +101,6 @@ func connection(g *globals, c *cli.Context) (psremote.Conn, error) {
 		Dial: psremote.DialFunc(g.resolve.dialer())}, nil
 }
 
-
 // remoteError turns a psremote error into an exit code and a hint.
 func remoteError(err error) error {
 	var ce *psremote.ConnectError
@@ -124,4 +123,3 @@ func remoteError(err error) error {
 	}
 	return &exitError{code: exitRemote, err: err}
 }
-

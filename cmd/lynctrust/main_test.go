@@ -21,6 +21,8 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exchange": cmdExchange,
+			"lync":     cmdLync,
+			"labctl":   cmdLabctl,
 		},
 	})
 }

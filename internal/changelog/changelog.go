@@ -57,7 +57,7 @@ type Snapshot struct {
 	Server   string                                 `json:"server"`
 	Command  string                                 `json:"command"`
 	Lists    map[psremote.Identity][]psremote.Entry `json:"trusted_ca_certs"`
-	Path     string                                 `json:"-"`
+	Path     string                                 `json:"path,omitempty"`
 }
 
 // Operator is who runs lynctrust: the WinRM account and this machine.

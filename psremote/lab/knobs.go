@@ -66,6 +66,7 @@ type Knobs struct {
 	latency      time.Duration
 	importCost   time.Duration
 	faults       map[string]int // kind/step -> remaining count (-1: forever)
+	skips        map[string]int // kind/step -> occurrences to let pass first
 	clockSkew    time.Duration
 	replicaDelay time.Duration
 }
@@ -110,8 +111,20 @@ func (k *Knobs) Inject(key string, n int) {
 	k.faults[key] = n
 }
 
+// InjectAfter arms a fault that lets the first skip occurrences pass: to
+// fail a write, not the read before it.
+func (k *Knobs) InjectAfter(key string, skip, n int) {
+	k.Inject(key, n)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.skips == nil {
+		k.skips = map[string]int{}
+	}
+	k.skips[key] = skip
+}
+
 // ClearFaults disarms every fault.
-func (k *Knobs) ClearFaults() { k.mu.Lock(); k.faults = nil; k.mu.Unlock() }
+func (k *Knobs) ClearFaults() { k.mu.Lock(); k.faults, k.skips = nil, nil; k.mu.Unlock() }
 
 // take reports whether the fault is armed, and uses one shot of it.
 func (k *Knobs) take(key string) bool {
@@ -119,6 +132,10 @@ func (k *Knobs) take(key string) bool {
 	defer k.mu.Unlock()
 	n, ok := k.faults[key]
 	if !ok || n == 0 {
+		return false
+	}
+	if k.skips[key] > 0 {
+		k.skips[key]--
 		return false
 	}
 	if n > 0 {

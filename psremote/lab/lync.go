@@ -255,7 +255,8 @@ func (s *session) writeFault() error {
 }
 
 // concurrentChange applies the lab's concurrent-modification fault: another
-// administrator adds a certificate between this script's read and its write.
+// administrator adds a certificate after lynctrust read the list and before
+// its script writes (the script's own read of the CMS sees the change).
 func (s *session) concurrentChange() {
 	if !s.d.Knobs.take(FaultConcurrent) {
 		return
@@ -318,6 +319,7 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 					if err := s.cmsAccess(false); err != nil {
 						return nil, err
 					}
+					s.concurrentChange()
 					d.mu.Lock()
 					st = d.current()
 					d.mu.Unlock()
@@ -372,7 +374,6 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 				if err := s.cmsAccess(true); err != nil {
 					return nil, err
 				}
-				s.concurrentChange()
 				if err := s.writeFault(); err != nil {
 					return nil, err
 				}

@@ -8,7 +8,7 @@ try {
     Write-Output ('LYNCTRUST' + $tab + 'error' + $tab + 'read-failed' + $tab + ($_.Exception.Message -replace '[\t\r\n]+', ' '))
     exit 4
 }
-$wanted = @()
+$wanted = @($extraWanted)
 foreach ($c in $configs) {
     Write-Output (@('LYNCTRUST', 'config', $c.Identity, $c.InferCertChainFromSSL, $c.UseCertificateAuth, $c.UsePinAuth) -join $tab)
     foreach ($t in $c.TrustedCACerts) {

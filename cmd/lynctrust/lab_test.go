@@ -1,0 +1,154 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lynctrust/lynctrust/psremote/lab"
+	"github.com/lynctrust/lynctrust/trust"
+	tlab "github.com/lynctrust/lynctrust/trust/lab"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// cmdLync starts an in-process lab for the rest of the script:
+//
+//	lync [product=2019] [edition=standard] [front-ends=N] [directors=N] [scenario=S] [site-collection] [missing-root=FQDN]
+//
+// It sets LYNCTRUST_RESOLVE, LYNCTRUST_SERVER, LYNCTRUST_USER, PWFILE (the
+// lyncadmin password file), READER_PWFILE, HELPDESK_PWFILE, OWA, OWACA
+// (the lab's public CA), ROOT (the Exchange root thumbprint),
+// LYNCTRUST_STATE_DIR and PASSWORD (to prove it never appears in output).
+func cmdLync(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("lync does not fail")
+	}
+	opts := lab.Options{}
+	for _, a := range args {
+		k, v, _ := strings.Cut(a, "=")
+		switch k {
+		case "product":
+			opts.Product = v
+		case "edition":
+			opts.Edition = v
+		case "front-ends":
+			opts.FrontEnds, _ = strconv.Atoi(v)
+		case "directors":
+			opts.Directors, _ = strconv.Atoi(v)
+		case "scenario":
+			opts.Scenario = tlab.Scenario(v)
+		case "site-collection":
+			opts.SiteCollection = true
+		case "missing-root":
+			opts.MissingRootOn = append(opts.MissingRootOn, v)
+		default:
+			ts.Fatalf("lync: unknown option %q", a)
+		}
+	}
+	opts.StateDir = ts.MkAbs("lab")
+	l, err := lab.Start(opts)
+	ts.Check(err)
+	ts.Defer(l.Close)
+	labs.Store(ts, l)
+	ts.Defer(func() { labs.Delete(ts) })
+	ts.Setenv("LYNCTRUST_RESOLVE", strings.Join(l.Info.Resolve, ","))
+	ts.Setenv("LYNCTRUST_SERVER", l.Info.Servers[0].FQDN)
+	ts.Setenv("LYNCTRUST_STATE_DIR", ts.MkAbs("state"))
+	ts.Setenv("OWA", l.Info.OWAURL)
+	ts.Setenv("OWACA", l.Info.PublicCAFile)
+	ts.Setenv("ROOT", l.Info.ExchangeRootThumbprint)
+	ts.Setenv("ENTCA", l.Info.EnterpriseCAFile)
+	pemData, err := os.ReadFile(l.Info.EnterpriseCAFile)
+	ts.Check(err)
+	certs, err := trust.ParseCertificates(pemData)
+	ts.Check(err)
+	ts.Setenv("ENTROOT", trust.Thumbprint(certs[0]))
+	for _, acct := range []string{"lyncadmin", "lyncreader", "helpdesk"} {
+		u, p := l.Account(acct)
+		f := ts.MkAbs(acct + ".password")
+		ts.Check(os.WriteFile(f, []byte(p+"\n"), 0o600))
+		switch acct {
+		case "lyncadmin":
+			ts.Setenv("LYNCTRUST_USER", u)
+			ts.Setenv("PWFILE", f)
+			ts.Setenv("PASSWORD", p)
+		case "lyncreader":
+			ts.Setenv("READER_PWFILE", f)
+		case "helpdesk":
+			ts.Setenv("HELPDESK_PWFILE", f)
+		}
+	}
+}
+
+// labs maps each running script to its lab; scripts run in parallel.
+var labs sync.Map
+
+// cmdLabctl turns the running lab's knobs and reads its state:
+//
+//	labctl fault KEY [N [SKIP]] arm a fault N times after SKIP occurrences (drop:Receive, 500:Command, 401:, timeout, cmdlet-error, concurrent)
+//	labctl clear                disarm every fault
+//	labctl trusted IDENTITY     print the collection's TrustedCACerts, one THUMB:STORE per line
+//	labctl counters [FQDN]      print requests, shells, commands, imports, writes
+//	labctl reset                zero the counters
+//	labctl store FQDN STORE T   print present or missing
+//	labctl shells               print the number of open WinRM shells on every server
+//	labctl replication DELAY    set the CMS replication delay
+func cmdLabctl(ts *testscript.TestScript, neg bool, args []string) {
+	v, _ := labs.Load(ts)
+	l, _ := v.(*lab.Lab)
+	if l == nil {
+		ts.Fatalf("labctl: no lab running (use lync first)")
+	}
+	if len(args) == 0 {
+		ts.Fatalf("labctl: missing subcommand")
+	}
+	out := ts.Stdout()
+	switch args[0] {
+	case "fault":
+		n, skip := 1, 0
+		if len(args) > 2 {
+			n, _ = strconv.Atoi(args[2])
+		}
+		if len(args) > 3 {
+			skip, _ = strconv.Atoi(args[3])
+		}
+		l.Knobs.InjectAfter(args[1], skip, n)
+	case "clear":
+		l.Knobs.ClearFaults()
+	case "trusted":
+		for _, e := range l.Deployment.Trusted(args[1]) {
+			fmt.Fprintf(out, "%s:%s\n", e.Thumbprint, e.CAStore)
+		}
+	case "counters":
+		c := l.Counters()
+		if len(args) > 1 {
+			c = l.Server(args[1]).Counters.Snapshot()
+		}
+		fmt.Fprintf(out, "requests=%d shells=%d commands=%d imports=%d writes=%d\n", c.Requests, c.Shells, c.Commands, c.ModuleImports, c.Writes)
+	case "reset":
+		for _, s := range l.Deployment.Servers {
+			s.Counters.Reset()
+		}
+	case "store":
+		if l.Server(args[1]).StoreHas(args[2], args[3]) {
+			fmt.Fprintln(out, "present")
+		} else {
+			fmt.Fprintln(out, "missing")
+		}
+	case "shells":
+		n := 0
+		for _, s := range l.Deployment.Servers {
+			n += s.WinRM.OpenShells()
+		}
+		fmt.Fprintf(out, "open shells: %d\n", n)
+	case "replication":
+		d, err := time.ParseDuration(args[1])
+		ts.Check(err)
+		l.Knobs.SetReplicationDelay(d)
+	default:
+		ts.Fatalf("labctl: unknown subcommand %q", args[0])
+	}
+}
