@@ -23,6 +23,7 @@ import (
 
 const (
 	flagUnicode       = 0x00000001
+	flagOEM           = 0x00000002
 	flagRequestTarget = 0x00000004
 	flagSign          = 0x00000010
 	flagSeal          = 0x00000020
@@ -39,7 +40,7 @@ const (
 	// what the acceptor is willing to negotiate; the CHALLENGE carries the
 	// client's flags intersected with these, because old clients (Azure's
 	// go-ntlmssp, masterzen's ClientNTLM) fail on flags they did not ask for.
-	supportedFlags = flagUnicode | flagSign | flagSeal | flagESS | flag128 | flag56 | flagKeyExch | flagVersion | flagTargetInfo
+	supportedFlags = flagUnicode | flagOEM | flagSign | flagSeal | flagESS | flag128 | flag56 | flagKeyExch | flagVersion | flagTargetInfo
 	alwaysFlags    = flagRequestTarget | flagNTLM | flagAlwaysSign | flagTargetDomain | flagTargetInfo | flagVersion
 )
 
@@ -128,6 +129,9 @@ func (c *ntlmContext) startChallenge(negotiate []byte, dom Domain, computer stri
 		return nil, err
 	}
 	target := utf16le(dom.NetBIOS)
+	if c.flags&flagUnicode == 0 {
+		target = []byte(dom.NetBIOS) // OEM strings, as ntlm_auth negotiates
+	}
 	var info []byte
 	info = append(info, avPair(2, utf16le(dom.NetBIOS))...)
 	info = append(info, avPair(1, utf16le(strings.ToUpper(computer)))...)
@@ -201,13 +205,18 @@ func (c *ntlmContext) authenticate(auth []byte, lookup func(user, domain string)
 		return nil, err
 	}
 	flags := binary.LittleEndian.Uint32(auth[60:])
-	user, domain := fromUTF16le(userB), fromUTF16le(domainB)
+	// UNICODE negotiated: UTF-16LE strings; otherwise OEM (ntlm_auth 1.4.0,
+	// behind pywinrm, negotiates OEM).
+	user, domain := string(userB), string(domainB)
+	if flags&flagUnicode != 0 {
+		user, domain = fromUTF16le(userB), fromUTF16le(domainB)
+	}
 	if len(ntResp) <= 24 {
 		return nil, fmt.Errorf("%w (NTLMv1 refused)", ErrLogonFailure)
 	}
 	acct := lookup(user, domain)
 	if acct == nil {
-		return nil, ErrLogonFailure
+		return nil, fmt.Errorf("%w (no account %q in domain %q)", ErrLogonFailure, user, domain)
 	}
 	h := md4.New()
 	h.Write(utf16le(acct.Password))
@@ -216,7 +225,7 @@ func (c *ntlmContext) authenticate(auth []byte, lookup func(user, domain string)
 	respKey := hmacMD5(h.Sum(nil), utf16le(strings.ToUpper(user)), utf16le(domain))
 	proof, temp := ntResp[:16], ntResp[16:]
 	if !hmac.Equal(proof, hmacMD5(respKey, c.server[:], temp)) {
-		return nil, ErrLogonFailure
+		return nil, fmt.Errorf("%w (NTProofStr for %q in %q)", ErrLogonFailure, user, domain)
 	}
 	sessionBase := hmacMD5(respKey, proof)
 	exported := sessionBase

@@ -250,8 +250,10 @@ func (s *WinRM) act(ctx context.Context, acct *Account, req *request) (string, s
 		for {
 			c.mu.Lock()
 			if c.stdout.Len() > 0 || c.stderr.Len() > 0 || c.done {
-				out := c.stdout.Next(chunk)
-				errOut := c.stderr.Next(chunk)
+				// Next's slices alias the buffers that the process keeps
+				// writing to: copy them before letting go of the lock.
+				out := append([]byte(nil), c.stdout.Next(chunk)...)
+				errOut := append([]byte(nil), c.stderr.Next(chunk)...)
 				finished := c.done && c.stdout.Len() == 0 && c.stderr.Len() == 0
 				exit := c.exit
 				c.mu.Unlock()

@@ -1,0 +1,179 @@
+package lab
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/masterzen/winrm"
+)
+
+const pyCheck = "import winrm, requests_ntlm"
+
+// debianPython finds the Python that has Debian's python3-winrm: it lives
+// under /usr/bin/python3, which may not be the python3 first on PATH.
+func debianPython(t *testing.T) string {
+	for _, py := range []string{"/usr/bin/python3", "python3"} {
+		if err := exec.Command(py, "-c", pyCheck).Run(); err == nil {
+			return py
+		}
+	}
+	if os.Getenv("LYNCTRUST_REQUIRE_PYWINRM") != "" {
+		t.Fatal("pywinrm is not installed: apt-get install python3-winrm (scripts/test does)")
+	}
+	t.Skip("pywinrm is not installed (scripts/test installs python3-winrm)")
+	return ""
+}
+
+type pyResult struct {
+	Stdout  string `json:"stdout"`
+	Stderr  string `json:"stderr"`
+	Code    int    `json:"code"`
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+func runPywinrm(t *testing.T, py, endpoint, transport, user, password, encryption, script string) pyResult {
+	t.Helper()
+	// ntlm_auth needs MD4, which OpenSSL 3 keeps in its legacy provider
+	// (winrm-facts §4); the setting is for this test process only.
+	conf := filepath.Join(t.TempDir(), "openssl.cnf")
+	os.WriteFile(conf, []byte("openssl_conf = openssl_init\n[openssl_init]\nproviders = provider_sect\n[provider_sect]\ndefault = default_sect\nlegacy = legacy_sect\n[default_sect]\nactivate = 1\n[legacy_sect]\nactivate = 1\n"), 0o600)
+	cmd := exec.Command(py, "testdata/pywinrm_client.py", endpoint, transport, user, password, encryption, script)
+	var env []string
+	for _, e := range os.Environ() {
+		// pywinrm 0.3.0 lets these override server_cert_validation='ignore'.
+		if !strings.HasPrefix(e, "REQUESTS_CA_BUNDLE=") && !strings.HasPrefix(e, "CURL_CA_BUNDLE=") {
+			env = append(env, e)
+		}
+	}
+	cmd.Env = append(env, "OPENSSL_CONF="+conf)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pywinrm: %v\n%s", err, out)
+	}
+	var r pyResult
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("pywinrm printed %q: %v", out, err)
+	}
+	return r
+}
+
+// realAddr turns a lab URL (https://fe01…:5986/wsman) into one on loopback.
+func realAddr(t *testing.T, l *Lab, u string) (string, int) {
+	pu, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range l.Info.Resolve {
+		p := strings.Split(r, ":")
+		if p[0] == pu.Hostname() && p[1] == pu.Port() {
+			port, _ := strconv.Atoi(p[3])
+			return "127.0.0.1", port
+		}
+	}
+	t.Fatalf("no mapping for %s", u)
+	return "", 0
+}
+
+const listScript = "Import-Module SkypeForBusiness; Get-CsWebServiceConfiguration -LocalStore | ForEach-Object { 'collection ' + $_.Identity }"
+
+func TestPywinrmAgainstTheLab(t *testing.T) {
+	py := debianPython(t)
+	l, err := Start(Options{Basic: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	user, pw := l.Account("lyncadmin")
+	srv := l.Info.Servers[0]
+	host, httpPort := realAddr(t, l, srv.WinRMURL)
+	_, httpsPort := realAddr(t, l, srv.WinRMHTTPSURL)
+	httpURL := "http://" + host + ":" + strconv.Itoa(httpPort) + "/wsman"
+	httpsURL := "https://" + host + ":" + strconv.Itoa(httpsPort) + "/wsman"
+	for _, c := range []struct {
+		name, endpoint, transport, user, encryption string
+	}{
+		{"NTLM with message encryption over HTTP", httpURL, "ntlm", user, "always"},
+		{"NTLM over HTTP, user@domain", httpURL, "ntlm", "lyncadmin@lab.test", "auto"},
+		{"NTLM over HTTPS", httpsURL, "ntlm", user, "never"},
+		{"Basic over HTTPS", httpsURL, "basic", "lyncadmin", "never"},
+	} {
+		r := runPywinrm(t, py, c.endpoint, c.transport, c.user, pw, c.encryption, listScript)
+		if r.Error != "" || r.Code != 0 || !strings.Contains(r.Stdout, "collection Global") {
+			t.Errorf("%s: %+v", c.name, r)
+		}
+	}
+	// Wrong password: refused (HTTP 401).
+	r := runPywinrm(t, py, httpURL, "ntlm", user, "not-the-password", "always", "'x'")
+	if r.Error != "InvalidCredentialsError" {
+		t.Errorf("wrong password: %+v", r)
+	}
+	// Unencrypted NTLM over HTTP is refused, as Windows does by default.
+	r = runPywinrm(t, py, httpURL, "ntlm", user, pw, "never", "'x'")
+	if r.Error == "" {
+		t.Errorf("plain NTLM over HTTP accepted: %+v", r)
+	}
+	// Basic over plain HTTP is refused too.
+	r = runPywinrm(t, py, httpURL, "basic", "lyncadmin", pw, "never", "'x'")
+	if r.Error == "" {
+		t.Errorf("Basic over HTTP accepted: %+v", r)
+	}
+}
+
+func TestMasterzenAgainstTheLab(t *testing.T) {
+	l, err := Start(Options{Basic: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	user, pw := l.Account("lyncadmin")
+	srv := l.Info.Servers[0]
+	host, httpPort := realAddr(t, l, srv.WinRMURL)
+	_, httpsPort := realAddr(t, l, srv.WinRMHTTPSURL)
+	ca, _ := os.ReadFile(l.Info.EnterpriseCAFile)
+	run := func(ep *winrm.Endpoint, user, pass string, decorate func() winrm.Transporter) (string, int, error) {
+		params := winrm.NewParameters("PT20S", "en-US", 153600)
+		params.TransportDecorator = decorate
+		c, err := winrm.NewClientWithParameters(ep, user, pass, params)
+		if err != nil {
+			return "", 0, err
+		}
+		var out strings.Builder
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		code, err := c.RunWithContext(ctx, winrm.Powershell(listScript), &out, io.Discard)
+		return out.String(), code, err
+	}
+	encrypted := func() winrm.Transporter { e, _ := winrm.NewEncryption("ntlm"); return e }
+	ntlm := func() winrm.Transporter { return &winrm.ClientNTLM{} }
+	// NTLM with message encryption over HTTP.
+	out, code, err := run(winrm.NewEndpoint(host, httpPort, false, false, nil, nil, nil, 30*time.Second), user, pw, encrypted)
+	if err != nil || code != 0 || !strings.Contains(out, "collection Global") {
+		t.Errorf("NTLM+encryption over HTTP: %q %d %v", out, code, err)
+	}
+	// NTLM over HTTPS, the certificate checked against the lab's enterprise CA.
+	ep := winrm.NewEndpoint(host, httpsPort, true, false, ca, nil, nil, 30*time.Second)
+	ep.TLSServerName = srv.FQDN
+	out, code, err = run(ep, user, pw, ntlm)
+	if err != nil || code != 0 || !strings.Contains(out, "collection Global") {
+		t.Errorf("NTLM over HTTPS: %q %d %v", out, code, err)
+	}
+	// Basic over HTTPS.
+	out, code, err = run(ep, "lyncadmin", pw, nil)
+	if err != nil || code != 0 || !strings.Contains(out, "collection Global") {
+		t.Errorf("Basic over HTTPS: %q %d %v", out, code, err)
+	}
+	// Wrong password.
+	if _, _, err = run(winrm.NewEndpoint(host, httpPort, false, false, nil, nil, nil, 30*time.Second), user, "wrong", encrypted); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("wrong password: %v", err)
+	}
+}
