@@ -27,7 +27,7 @@ const (
 const exitCodesHelp = `EXIT STATUS:
    0  done; nothing wrong found
    1  bad input or usage
-   2  findings: resolve, audit or doctor found something wrong
+   2  findings: resolve or audit found something wrong
    3  a remote or network failure (unreachable, refused, WinRM or TLS error)
    4  a change was made but verification did not see it`
 
@@ -117,8 +117,9 @@ func newApp(g *globals) *cli.App {
 	app := &cli.App{
 		Name:  "lynctrust",
 		Usage: "manage the Lync web services trust store that tethered phones need to reach Exchange",
-		Description: "lynctrust resolves the Exchange root CA thumbprint, cleans pasted thumbprints and\n" +
-			"explains TLS and sign-in errors, for Lync Server 2010/2013 and Skype for Business Server 2015/2019.\n\n" +
+		Description: "lynctrust resolves the Exchange root CA thumbprint, audits and changes TrustedCACerts over\n" +
+			"WinRM with dry runs, snapshots and verification, cleans pasted thumbprints and explains TLS and\n" +
+			"sign-in errors, for Lync Server 2010/2013 and Skype for Business Server 2015/2019.\n\n" +
 			exitCodesHelp,
 		Reader:          g.stdin,
 		Writer:          g.stdout,
