@@ -50,7 +50,7 @@ func addBuiltins(rt *Runtime) {
 					prop := c.String("FilterScript")
 					var out []Value
 					for _, in := range c.Input {
-						v := memberOf(in, prop)
+						v := c.RT.memberOf(in, prop)
 						keep := false
 						switch {
 						case c.Has("NE"):
@@ -91,7 +91,7 @@ func addBuiltins(rt *Runtime) {
 				if c.Has("ExpandProperty") {
 					var out []Value
 					for _, v := range in {
-						out = append(out, enumerateOutput(memberOf(v, c.String("ExpandProperty")))...)
+						out = append(out, enumerateOutput(c.RT.memberOf(v, c.String("ExpandProperty")))...)
 					}
 					return out, nil
 				}
@@ -100,7 +100,7 @@ func addBuiltins(rt *Runtime) {
 					for _, v := range in {
 						o := NewObject("Selected.Object")
 						for _, p := range enumerate(c.Get("Property")) {
-							o.Set(ToString(p), memberOf(v, ToString(p)))
+							o.Set(ToString(p), c.RT.memberOf(v, ToString(p)))
 						}
 						out = append(out, o)
 					}

@@ -477,7 +477,7 @@ func (rt *Runtime) eval(n node) (Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		return memberOf(obj, x.name), nil
+		return rt.memberOf(obj, x.name), nil
 	case *call:
 		return rt.callMethod(x)
 	case *index:
@@ -541,9 +541,38 @@ func (rt *Runtime) eval(n node) (Value, error) {
 	return nil, Errorf("ParserError", "Unsupported", "This expression is outside the lab's PowerShell subset.")
 }
 
-// memberOf reads a property; on a collection it reads the property of every
-// item (member enumeration exists from PowerShell 3.0 on, but Count and
-// Length exist everywhere).
+// memberOf reads a property. On a collection that lacks it, PowerShell 3.0
+// and later read it from every item (member enumeration); 2.0 gives $null.
+// Count on $null is 0 from 3.0 on, and $null on 2.0.
+func (rt *Runtime) memberOf(obj Value, name string) Value {
+	lname := strings.ToLower(name)
+	if rt.PSVersion >= 3 {
+		if obj == nil && (lname == "count" || lname == "length") {
+			return 0
+		}
+		if items, ok := obj.([]Value); ok && lname != "count" && lname != "length" {
+			var out []Value
+			for _, it := range items {
+				out = append(out, enumerateOutput(rt.memberOf(it, name))...)
+			}
+			switch len(out) {
+			case 0:
+				return nil
+			case 1:
+				return out[0]
+			}
+			return out
+		}
+		if _, isList := obj.(*List); !isList {
+			if o, ok := obj.(*Object); !ok || (lname != "count" && lname != "length") || o.vals[lname] != nil {
+				return memberOf(obj, name)
+			}
+			return 1 // every object has Count 1 from 3.0 on
+		}
+	}
+	return memberOf(obj, name)
+}
+
 func memberOf(obj Value, name string) Value {
 	lname := strings.ToLower(name)
 	switch o := obj.(type) {

@@ -112,3 +112,13 @@ func TestOutputBeforeExitInsideInvokeExpression(t *testing.T) {
 		t.Fatalf("out %v, err %v", out, err)
 	}
 }
+
+func TestMemberEnumerationFromPowerShell3(t *testing.T) {
+	src := "$a = @('ab', 'cde')\n$a.Length\n$n = $null\n$n.Count"
+	if out, _ := run(t, 5, src); strings.Join(out, "|") != "2|0" {
+		t.Errorf("5.1: %v", out)
+	}
+	if out, _ := run(t, 2, src); strings.Join(out, "|") != "2" {
+		t.Errorf("2.0: %v", out)
+	}
+}
