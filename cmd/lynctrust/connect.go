@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/lynctrust/lynctrust/psremote"
 	"github.com/urfave/cli/v2"
@@ -98,7 +99,7 @@ func connection(g *globals, c *cli.Context) (psremote.Conn, error) {
 	}
 	return psremote.Conn{Server: server, User: user, Password: pw, Auth: auth, HTTPS: c.Bool("https"),
 		AllowUnencrypted: c.Bool("allow-unencrypted"), CACert: ca, Insecure: c.Bool("insecure-skip-tls-verify"),
-		Dial: psremote.DialFunc(g.resolve.dialer())}, nil
+		Dial: psremote.DialFunc(g.resolve.dialer()), OperationTimeout: min(20*time.Second, g.timeout)}, nil
 }
 
 // remoteError turns a psremote error into an exit code and a hint.
