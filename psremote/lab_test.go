@@ -150,3 +150,14 @@ func TestWrongPassword(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// TestOne401IsMetWithOneNewHandshake: a 401 on an authenticated connection
+// (the server lost its context) is answered with a new NTLM handshake and the
+// same message again, which is safe because a 401 means it was not processed.
+func TestOne401IsMetWithOneNewHandshake(t *testing.T) {
+	l := startLab(t, lab.Options{})
+	l.Knobs.InjectAfter("401:", 3, 1) // NEGOTIATE, AUTHENTICATE, Create pass; the next request gets 401
+	if _, err := psremote.ReadInventory(context.Background(), conn(l, l.Info.Servers[0].FQDN, "lyncadmin")); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -157,14 +157,26 @@ func DecodeCLIXML(stderr string) []string {
 // 8191-character command line (winrm-facts §6).
 const bootstrap = "$ProgressPreference = 'SilentlyContinue'; Invoke-Expression ([Console]::In.ReadToEnd())"
 
-// CommandLine is the powershell.exe command line that runs bootstrap.
-func CommandLine() string {
-	u := utf16.Encode([]rune(bootstrap))
+// encodedCommand is the powershell.exe command line that runs script.
+func encodedCommand(script string) string {
+	u := utf16.Encode([]rune(script))
 	b := make([]byte, 2*len(u))
 	for i, c := range u {
 		binary.LittleEndian.PutUint16(b[2*i:], c)
 	}
 	return "powershell.exe -NoProfile -NonInteractive -InputFormat Text -EncodedCommand " + base64.StdEncoding.EncodeToString(b)
+}
+
+// maxCommandLine keeps clear of cmd.exe's 8191 characters.
+const maxCommandLine = 8000
+
+// CommandLine is how a script is started: short scripts travel inside the
+// command line; longer ones on standard input, read by bootstrap.
+func CommandLine(script string) (cmdline string, stdin string) {
+	if c := encodedCommand("$ProgressPreference = 'SilentlyContinue'\n" + script); len(c) <= maxCommandLine {
+		return c, ""
+	}
+	return encodedCommand(bootstrap), script
 }
 
 // ConnectError is a failure to reach or use the WinRM service, explained.
@@ -260,7 +272,8 @@ func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Ou
 		return nil, err
 	}
 	var stdout, stderr bytes.Buffer
-	code, err := runGuarded(ctx, client, CommandLine(), &stdout, &stderr, strings.NewReader(script))
+	cmdline, stdin := CommandLine(script)
+	code, err := runGuarded(ctx, client, cmdline, &stdout, &stderr, stdin)
 	out := &Output{ExitCode: code, Requests: tr.requests, Errors: DecodeCLIXML(stderr.String())}
 	if err != nil {
 		return out, explainConnect(c, err)
@@ -273,13 +286,17 @@ func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Ou
 	return out, nil
 }
 
-// runGuarded runs the command and turns a panic in the WinRM library (it
-// dereferences empty replies) into an error.
-func runGuarded(ctx context.Context, client *winrm.Client, cmd string, stdout, stderr *bytes.Buffer, stdin *strings.Reader) (code int, err error) {
+// runGuarded runs the command, with stdin when there is any (then Send and
+// Receive overlap, on two connections), and turns a panic in the WinRM
+// library on the calling goroutine into an error.
+func runGuarded(ctx context.Context, client *winrm.Client, cmd string, stdout, stderr *bytes.Buffer, stdin string) (code int, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("the WinRM exchange broke off: %v", r)
 		}
 	}()
-	return client.RunWithContextWithInput(ctx, cmd, stdout, stderr, stdin)
+	if stdin == "" {
+		return client.RunWithContext(ctx, cmd, stdout, stderr)
+	}
+	return client.RunWithContextWithInput(ctx, cmd, stdout, stderr, strings.NewReader(stdin))
 }

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/bodgit/ntlmssp"
-	ntlmhttp "github.com/bodgit/ntlmssp/http"
 	"github.com/masterzen/winrm"
 	"github.com/masterzen/winrm/soap"
 )
@@ -98,7 +97,6 @@ type transport struct {
 type conn struct {
 	http  *http.Client
 	ntlm  *ntlmssp.Client
-	hc    *ntlmhttp.Client
 	ready bool
 }
 
@@ -168,8 +166,9 @@ func splitDomain(user string) (name, domain string) {
 	return user, ""
 }
 
-// handshake authenticates the connection with an empty POST, so that no SOAP
-// body ever travels before the session is sealed.
+// handshake authenticates the connection with empty POSTs, NEGOTIATE first
+// (no anonymous round trip), so that no SOAP body ever travels before the
+// session is sealed.
 func (t *transport) handshake(ctx context.Context, c *conn) error {
 	name, domain := splitDomain(t.user)
 	nc, err := ntlmssp.NewClient(ntlmssp.SetUserInfo(name, t.password), ntlmssp.SetDomain(domain), ntlmssp.SetVersion(ntlmssp.DefaultVersion()))
@@ -177,28 +176,48 @@ func (t *transport) handshake(ctx context.Context, c *conn) error {
 		return err
 	}
 	c.ntlm = nc
-	if c.hc, err = ntlmhttp.NewClient(c.http, nc); err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
-	req.Header.Set("Content-Length", "0")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusUnauthorized:
-		return ErrUnauthorized
-	case resp.StatusCode != http.StatusOK:
-		return fmt.Errorf("NTLM handshake: HTTP %s", resp.Status)
-	case !nc.Complete():
-		return errors.New("NTLM handshake did not complete")
+	var challenge []byte
+	for step := 0; step < 2; step++ {
+		token, err := nc.Authenticate(challenge, nil)
+		if err != nil {
+			return fmt.Errorf("NTLM: %w", err)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, http.NoBody)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
+		req.Header.Set("Authorization", "Negotiate "+base64.StdEncoding.EncodeToString(token))
+		t.count()
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if step == 0 {
+			challenge = nil
+			for _, h := range resp.Header.Values("WWW-Authenticate") {
+				if b64, ok := strings.CutPrefix(h, "Negotiate "); ok {
+					challenge, _ = base64.StdEncoding.DecodeString(b64)
+				}
+			}
+			switch {
+			case resp.StatusCode == http.StatusUnauthorized && challenge == nil:
+				return ErrUnauthorized // NTLM refused outright
+			case resp.StatusCode != http.StatusUnauthorized || challenge == nil:
+				return fmt.Errorf("NTLM handshake: the server answered HTTP %d without an NTLM challenge", resp.StatusCode)
+			}
+			continue
+		}
+		switch {
+		case resp.StatusCode == http.StatusUnauthorized:
+			return ErrUnauthorized
+		case resp.StatusCode != http.StatusOK:
+			return fmt.Errorf("NTLM handshake: HTTP %s", resp.Status)
+		case !nc.Complete():
+			return errors.New("NTLM handshake did not complete")
+		}
 	}
 	c.ready = true
 	return nil

@@ -1,0 +1,55 @@
+package psremote_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/lynctrust/lynctrust/psremote/lab"
+)
+
+// BenchmarkAuditFleet audits a pool of 1 and of 50 Front Ends on the lab with
+// 100 ms of latency per request and a 1 s Import-Module, with --parallel 50,
+// and reports the ratio of the two wall times (the target: at most 1.5).
+//
+//	go test ./psremote -run '^$' -bench AuditFleet -benchtime 1x
+func BenchmarkAuditFleet(b *testing.B) {
+	audit := func(n int) time.Duration {
+		opts := lab.Options{Edition: "enterprise", FrontEnds: n}
+		l, err := lab.Start(opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer l.Close()
+		c := conn(l, l.Info.Servers[0].FQDN, "lyncadmin")
+		root := psremote.Entry{Thumbprint: psremote.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: psremote.TrustedRootCA}
+		// Something to look for on every server: the root, trusted in the
+		// global collection through the lab's own store (a write from WinRM
+		// would meet the Enterprise Edition double hop).
+		l.Deployment.Edition = "standard"
+		if _, err := psremote.Apply(context.Background(), c, []psremote.Change{{Identity: "Global", Action: psremote.Add, Entries: []psremote.Entry{root}}}); err != nil {
+			b.Fatal(err)
+		}
+		l.Deployment.Edition = "enterprise"
+		l.Knobs.SetLatency(100 * time.Millisecond)
+		l.Knobs.SetImportCost(time.Second)
+		start := time.Now()
+		r, err := psremote.Audit(context.Background(), c, psremote.AuditOptions{Parallel: 50})
+		if err != nil {
+			b.Fatal(err)
+		}
+		d := time.Since(start)
+		if len(r.Stores) != n {
+			b.Fatalf("%d servers audited, want %d", len(r.Stores), n)
+		}
+		return d
+	}
+	for i := 0; i < b.N; i++ {
+		one := audit(1)
+		fifty := audit(50)
+		b.ReportMetric(one.Seconds(), "s/1-FE")
+		b.ReportMetric(fifty.Seconds(), "s/50-FE")
+		b.ReportMetric(fifty.Seconds()/one.Seconds(), "ratio")
+	}
+}
