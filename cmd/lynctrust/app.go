@@ -160,6 +160,8 @@ func newApp(g *globals) *cli.App {
 			explainCommand(g),
 			labCommand(g),
 			demoCommand(g),
+			completionCommand(g),
+			versionCommand(g),
 		},
 	}
 	for _, c := range app.Commands {
