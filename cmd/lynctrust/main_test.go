@@ -19,10 +19,12 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
+		Condition:           chromiumCondition,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exchange": cmdExchange,
-			"lync":     cmdLync,
-			"labctl":   cmdLabctl,
+			"exchange":   cmdExchange,
+			"lync":       cmdLync,
+			"labctl":     cmdLabctl,
+			"rendertext": cmdRendertext,
 		},
 	})
 }

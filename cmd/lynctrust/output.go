@@ -39,6 +39,9 @@ func (g *globals) emit(v any, grids ...grid) error {
 		_, err = fmt.Fprintf(g.stdout, "%s\n", b)
 		return err
 	}
+	if g.output == "html" {
+		fmt.Fprint(g.stdout, htmlHead)
+	}
 	for i, gr := range grids {
 		if i > 0 && (g.output == "table" || g.output == "markdown") {
 			fmt.Fprintln(g.stdout)
@@ -47,8 +50,34 @@ func (g *globals) emit(v any, grids ...grid) error {
 			return err
 		}
 	}
+	if g.output == "html" {
+		fmt.Fprintf(g.stdout, "<p class=\"generated\">lynctrust %s, %s</p>\n</body>\n</html>\n", version, g.now().UTC().Format("2006-01-02 15:04 UTC"))
+	}
 	return nil
 }
+
+// htmlHead makes the HTML output a page a change board can open: every
+// table of the report, findings coloured by severity.
+const htmlHead = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>lynctrust report</title>
+<style>
+body { font-family: Segoe UI, Helvetica, Arial, sans-serif; margin: 2em; color: #222; }
+h3 { margin-top: 1.6em; }
+table { border-collapse: collapse; margin: 0.5em 0; }
+th, td { border: 1px solid #bbb; padding: 0.3em 0.6em; text-align: left; vertical-align: top; white-space: pre-wrap; }
+th { background: #eee; }
+td.error { background: #f8d7da; font-weight: bold; }
+td.warning { background: #fff3cd; }
+td.info { background: #d1ecf1; }
+.generated { color: #777; font-size: 0.85em; margin-top: 2em; }
+</style>
+</head>
+<body>
+<h1>lynctrust report</h1>
+`
 
 func (g *globals) renderGrid(gr grid) error {
 	t := table.NewWriter()
@@ -71,7 +100,7 @@ func (g *globals) renderGrid(gr grid) error {
 		if gr.title != "" {
 			fmt.Fprintf(g.stdout, "<h3>%s</h3>\n", htmlEscape(gr.title))
 		}
-		out = t.RenderHTML()
+		out = severityClasses(t.RenderHTML())
 	default:
 		if gr.title != "" {
 			t.SetTitle(gr.title)
@@ -127,4 +156,12 @@ func record(title string, kv ...string) grid {
 		gr.rows = append(gr.rows, []string{kv[i], kv[i+1]})
 	}
 	return gr
+}
+
+// severityClasses marks the severity cells of findings so the page colours them.
+func severityClasses(html string) string {
+	for _, sev := range []string{"error", "warning", "info"} {
+		html = strings.ReplaceAll(html, "<td>"+sev+"</td>", `<td class="`+sev+`">`+sev+"</td>")
+	}
+	return html
 }
