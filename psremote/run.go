@@ -198,6 +198,8 @@ func explainConnect(c Conn, err error) error {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		ce.Err = errors.New("the server closed the connection without answering")
 		ce.Hint = "WinRM or the server may have restarted; lynctrust read the state again where it matters"
+	case errors.As(err, new(*tls.CertificateVerificationError)), errors.As(err, new(x509.UnknownAuthorityError)), errors.As(err, new(x509.HostnameError)):
+		ce.Hint = "pass the CA that issued the server's WinRM HTTPS certificate with --ca-file (--insecure-skip-tls-verify skips the check, and exposes the password)"
 	case errors.Is(err, ErrUnauthorized):
 		ce.Err = errors.New("wrong user or password (HTTP 401)")
 		ce.Hint = "check the user (DOMAIN\\user or user@domain) and the password; with --auth basic, Basic must be enabled on the server"

@@ -127,3 +127,36 @@ func FuzzParseIdentity(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseRecords: the record parser never panics, and what it accepts has
+// a known kind with the right number of fields.
+func FuzzParseRecords(f *testing.F) {
+	f.Add("LYNCTRUST\tmodule\tLync\t2\r\nLYNCTRUST\ttrusted\tGlobal\tA909502DD82AE41504C0E0052E3C61AB8EB10D6B\tTrustedRootCA\r\n")
+	f.Add("WARNING: x\nLYNCTRUST\tconflict\tGlobal\t\n")
+	f.Add("LYNCTRUST\tmodule\tLync")
+	f.Add("garbage")
+	f.Fuzz(func(t *testing.T, out string) {
+		recs, _, err := ParseRecords(out, recordFields)
+		if err != nil {
+			return
+		}
+		for _, r := range recs {
+			n, ok := recordFields[r.Kind]
+			if !ok || len(r.Fields) != n {
+				t.Fatalf("accepted %+v", r)
+			}
+		}
+	})
+}
+
+// FuzzParseCAStore: only the three documented stores are accepted.
+func FuzzParseCAStore(f *testing.F) {
+	f.Add("TrustedRootCA")
+	f.Add("TrustedPublisher")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseCAStore(s)
+		if err == nil && c != TrustedRootCA && c != IntermediateCA && c != ThirdPartyRootCA {
+			t.Fatalf("accepted %q as %q", s, c)
+		}
+	})
+}

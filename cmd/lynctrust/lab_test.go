@@ -42,6 +42,8 @@ func cmdLync(ts *testscript.TestScript, neg bool, args []string) {
 			opts.Scenario = tlab.Scenario(v)
 		case "site-collection":
 			opts.SiteCollection = true
+		case "basic":
+			opts.Basic = true
 		case "missing-root":
 			opts.MissingRootOn = append(opts.MissingRootOn, v)
 		default:
@@ -57,6 +59,7 @@ func cmdLync(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("LYNCTRUST_RESOLVE", strings.Join(l.Info.Resolve, ","))
 	ts.Setenv("LYNCTRUST_SERVER", l.Info.Servers[0].FQDN)
 	ts.Setenv("LYNCTRUST_STATE_DIR", ts.MkAbs("state"))
+	ts.Setenv("LYNCTRUST_TRANSCRIPT", ts.MkAbs("transcript.txt"))
 	ts.Setenv("OWA", l.Info.OWAURL)
 	ts.Setenv("OWACA", l.Info.PublicCAFile)
 	ts.Setenv("ROOT", l.Info.ExchangeRootThumbprint)

@@ -1,6 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -10,7 +17,54 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"lynctrust": main})
+	testscript.Main(m, map[string]func(){"lynctrust": lynctrustWithTranscript})
+}
+
+// lynctrustWithTranscript is main, with everything lynctrust writes to
+// standard output and standard error also appended to $LYNCTRUST_TRANSCRIPT,
+// so that nosecret can prove the password never appears in any of it.
+func lynctrustWithTranscript() {
+	f := os.Getenv("LYNCTRUST_TRANSCRIPT")
+	if f == "" {
+		main()
+		return
+	}
+	t, err := os.OpenFile(f, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		panic(err)
+	}
+	code := run(context.Background(), os.Args, os.Stdin, io.MultiWriter(os.Stdout, t), io.MultiWriter(os.Stderr, t))
+	t.Close()
+	os.Exit(code)
+}
+
+// cmdNosecret fails if the lab password appears in anything lynctrust wrote:
+// its standard output and error in this script (the transcript), and every
+// file under $WORK except the lab's own files (lab.json holds the lab
+// accounts' passwords by design) and the password files.
+func cmdNosecret(ts *testscript.TestScript, neg bool, args []string) {
+	pw := ts.Getenv("PASSWORD")
+	if pw == "" {
+		ts.Fatalf("nosecret: no lab running")
+	}
+	checked := 0
+	root := ts.Getenv("WORK")
+	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(path, ".password") || strings.Contains(path, "chromium-profile") ||
+			strings.HasPrefix(path, filepath.Join(root, "lab")+string(filepath.Separator)) {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err == nil && bytes.Contains(b, []byte(pw)) {
+			ts.Fatalf("the password appears in %s", path)
+		}
+		checked++
+		return nil
+	})
+	if _, err := os.Stat(ts.Getenv("LYNCTRUST_TRANSCRIPT")); err != nil {
+		ts.Fatalf("nosecret: no transcript: lynctrust wrote nothing?")
+	}
+	fmt.Fprintf(ts.Stdout(), "checked %d files\n", checked)
 }
 
 // TestScripts runs the end-to-end CLI cases in testdata/script: each one runs
@@ -25,6 +79,7 @@ func TestScripts(t *testing.T) {
 			"lync":       cmdLync,
 			"labctl":     cmdLabctl,
 			"rendertext": cmdRendertext,
+			"nosecret":   cmdNosecret,
 		},
 	})
 }
