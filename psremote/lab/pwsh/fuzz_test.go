@@ -50,4 +50,6 @@ func FuzzQuotedValueStaysOneString(f *testing.F) {
 	})
 }
 
-func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s && !strings.ContainsRune(s, '\uFFFD') }
+func utf8Valid(s string) bool {
+	return strings.ToValidUTF8(s, "\uFFFD") == s && !strings.ContainsRune(s, '\uFFFD')
+}
