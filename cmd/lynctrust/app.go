@@ -27,7 +27,7 @@ const (
 const exitCodesHelp = `EXIT STATUS:
    0  done; nothing wrong found
    1  bad input or usage
-   2  findings: resolve or audit found something wrong
+   2  findings: resolve, audit or doctor found something wrong
    3  a remote or network failure (unreachable, refused, WinRM or TLS error)
    4  a change was made but verification did not see it`
 
@@ -155,6 +155,7 @@ func newApp(g *globals) *cli.App {
 			removeCommand(g),
 			replaceCommand(g),
 			rollbackCommand(g),
+			doctorCommand(g),
 			snapshotsCommand(g),
 			journalCommand(g),
 			explainCommand(g),

@@ -32,13 +32,13 @@ Exit status: 0 clean; 2 findings (errors or warnings); 3 a server could not be r
 
 EXAMPLES:
    $ lynctrust audit --server fe01.pool01.contoso.com --user CONTOSO\lyncadmin --owa https://mail.contoso.com/owa`,
-		Flags:  append(connFlags(), owaFlags()...),
+		Flags:  append(append(connFlags(), owaFlags()...), inventoryFlag()),
 		Action: func(c *cli.Context) error { return runAudit(g, c) },
 	}
 }
 
 // resolveOWA finds the recommended Exchange root for --owa.
-func resolveOWA(g *globals, c *cli.Context) (*trust.Report, error) {
+func resolveOWA(g *globals, ctx context.Context, c flags) (*trust.Report, error) {
 	owa := c.String("owa")
 	if owa == "" {
 		return nil, nil
@@ -51,7 +51,7 @@ func resolveOWA(g *globals, c *cli.Context) (*trust.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := trust.Resolve(c.Context, ep, trust.ResolveOptions{ExtraRoots: extra, Dial: g.resolve.dialer(), Timeout: g.timeout, Now: g.now})
+	rep, err := trust.Resolve(ctx, ep, trust.ResolveOptions{ExtraRoots: extra, Dial: g.resolve.dialer(), Timeout: g.timeout, Now: g.now})
 	if err != nil {
 		return nil, &exitError{code: exitRemote, err: err}
 	}
@@ -66,15 +66,23 @@ func runAudit(g *globals, c *cli.Context) error {
 	if err := refuseLateFlags(c); err != nil {
 		return err
 	}
+	if c.String("inventory") != "" {
+		return runFleet(g, c, "audit")
+	}
 	conn, err := connection(g, c)
 	if err != nil {
 		return err
 	}
-	rep, err := resolveOWA(g, c)
+	return auditWith(g, c.Context, c, conn)
+}
+
+// auditWith audits one deployment: the command's body, shared with --inventory.
+func auditWith(g *globals, ctx context.Context, c flags, conn psremote.Conn) error {
+	rep, err := resolveOWA(g, ctx, c)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(c.Context, g.timeout*4)
+	ctx, cancel := context.WithTimeout(ctx, g.timeout*4)
 	defer cancel()
 	opts := psremote.AuditOptions{Parallel: c.Int("parallel"), Now: g.now()}
 	if rep != nil {

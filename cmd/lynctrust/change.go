@@ -88,7 +88,7 @@ func emitHeader(p *plan, v string) string {
 
 // execute runs a plan: dry run or emitted script, or snapshot, write,
 // verification and journal.
-func execute(g *globals, c *cli.Context, p *plan) error {
+func execute(g *globals, ctx context.Context, c flags, p *plan) error {
 	script, err := psremote.ChangeScript(p.changes)
 	if err != nil {
 		return usageError(err)
@@ -124,7 +124,7 @@ func execute(g *globals, c *cli.Context, p *plan) error {
 	fmt.Fprintf(g.stderr, "lynctrust: snapshot saved to %s\n", path)
 	entry := changelog.Entry{Time: g.now().UTC(), Operator: operator, Server: p.conn.Host(), Command: p.command, Snapshot: path, Before: p.before()}
 
-	ctx, cancel := context.WithTimeout(c.Context, g.timeout*4)
+	ctx, cancel := context.WithTimeout(ctx, g.timeout*4)
 	defer cancel()
 	res, err := psremote.Apply(ctx, p.conn, p.changes)
 	if err != nil {
@@ -136,7 +136,7 @@ func execute(g *globals, c *cli.Context, p *plan) error {
 			}
 		} else {
 			// Never retry blindly: read again and say what is there now.
-			entry.After = rereadLists(c.Context, p)
+			entry.After = rereadLists(ctx, p)
 			for id, now := range entry.After {
 				if psremote.EntryList(now) == psremote.EntryList(p.before()[id]) {
 					fmt.Fprintf(g.stderr, "lynctrust: read again: %s is unchanged\n", id)
@@ -230,7 +230,7 @@ func identityFlags() []cli.Flag {
 }
 
 // targets works out which collections a change goes to.
-func targets(c *cli.Context, inv *psremote.Inventory) ([]psremote.Identity, error) {
+func targets(c flags, inv *psremote.Inventory) ([]psremote.Identity, error) {
 	if c.IsSet("identity") && c.Bool("all-governing") {
 		return nil, usageErrorf("--identity and --all-governing exclude each other")
 	}
@@ -281,6 +281,7 @@ func addCommand(g *globals) *cli.Command {
 		&cli.StringFlag{Name: "ca-store", Value: "TrustedRootCA", Usage: "TrustedRootCA | IntermediateCA | ThirdPartyRootCA"},
 		&cli.BoolFlag{Name: "install-root", Usage: "put the certificate into the store of every web server that lacks it"},
 		&cli.StringFlag{Name: "cert-file", Usage: "with --install-root: the certificate `FILE` (PEM or DER), when --owa does not supply it"},
+		inventoryFlag(),
 	)
 	return &cli.Command{
 		Name:  "add",
@@ -303,6 +304,28 @@ func runAdd(g *globals, c *cli.Context) error {
 	if err := refuseLateFlags(c); err != nil {
 		return err
 	}
+	if c.String("inventory") != "" {
+		return runFleet(g, c, "add")
+	}
+	if err := checkAddFlags(c); err != nil {
+		return err
+	}
+	conn, err := connection(g, c)
+	if err != nil {
+		return err
+	}
+	return addWith(g, c.Context, c, conn)
+}
+
+func checkAddFlags(c flags) error {
+	if (c.String("owa") == "") == (c.String("thumbprint") == "") {
+		return usageErrorf("add: give exactly one of --owa URL or --thumbprint T")
+	}
+	return nil
+}
+
+// addWith adds to one deployment: the command's body, shared with --inventory.
+func addWith(g *globals, ctx context.Context, c flags, conn psremote.Conn) error {
 	if (c.String("owa") == "") == (c.String("thumbprint") == "") {
 		return usageErrorf("add: give exactly one of --owa URL or --thumbprint T")
 	}
@@ -328,12 +351,8 @@ func runAdd(g *globals, c *cli.Context) error {
 		}
 		certDER = certs
 	}
-	conn, err := connection(g, c)
-	if err != nil {
-		return err
-	}
 	if c.String("owa") != "" {
-		rep, err := resolveOWA(g, c)
+		rep, err := resolveOWA(g, ctx, c)
 		if err != nil {
 			return err
 		}
@@ -348,7 +367,7 @@ func runAdd(g *globals, c *cli.Context) error {
 		}
 	}
 	entry := psremote.Entry{Thumbprint: thumb, CAStore: store}
-	ctx, cancel := context.WithTimeout(c.Context, g.timeout*4)
+	ctx, cancel := context.WithTimeout(ctx, g.timeout*4)
 	defer cancel()
 	inv, err := psremote.ReadInventory(ctx, conn, entry)
 	if err != nil {
@@ -423,7 +442,7 @@ func runAdd(g *globals, c *cli.Context) error {
 		fmt.Fprintln(g.stdout, "nothing to do: the certificate is already trusted where it needs to be")
 		return nil
 	}
-	return execute(g, c, p)
+	return execute(g, ctx, c, p)
 }
 
 func removeCommand(g *globals) *cli.Command {
@@ -499,7 +518,7 @@ func runRemove(g *globals, c *cli.Context) error {
 	case only == "" && len(p.changes) > 1:
 		return usageErrorf("%s is in several collections (%s): choose one with --identity", thumb, strings.Join(holders, ", "))
 	}
-	return execute(g, c, p)
+	return execute(g, c.Context, c, p)
 }
 
 func replaceCommand(g *globals) *cli.Command {
@@ -584,7 +603,7 @@ func runReplace(g *globals, c *cli.Context) error {
 // confirmAndExecute shows the difference of a destructive change and asks.
 func confirmAndExecute(g *globals, c *cli.Context, p *plan) error {
 	if c.Bool("dry-run") || c.String("emit-ps1") != "" || c.Bool("yes") {
-		return execute(g, c, p)
+		return execute(g, c.Context, c, p)
 	}
 	if err := g.renderGrid(diffGrid(p)); err != nil {
 		return err
@@ -600,7 +619,7 @@ func confirmAndExecute(g *globals, c *cli.Context, p *plan) error {
 		fmt.Fprintln(g.stderr, "lynctrust: nothing was changed")
 		return silent(exitUsage)
 	}
-	return execute(g, c, p)
+	return execute(g, c.Context, c, p)
 }
 
 func (g *globals) confirm(prompt string) (bool, error) {

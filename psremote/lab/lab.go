@@ -250,8 +250,21 @@ func Start(opts Options) (*Lab, error) {
 		l.Info.Servers = append(l.Info.Servers, ServerInfo{FQDN: srv.FQDN, Role: srv.Role, Pool: srv.Pool, Site: srv.Site,
 			WinRMURL: "http://" + srv.FQDN + ":5985/wsman", WinRMHTTPSURL: "https://" + srv.FQDN + ":5986/wsman",
 			WebURL: "https://" + srv.FQDN + "/"})
-		for port, real := range map[int]int{5985: httpPort, 5986: httpsPort, 443: webPort, 4443: extPort, 5061: sipPort} {
-			l.Info.Resolve = append(l.Info.Resolve, srv.FQDN+":"+strconv.Itoa(port)+":127.0.0.1:"+strconv.Itoa(real))
+		for _, m := range [][2]int{{5985, httpPort}, {5986, httpsPort}, {443, webPort}, {4443, extPort}, {5061, sipPort}} {
+			l.Info.Resolve = append(l.Info.Resolve, srv.FQDN+":"+strconv.Itoa(m[0])+":127.0.0.1:"+strconv.Itoa(m[1]))
+			// The pool's name reaches its first server, as a load balancer
+			// or DNS round robin would.
+			if srv.Pool != srv.FQDN && d.pool(srv.Pool).Computers[0] == srv.FQDN && m[0] != 5985 && m[0] != 5986 {
+				l.Info.Resolve = append(l.Info.Resolve, srv.Pool+":"+strconv.Itoa(m[0])+":127.0.0.1:"+strconv.Itoa(m[1]))
+			}
+		}
+	}
+	// SIP over TCP (5060) is closed, as on most pools: a port nobody listens on.
+	if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
+		closed := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		for _, p := range d.Pools {
+			l.Info.Resolve = append(l.Info.Resolve, p.FQDN+":5060:127.0.0.1:"+strconv.Itoa(closed))
 		}
 	}
 	if err := l.writeInfo(opts.StateDir); err != nil {

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/lynctrust/lynctrust/internal/doctor"
+	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/urfave/cli/v2"
+)
+
+func doctorCommand(g *globals) *cli.Command {
+	flags := append(connFlags(),
+		&cli.StringFlag{Name: "owa", Usage: "OWA `URL`"},
+		&cli.StringFlag{Name: "ews", Usage: "EWS `URL`"},
+		&cli.StringFlag{Name: "autodiscover", Usage: "mail `DOMAIN`: checks https://autodiscover.DOMAIN"},
+		&cli.StringFlag{Name: "pool", Usage: "the Lync pool `FQDN` (from the topology when --server is given)"},
+		&cli.StringSliceFlag{Name: "owa-ca-file", Usage: "extra trusted roots for the Exchange and pool chains (PEM, DER or PKCS#7)"},
+		&cli.StringFlag{Name: "symptom", Usage: "the error message users see, in quotes"},
+		inventoryFlag(),
+	)
+	return &cli.Command{
+		Name:  "doctor",
+		Usage: "run the troubleshooting checklist: chains, pool CA, weak hashes, clocks, ports, every Front End",
+		Description: `Runs, in parallel where they are independent, what the sign-in and Exchange articles ask
+an administrator to check by hand, and says for each check pass, warn or fail, the evidence and
+the fix:
+
+  1 the Exchange chains (OWA, EWS, autodiscover)   5 clock skew (HTTP Date; over five minutes fails)
+  2 the pool's CA against Exchange's                6 ports 443, 4443, 5061 (5060 noted)
+  3 MD2/MD4/MD5 anywhere in the paths               7 with credentials: the root on every web server,
+  4 intermediates sent by Exchange                    the collections, replication
+                                                    8 with --symptom: the client-side causes
+
+Exit status: 0 when nothing fails, 2 when something does, 3 when nothing could be reached.
+
+EXAMPLES:
+   $ lynctrust doctor --owa https://mail.contoso.com/owa --pool pool01.contoso.com
+   $ lynctrust doctor --owa https://mail.contoso.com/owa --server fe01.pool01.contoso.com --user 'CONTOSO\lyncadmin' \
+       --symptom "Connection to Microsoft Exchange is unavailable"`,
+		Flags:  flags,
+		Action: func(c *cli.Context) error { return runDoctor(g, c) },
+	}
+}
+
+func runDoctor(g *globals, c *cli.Context) error {
+	if err := refuseLateFlags(c); err != nil {
+		return err
+	}
+	if c.String("inventory") != "" {
+		return runFleet(g, c, "doctor")
+	}
+	if c.String("owa") == "" && c.String("server") == "" && c.String("pool") == "" {
+		return usageErrorf("doctor: give at least --owa URL, --pool FQDN or --server FQDN")
+	}
+	var conn *psremote.Conn
+	if c.String("server") != "" {
+		cn, err := connection(g, c)
+		if err != nil {
+			return err
+		}
+		conn = &cn
+	}
+	return doctorWith(g, c.Context, c, conn)
+}
+
+// doctorWith checks one deployment: the command's body, shared with --inventory.
+func doctorWith(g *globals, ctx context.Context, c flags, conn *psremote.Conn) error {
+	extra, err := loadCAFiles(c.StringSlice("owa-ca-file"))
+	if err != nil {
+		return err
+	}
+	opts := doctor.Options{OWA: c.String("owa"), EWS: c.String("ews"), Autodiscover: c.String("autodiscover"), Pool: c.String("pool"),
+		ExtraRoots: extra, Dial: g.resolve.dialer(), Timeout: g.timeout, Now: g.now, Parallel: c.Int("parallel"), Symptom: c.String("symptom"), Conn: conn}
+	ctx, cancel := context.WithTimeout(ctx, g.timeout*4)
+	defer cancel()
+	rep := doctor.Run(ctx, opts)
+	if err := g.emit(rep, doctorGrid(rep)); err != nil {
+		return err
+	}
+	if rep.Failed() {
+		return silent(exitFindings)
+	}
+	return nil
+}
+
+func doctorGrid(rep *doctor.Report) grid {
+	gr := grid{header: []string{"#", "check", "status", "evidence", "fix"}}
+	for _, ch := range rep.Checks {
+		gr.rows = append(gr.rows, []string{strconv.Itoa(ch.ID), ch.Name, string(ch.Status), strings.Join(ch.Evidence, "\n"), ch.Fix})
+	}
+	return gr
+}
+
