@@ -92,4 +92,3 @@ func doctorGrid(rep *doctor.Report) grid {
 	}
 	return gr
 }
-

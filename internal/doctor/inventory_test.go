@@ -13,8 +13,8 @@ func TestParseInventory(t *testing.T) {
 	}
 	for in, want := range map[string]string{
 		"deployments:\n  - name: a\n    server: s.test\n    user: u\n    password: hunter2\n": `deployment "a" has a password written in the file`,
-		"deployments:\n  - name: a\n    server: s.test\n    user: u\n":                     "password_env or password_file",
-		"deployments:\n  - name: a\n    sever: s.test\n":                                    "field sever not found",
+		"deployments:\n  - name: a\n    server: s.test\n    user: u\n":                        "password_env or password_file",
+		"deployments:\n  - name: a\n    sever: s.test\n":                                      "field sever not found",
 		"deployments: []\n": "no deployments",
 		"deployments:\n  - name: a\n    server: s\n    user: u\n    password_env: X\n  - name: A\n    server: s\n    user: u\n    password_env: X\n": "appears twice",
 	} {
