@@ -88,6 +88,7 @@ type Pool struct {
 	Site      string   `json:"site"`
 	Computers []string `json:"computers"`
 	Web       bool     `json:"web_services"`
+	Director  bool     `json:"director"`
 }
 
 // CertStatus is one trusted certificate as one server's store holds it.
@@ -185,6 +186,8 @@ func ReadInventory(ctx context.Context, c Conn, extra ...Entry) (*Inventory, err
 			p.Computers = append(p.Computers, strings.ToLower(f[1]))
 		case "webserver":
 			poolOf(f[0]).Web = true
+		case "director":
+			poolOf(f[0]).Director = true
 		case "replica":
 			inv.Replicas[strings.ToLower(f[0])] = parseBool(f[1])
 		case "replication-unknown":

@@ -195,7 +195,7 @@ func InstallScript(derBase64 string, store CAStore) (string, error) {
 
 // recordFields is every record kind the scripts print, with its field count.
 var recordFields = map[string]int{
-	"module": 2, "error": 2, "config": 4, "trusted": 3, "pool": 2, "computer": 2, "webserver": 2,
+	"module": 2, "error": 2, "config": 4, "director": 1, "trusted": 3, "pool": 2, "computer": 2, "webserver": 2,
 	"replica": 2, "replication-unknown": 1, "cert": 7, "conflict": 2, "written": 1, "after": 2, "installed": 2,
 }
 

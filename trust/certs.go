@@ -103,8 +103,9 @@ func KeyInfo(c *x509.Certificate) (desc string, rsaBits int) {
 // ParseCertificates reads certificates in PEM (any number), DER or PKCS#7
 // (.p7b/.p7c, DER or PEM), the forms AIA URLs and exported CA files come in.
 func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 {
+	// Only text is trimmed: a DER certificate may end in a byte that looks
+	// like white space.
+	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("empty file")
 	}
 	if bytes.Contains(data, []byte("-----BEGIN")) {

@@ -345,3 +345,23 @@ func TestParseEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestDERThatEndsInWhiteSpaceParses guards against trimming binary input: a
+// DER certificate whose last byte is 0x20 or 0x0A is still a certificate.
+func TestDERThatEndsInWhiteSpaceParses(t *testing.T) {
+	for i := 0; i < 200; i++ {
+		c, err := lab.Issue(lab.Spec{CommonName: "ws", IsCA: true, NotBefore: now, NotAfter: now.Add(time.Hour), Key: lab.Key(2048, 0)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der := c.DER()
+		if last := der[len(der)-1]; last != ' ' && last != '\n' && last != '\t' && last != '\r' && last != '\v' && last != '\f' {
+			continue
+		}
+		if _, err := trust.ParseCertificates(der); err != nil {
+			t.Fatalf("DER ending in %#x: %v", der[len(der)-1], err)
+		}
+		return
+	}
+	t.Skip("no certificate ending in white space in 200 tries")
+}

@@ -99,6 +99,7 @@ var labs sync.Map
 //	labctl store FQDN STORE T   print present or missing
 //	labctl shells               print the number of open WinRM shells on every server
 //	labctl replication DELAY    set the CMS replication delay
+//	labctl skew DURATION        shift the Front Ends' HTTP Date headers
 func cmdLabctl(ts *testscript.TestScript, neg bool, args []string) {
 	v, _ := labs.Load(ts)
 	l, _ := v.(*lab.Lab)
@@ -147,6 +148,10 @@ func cmdLabctl(ts *testscript.TestScript, neg bool, args []string) {
 			n += s.WinRM.OpenShells()
 		}
 		fmt.Fprintf(out, "open shells: %d\n", n)
+	case "skew":
+		d, err := time.ParseDuration(args[1])
+		ts.Check(err)
+		l.Knobs.SetClockSkew(d)
 	case "replication":
 		d, err := time.ParseDuration(args[1])
 		ts.Check(err)

@@ -153,8 +153,8 @@ func Run(ctx context.Context, o Options) *Report {
 	var frontEnds []string
 	if inv != nil {
 		for _, p := range inv.Pools {
-			if p.Web && pool == "" {
-				pool = p.FQDN
+			if p.Web && !p.Director && pool == "" {
+				pool = p.FQDN // the phones' registrar pool, not a Director
 			}
 			if p.Web {
 				frontEnds = append(frontEnds, p.Computers...)

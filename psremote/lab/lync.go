@@ -514,10 +514,19 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 				}
 				return out, nil
 			}}),
-		lync(&pwsh.Cmdlet{Name: "Get-CsService", Params: []string{"Identity", "WebServer", "CentralManagement", "LocalStore"},
-			Switches: []string{"WebServer", "CentralManagement", "LocalStore"}, Positional: []string{"Identity"},
+		lync(&pwsh.Cmdlet{Name: "Get-CsService", Params: []string{"Identity", "WebServer", "Director", "CentralManagement", "LocalStore"},
+			Switches: []string{"WebServer", "Director", "CentralManagement", "LocalStore"}, Positional: []string{"Identity"},
 			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
 				var out []pwsh.Value
+				if c.Has("Director") {
+					for _, p := range d.Pools {
+						if p.Role == "Director" {
+							out = append(out, pwsh.NewObject("Microsoft.Rtc.Management.Xds.DisplayDirector").Set("Identity", "Director:"+p.FQDN).
+								Set("PoolFqdn", p.FQDN).Set("SiteId", "Site:"+p.Site))
+						}
+					}
+					return out, nil
+				}
 				if c.Has("CentralManagement") {
 					out = append(out, pwsh.NewObject("Microsoft.Rtc.Management.Xds.DisplayCentralManagementService").
 						Set("Identity", "CentralManagement:"+d.Pools[0].FQDN).Set("PoolFqdn", d.Pools[0].FQDN).Set("Active", true))

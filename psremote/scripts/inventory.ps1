@@ -25,6 +25,9 @@ foreach ($p in @(Get-CsPool -LocalStore)) {
 foreach ($w in @(Get-CsService -WebServer -LocalStore)) {
     Write-Output (@('LYNCTRUST', 'webserver', $w.PoolFqdn, $w.SiteId) -join $tab)
 }
+foreach ($d in @(Get-CsService -Director -LocalStore)) {
+    Write-Output (@('LYNCTRUST', 'director', $d.PoolFqdn) -join $tab)
+}
 try {
     foreach ($r in @(Get-CsManagementStoreReplicationStatus)) {
         Write-Output (@('LYNCTRUST', 'replica', $r.ReplicaFqdn, $r.UpToDate) -join $tab)
