@@ -109,6 +109,7 @@ func certStatus(e Entry, f []string) CertStatus {
 type Inventory struct {
 	Server           string          `json:"server"`
 	Module           string          `json:"module"`
+	Source           string          `json:"source"` // cms or replica
 	PSVersion        int             `json:"powershell_version"`
 	Configs          []Config        `json:"configs"`
 	Pools            []Pool          `json:"pools"`
@@ -130,10 +131,21 @@ func (inv *Inventory) Config(id Identity) *Config {
 
 func parseBool(s string) bool { return strings.EqualFold(s, "True") }
 
-// ReadInventory runs the audit script on a server; its store check covers
-// every trusted entry and the extra ones.
+// ReadInventory runs the audit script on a server, reading the local
+// replica; its store check covers every trusted entry and the extra ones.
 func ReadInventory(ctx context.Context, c Conn, extra ...Entry) (*Inventory, error) {
-	script, err := AuditScript(extra...)
+	return readInventory(ctx, c, false, extra)
+}
+
+// ReadForChange reads as ReadInventory does, but the collections from the
+// Central Management Store itself, which a change's compare-and-swap reads
+// too (the replica may lag); Inventory.Source says which was read.
+func ReadForChange(ctx context.Context, c Conn, extra ...Entry) (*Inventory, error) {
+	return readInventory(ctx, c, true, extra)
+}
+
+func readInventory(ctx context.Context, c Conn, fromCMS bool, extra []Entry) (*Inventory, error) {
+	script, err := AuditScript(fromCMS, extra...)
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +169,8 @@ func ReadInventory(ctx context.Context, c Conn, extra ...Entry) (*Inventory, err
 	for _, r := range out.Records {
 		f := r.Fields
 		switch r.Kind {
+		case "source":
+			inv.Source = f[0]
 		case "module":
 			inv.Module = f[0]
 			inv.PSVersion, _ = strconv.Atoi(f[1])

@@ -152,10 +152,15 @@ func DecodeCLIXML(stderr string) []string {
 	return out
 }
 
-// bootstrap is the short command that runs: it reads the script from
-// standard input, so that scripts of any length stay clear of cmd.exe's
-// 8191-character command line (winrm-facts §6).
-const bootstrap = "$ProgressPreference = 'SilentlyContinue'; Invoke-Expression ([Console]::In.ReadToEnd())"
+// bootstrap is the short command that runs a long script: it reads the
+// script from standard input, so that scripts of any length stay clear of
+// cmd.exe's 8191-character command line (winrm-facts §6), and runs it only
+// if it arrived whole: a lost Send must not run half a script.
+func bootstrap(length int) string {
+	return "$ProgressPreference = 'SilentlyContinue'; $s = [Console]::In.ReadToEnd(); " +
+		"if ($s.Length -ne " + strconv.Itoa(length) + ") { Write-Output ('LYNCTRUST' + [char]9 + 'error' + [char]9 + 'incomplete' + [char]9 + " +
+		"'the script arrived incomplete: ' + $s.Length + ' of " + strconv.Itoa(length) + " characters'); exit 7 }; Invoke-Expression $s"
+}
 
 // encodedCommand is the powershell.exe command line that runs script.
 func encodedCommand(script string) string {
@@ -176,7 +181,7 @@ func CommandLine(script string) (cmdline string, stdin string) {
 	if c := encodedCommand("$ProgressPreference = 'SilentlyContinue'\n" + script); len(c) <= maxCommandLine {
 		return c, ""
 	}
-	return encodedCommand(bootstrap), script
+	return encodedCommand(bootstrap(len(utf16.Encode([]rune(script))))), script
 }
 
 // ConnectError is a failure to reach or use the WinRM service, explained.
@@ -284,6 +289,12 @@ func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Ou
 	out.Records, out.Warnings = recs, warns
 	if perr != nil {
 		return out, perr
+	}
+	// Every script ends with an end record: a script that exits 0 without it
+	// did not run to its end, and is not taken for a success.
+	if out.ExitCode == 0 && (len(recs) == 0 || recs[len(recs)-1].Kind != "end") {
+		out.ExitCode = -1
+		out.Errors = append(out.Errors, "the script ended without its end record: it did not run to its end")
 	}
 	return out, nil
 }

@@ -110,7 +110,7 @@ const (
 
 // AuditScript reads the configuration, topology and this server's stores,
 // looking in the stores also for the extra entries (what add is about to trust).
-func AuditScript(extra ...Entry) (string, error) {
+func AuditScript(fromCMS bool, extra ...Entry) (string, error) {
 	vals := make([]string, len(extra))
 	for i, e := range extra {
 		if _, err := ParseEntry(e.String()); err != nil {
@@ -122,7 +122,17 @@ func AuditScript(extra ...Entry) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return scriptText("prelude.ps1") + "\n$extraWanted = " + arr + "\n" + scriptText("inventory.ps1") + "\n" + scriptText("stores.ps1"), nil
+	return scriptText("prelude.ps1") + "\n$extraWanted = " + arr + "\n$fromCMS = " + psBool(fromCMS) + "\n" + scriptText("inventory.ps1") + "\n" + scriptText("stores.ps1") + endRecord, nil
+}
+
+// endRecord closes every script: Run refuses a success without it.
+const endRecord = "\nWrite-Output ('LYNCTRUST' + \"`t\" + 'end')\n"
+
+func psBool(b bool) string {
+	if b {
+		return "$true"
+	}
+	return "$false"
 }
 
 // StoresScript looks for the entries in a server's LocalMachine stores.
@@ -135,7 +145,7 @@ func StoresScript(entries []Entry) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "$wanted = " + arr + "\n" + scriptText("stores.ps1"), nil
+	return "$wanted = " + arr + "\n" + scriptText("stores.ps1") + endRecord, nil
 }
 
 // ChangeScript renders the changes: every value is validated by its type and
@@ -176,6 +186,7 @@ func ChangeScript(changes []Change) (string, error) {
 		fmt.Fprintf(&b, "$changes += ,@(%s, %s, %s, %s)\n", qid, qexp, qact, arr)
 	}
 	b.WriteString(scriptText("change.ps1"))
+	b.WriteString(endRecord)
 	return b.String(), nil
 }
 
@@ -190,12 +201,12 @@ func InstallScript(derBase64 string, store CAStore) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "$certificate = '" + derBase64 + "'\n$storeName = " + qs + "\n" + scriptText("install.ps1"), nil
+	return "$certificate = '" + derBase64 + "'\n$storeName = " + qs + "\n" + scriptText("install.ps1") + endRecord, nil
 }
 
 // recordFields is every record kind the scripts print, with its field count.
 var recordFields = map[string]int{
-	"module": 2, "error": 2, "config": 4, "director": 1, "trusted": 3, "pool": 2, "computer": 2, "webserver": 2,
+	"module": 2, "error": 2, "config": 4, "director": 1, "end": 0, "source": 1, "trusted": 3, "pool": 2, "computer": 2, "webserver": 2,
 	"replica": 2, "replication-unknown": 1, "cert": 7, "conflict": 2, "written": 1, "after": 2, "installed": 2,
 }
 
@@ -207,7 +218,7 @@ func AllScripts() map[string]string {
 	change, _ := ChangeScript([]Change{{Identity: "site:Redmond", Expected: nil, Action: Add, Entries: []Entry{e}},
 		{Identity: "Global", Expected: []Entry{e}, Action: Remove, Entries: []Entry{e}}})
 	install, _ := InstallScript("MIIB", TrustedRootCA)
-	audit, _ := AuditScript(e)
+	audit, _ := AuditScript(true, e)
 	return map[string]string{ScriptAudit: audit, ScriptStores: stores, ScriptChange: change, ScriptInstall: install,
-		"bootstrap": bootstrap}
+		"bootstrap": bootstrap(1234)}
 }

@@ -144,6 +144,17 @@ func execute(g *globals, ctx context.Context, c flags, p *plan) error {
 					fmt.Fprintf(g.stderr, "lynctrust: read again: %s now holds %s\n", id, psremote.EntryList(now))
 				}
 			}
+			if len(entry.After) == len(p.want) && verified(p, entry.After) == nil {
+				// The change went through before the failure: reading it
+				// again verifies it.
+				fmt.Fprintf(g.stderr, "lynctrust: %v\nlynctrust: the change is in place all the same: reading it again verifies it\n", err)
+				entry.Result, entry.Message = "changed", "verified by reading again after: "+err.Error()
+				if jerr := changelog.Append(dir, entry); jerr != nil {
+					fmt.Fprintf(g.stderr, "lynctrust: %v\n", jerr)
+				}
+				return g.emit(map[string]any{"result": "changed", "snapshot": path, "after": entry.After}, diffGrid(p),
+					record("done", "verified", "read again from the Central Management Store", "snapshot", path, "next", nextSteps))
+			}
 		}
 		if jerr := changelog.Append(dir, entry); jerr != nil {
 			fmt.Fprintf(g.stderr, "lynctrust: %v\n", jerr)
@@ -151,17 +162,10 @@ func execute(g *globals, ctx context.Context, c flags, p *plan) error {
 		return remoteError(err)
 	}
 	entry.After = res.After
-	var bad []string
-	for id, want := range p.want {
-		got := res.After[id]
-		if psremote.EntryList(sortedEntries(got)) != psremote.EntryList(sortedEntries(want)) && !containsAll(got, want, p) {
-			bad = append(bad, fmt.Sprintf("%s holds %s, want %s", id, psremote.EntryList(got), psremote.EntryList(want)))
-		}
-	}
-	if len(bad) > 0 {
-		entry.Result, entry.Message = "unverified", strings.Join(bad, "; ")
+	if err := verified(p, res.After); err != nil {
+		entry.Result, entry.Message = "unverified", err.Error()
 		changelog.Append(dir, entry)
-		return &exitError{code: exitUnverified, err: fmt.Errorf("the change was made but reading it back does not show it: %s", strings.Join(bad, "; ")),
+		return &exitError{code: exitUnverified, err: fmt.Errorf("the change was made but reading it back does not show it: %w", err),
 			hint: "roll back with lynctrust rollback --snapshot " + path}
 	}
 	entry.Result = "changed"
@@ -169,8 +173,24 @@ func execute(g *globals, ctx context.Context, c flags, p *plan) error {
 		fmt.Fprintf(g.stderr, "lynctrust: %v\n", err)
 	}
 	return g.emit(map[string]any{"result": "changed", "snapshot": path, "after": res.After}, diffGrid(p),
-		record("done", "verified", "read back from the Central Management Store", "snapshot", path,
-			"next", "phones pick up the change at their next sign-in; reboot tethered Lync Phone Edition devices (and re-tether them) to be sure"))
+		record("done", "verified", "read back from the Central Management Store", "snapshot", path, "next", nextSteps))
+}
+
+const nextSteps = "phones pick up the change at their next sign-in; reboot tethered Lync Phone Edition devices (and re-tether them) to be sure"
+
+// verified checks that each collection holds what the plan wanted.
+func verified(p *plan, after map[psremote.Identity][]psremote.Entry) error {
+	var bad []string
+	for id, want := range p.want {
+		got := after[id]
+		if psremote.EntryList(sortedEntries(got)) != psremote.EntryList(sortedEntries(want)) && !containsAll(got, want, p) {
+			bad = append(bad, fmt.Sprintf("%s holds %s, want %s", id, psremote.EntryList(got), psremote.EntryList(want)))
+		}
+	}
+	if len(bad) > 0 {
+		return errors.New(strings.Join(bad, "; "))
+	}
+	return nil
 }
 
 // containsAll accepts a list that holds what was wanted plus entries someone
@@ -208,8 +228,18 @@ func sortedEntries(es []psremote.Entry) []psremote.Entry {
 	return out
 }
 
+// readForChange reads the configuration before a change, from the Central
+// Management Store when it can.
+func readForChange(g *globals, ctx context.Context, conn psremote.Conn, extra ...psremote.Entry) (*psremote.Inventory, error) {
+	inv, err := psremote.ReadForChange(ctx, conn, extra...)
+	if err == nil && inv.Source == "replica" {
+		fmt.Fprintln(g.stderr, "lynctrust: read TrustedCACerts from the server's local replica (the Central Management Store refused the second hop); if replication is pending, the compare-and-swap will refuse the change")
+	}
+	return inv, err
+}
+
 func rereadLists(ctx context.Context, p *plan) map[psremote.Identity][]psremote.Entry {
-	inv, err := psremote.ReadInventory(ctx, p.conn)
+	inv, err := psremote.ReadForChange(ctx, p.conn)
 	if err != nil {
 		return nil
 	}
@@ -369,7 +399,7 @@ func addWith(g *globals, ctx context.Context, c flags, conn psremote.Conn) error
 	entry := psremote.Entry{Thumbprint: thumb, CAStore: store}
 	ctx, cancel := context.WithTimeout(ctx, g.timeout*4)
 	defer cancel()
-	inv, err := psremote.ReadInventory(ctx, conn, entry)
+	inv, err := readForChange(g, ctx, conn, entry)
 	if err != nil {
 		return remoteError(err)
 	}
@@ -484,7 +514,7 @@ func runRemove(g *globals, c *cli.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(c.Context, g.timeout*4)
 	defer cancel()
-	inv, err := psremote.ReadInventory(ctx, conn)
+	inv, err := readForChange(g, ctx, conn)
 	if err != nil {
 		return remoteError(err)
 	}
@@ -586,7 +616,7 @@ func runReplace(g *globals, c *cli.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(c.Context, g.timeout*4)
 	defer cancel()
-	inv, err := psremote.ReadInventory(ctx, conn)
+	inv, err := readForChange(g, ctx, conn)
 	if err != nil {
 		return remoteError(err)
 	}
@@ -667,7 +697,7 @@ func runRollback(g *globals, c *cli.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(c.Context, g.timeout*4)
 	defer cancel()
-	inv, err := psremote.ReadInventory(ctx, conn)
+	inv, err := readForChange(g, ctx, conn)
 	if err != nil {
 		return remoteError(err)
 	}

@@ -92,6 +92,7 @@ var labs sync.Map
 // cmdLabctl turns the running lab's knobs and reads its state:
 //
 //	labctl fault KEY [N [SKIP]] arm a fault N times after SKIP occurrences (drop:Receive, 500:Command, 401:, timeout, cmdlet-error, concurrent)
+//	labctl faultat KEY N        arm a WS-Man fault (drop:STEP, 500:STEP) for the first server's N-th command from now
 //	labctl clear                disarm every fault
 //	labctl trusted IDENTITY     print the collection's TrustedCACerts, one THUMB:STORE per line
 //	labctl counters [FQDN]      print requests, shells, commands, imports, writes
@@ -120,6 +121,11 @@ func cmdLabctl(ts *testscript.TestScript, neg bool, args []string) {
 			skip, _ = strconv.Atoi(args[3])
 		}
 		l.Knobs.InjectAfter(args[1], skip, n)
+	case "faultat":
+		n, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		base := int(l.Deployment.Servers[0].Counters.Commands.Load())
+		l.Knobs.InjectAt(args[1], base+n)
 	case "clear":
 		l.Knobs.ClearFaults()
 	case "trusted":

@@ -67,6 +67,7 @@ type Knobs struct {
 	importCost   time.Duration
 	faults       map[string]int // kind/step -> remaining count (-1: forever)
 	skips        map[string]int // kind/step -> occurrences to let pass first
+	at           map[string]int // kind/step -> only during the server's N-th command
 	clockSkew    time.Duration
 	replicaDelay time.Duration
 }
@@ -123,8 +124,31 @@ func (k *Knobs) InjectAfter(key string, skip, n int) {
 	k.skips[key] = skip
 }
 
+// InjectAt arms a WS-Man fault for the given step of a server's n-th
+// command (counting from 1): to fail the write, whatever the read before it did.
+func (k *Knobs) InjectAt(key string, command int) {
+	k.Inject(key, 1)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.at == nil {
+		k.at = map[string]int{}
+	}
+	k.at[key] = command
+}
+
 // ClearFaults disarms every fault.
-func (k *Knobs) ClearFaults() { k.mu.Lock(); k.faults, k.skips = nil, nil; k.mu.Unlock() }
+func (k *Knobs) ClearFaults() { k.mu.Lock(); k.faults, k.skips, k.at = nil, nil, nil; k.mu.Unlock() }
+
+// takeAt is take for a WS-Man step during the server's command number ord.
+func (k *Knobs) takeAt(key string, ord int64) bool {
+	k.mu.Lock()
+	want, ok := k.at[key]
+	k.mu.Unlock()
+	if ok && int64(want) != ord {
+		return false
+	}
+	return k.take(key)
+}
 
 // take reports whether the fault is armed, and uses one shot of it.
 func (k *Knobs) take(key string) bool {

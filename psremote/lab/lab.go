@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -274,7 +276,12 @@ func Start(opts Options) (*Lab, error) {
 	return l, nil
 }
 
+// quietLog drops the HTTP servers' own log lines (a port probe that closes
+// without a handshake is not news).
+var quietLog = log.New(io.Discard, "", 0)
+
 func (l *Lab) serve(srv *http.Server, cfg *tls.Config) (int, error) {
+	srv.ErrorLog = quietLog
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err

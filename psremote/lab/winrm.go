@@ -337,10 +337,15 @@ func (s *WinRM) dispatch(ctx context.Context, acct *Account, soap []byte) (int, 
 		return 500, faultEnvelope(faultSchema(err), messageID(soap), s.cfg.Computer), false
 	}
 	step := stepOf(req.Header.Action)
-	if s.cfg.Knobs.take(FaultDrop + ":" + step) {
+	// The command this step belongs to: Create and Command begin the next one.
+	ord := s.cfg.Counters.Commands.Load()
+	if step == StepCreate || step == StepCommand {
+		ord++
+	}
+	if s.cfg.Knobs.takeAt(FaultDrop+":"+step, ord) {
 		return 0, nil, true
 	}
-	if s.cfg.Knobs.take(Fault500 + ":" + step) {
+	if s.cfg.Knobs.takeAt(Fault500+":"+step, ord) {
 		return 500, faultEnvelope(faultInternal("The WS-Management service encountered an internal error. (injected by the lab) "), req.Header.MessageID, s.cfg.Computer), false
 	}
 	if s.cfg.Knobs.take(Fault401 + ":" + step) {

@@ -1,13 +1,27 @@
-# lynctrust audit: read every Web Services configuration collection, the
+# lynctrust: read every Web Services configuration collection, the
 # topology and the replication status, then look for each trusted
-# certificate in this server's LocalMachine stores. Reads use the local
-# replica of the Central Management Store (-LocalStore): no second hop.
+# certificate in this server's LocalMachine stores. An audit reads the local
+# replica of the Central Management Store (-LocalStore): no second hop. Before
+# a change ($fromCMS) the collections are read from the store itself, which
+# the change's compare-and-swap reads too; where the second hop is refused
+# (Enterprise Edition over WinRM) the replica is read instead.
+$source = 'replica'
 try {
-    $configs = @(Get-CsWebServiceConfiguration -LocalStore)
+    if ($fromCMS) {
+        try {
+            $configs = @(Get-CsWebServiceConfiguration)
+            $source = 'cms'
+        } catch {
+            $configs = @(Get-CsWebServiceConfiguration -LocalStore)
+        }
+    } else {
+        $configs = @(Get-CsWebServiceConfiguration -LocalStore)
+    }
 } catch {
     Write-Output ('LYNCTRUST' + $tab + 'error' + $tab + 'read-failed' + $tab + ($_.Exception.Message -replace '[\t\r\n]+', ' '))
     exit 4
 }
+Write-Output ('LYNCTRUST' + $tab + 'source' + $tab + $source)
 $wanted = @($extraWanted)
 foreach ($c in $configs) {
     Write-Output (@('LYNCTRUST', 'config', $c.Identity, $c.InferCertChainFromSSL, $c.UseCertificateAuth, $c.UsePinAuth) -join $tab)

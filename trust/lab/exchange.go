@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -156,7 +158,7 @@ func StartExchange(scn Scenario, opts ExchangeOptions) (*Exchange, error) {
 		e.aiaFetches.Add(1)
 		w.Header().Set("Content-Type", "application/pkix-cert")
 		w.Write(der)
-	}), ReadHeaderTimeout: 5 * time.Second}
+	}), ReadHeaderTimeout: 5 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
 	e.servers = append(e.servers, aia)
 	e.wg.Add(1)
 	go func() { defer e.wg.Done(); aia.Serve(aiaLn) }()
@@ -192,6 +194,7 @@ func StartExchange(scn Scenario, opts ExchangeOptions) (*Exchange, error) {
 		TLSConfig:         cfg,
 		ReadHeaderTimeout: 5 * time.Second,
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		ErrorLog:          log.New(io.Discard, "", 0),
 	}
 	e.servers = append(e.servers, srv)
 	counting := &handshakeCounter{Listener: tlsLn, e: e}

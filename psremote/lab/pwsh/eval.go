@@ -735,6 +735,14 @@ func (rt *Runtime) cast(typ string, v Value) (Value, error) {
 		return n, nil
 	case "bool", "boolean":
 		return IsTrue(v), nil
+	case "char":
+		if n, ok := v.(int); ok && n >= 0 && n <= 0xFFFF {
+			return string(rune(n)), nil
+		}
+		if s, ok := v.(string); ok && len([]rune(s)) == 1 {
+			return s, nil
+		}
+		return nil, Errorf("InvalidArgument", "InvalidCastParseTargetInvocation", "Cannot convert value \"%s\" to type \"System.Char\".", ToString(v))
 	case "array", "object[]":
 		return enumerate(v), nil
 	case "pscustomobject":

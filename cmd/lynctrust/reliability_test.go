@@ -1,0 +1,346 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"crypto/x509"
+
+	"github.com/lynctrust/lynctrust/internal/changelog"
+	"github.com/lynctrust/lynctrust/psremote/lab"
+	"github.com/lynctrust/lynctrust/trust"
+)
+
+// The fault matrix: every fault the lab can inject, against every command
+// that reads or writes TrustedCACerts. Whatever happens, the list is either
+// what it was or what the command meant it to be, a writing command left a
+// snapshot before it wrote, and the journal says what happened. The test
+// writes what it saw to docs/reliability.md (some rows depend on a race that
+// Windows has too: whether a command whose connection dropped finishes its
+// write before lynctrust's cancel arrives).
+func TestFaultMatrix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the fault matrix starts 60 labs")
+	}
+	type fault struct {
+		name  string
+		arm   func(l *lab.Lab, write bool)
+		quick bool
+	}
+	// the command a WS-Man fault hits: the write (the server's second
+	// command: the read before it passes), or the audit's only one
+	command := func(l *lab.Lab, write bool) int {
+		n := int(l.Deployment.Servers[0].Counters.Commands.Load()) + 1
+		if write {
+			n++
+		}
+		return n
+	}
+	skip := func(write bool) int {
+		if write {
+			return 1
+		}
+		return 0
+	}
+	var faults []fault
+	for _, step := range []string{lab.StepCreate, lab.StepCommand, lab.StepSend, lab.StepReceive, lab.StepSignal, lab.StepDelete} {
+		faults = append(faults, fault{name: "connection dropped at " + step, arm: func(l *lab.Lab, w bool) { l.Knobs.InjectAt(lab.FaultDrop+":"+step, command(l, w)) }})
+	}
+	faults = append(faults,
+		fault{name: "HTTP 401 on every request", arm: func(l *lab.Lab, w bool) { l.Knobs.Inject(lab.Fault401+":", -1) }},
+		fault{name: "500 fault at Command", arm: func(l *lab.Lab, w bool) { l.Knobs.InjectAt(lab.Fault500+":"+lab.StepCommand, command(l, w)) }},
+		fault{name: "operation timeout (Receive never completes)", arm: func(l *lab.Lab, w bool) { l.Knobs.InjectAfter(lab.FaultTimeout, 0, -1) }},
+		fault{name: "cmdlet error on the write", arm: func(l *lab.Lab, w bool) { l.Knobs.Inject(lab.FaultCmdlet, 1) }},
+		fault{name: "concurrent modification", arm: func(l *lab.Lab, w bool) { l.Knobs.InjectAfter(lab.FaultConcurrent, skip(w), 1) }},
+		fault{name: "replication delay (1 h)", arm: func(l *lab.Lab, w bool) { l.Knobs.SetReplicationDelay(time.Hour) }},
+	)
+	type outcome struct {
+		fault, command string
+		code           int
+		message        string
+		list           string // unchanged, as intended, or other
+		snapshot       string
+		journal        string
+	}
+	var rows []outcome
+	for _, f := range faults {
+		for _, cmd := range []string{"audit", "add", "remove", "replace", "rollback"} {
+			l, err := lab.Start(lab.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			user, pw := l.Account("lyncadmin")
+			pwFile := filepath.Join(dir, "pw")
+			os.WriteFile(pwFile, []byte(pw), 0o600)
+			state := filepath.Join(dir, "state")
+			root := l.Info.ExchangeRootThumbprint
+			ent := trustedEnterpriseRoot(t, l)
+			base := []string{"lynctrust", "--state-dir", state, "--resolve", strings.Join(l.Info.Resolve, ","), "--timeout", "2s"}
+			conn := []string{"--server", l.Info.Servers[0].FQDN, "--user", user, "--password-file", pwFile}
+			lynctrust := func(args ...string) (int, string) {
+				var out, errOut bytes.Buffer
+				code := run(context.Background(), append(append(append([]string{}, base...), args[:1]...), append(conn, args[1:]...)...), strings.NewReader(""), &out, &errOut)
+				return code, errOut.String()
+			}
+			// Setup: the enterprise root is trusted; a snapshot of the empty list exists.
+			if code, msg := lynctrust("add", "--thumbprint", ent); code != 0 {
+				t.Fatalf("setup: %d %s", code, msg)
+			}
+			snaps, _ := changelog.List(state)
+			setupSnap := snaps[0].Path
+			before := l.Deployment.Trusted("Global")
+			var intended []string
+			var args []string
+			switch cmd {
+			case "audit":
+				args = []string{"audit"}
+			case "add":
+				args, intended = []string{"add", "--thumbprint", root}, []string{ent, root}
+			case "remove":
+				args, intended = []string{"remove", "--thumbprint", ent}, []string{}
+			case "replace":
+				args, intended = []string{"replace", "--thumbprint", root, "--yes"}, []string{root}
+			case "rollback":
+				args, intended = []string{"rollback", "--snapshot", setupSnap, "--yes"}, []string{}
+			}
+			write := cmd != "audit"
+			f.arm(l, write)
+			snapsBefore := len(snaps)
+			code, msg := lynctrust(args...)
+			l.Knobs.ClearFaults()
+			l.Knobs.SetReplicationDelay(0)
+			after := l.Deployment.Trusted("Global")
+			o := outcome{fault: f.name, command: cmd, code: code, message: firstMessage(msg)}
+			thumbs := func(es []lab.CACert) []string {
+				out := []string{}
+				for _, e := range es {
+					out = append(out, e.Thumbprint)
+				}
+				return out
+			}
+			switch {
+			case fmt.Sprint(thumbs(after)) == fmt.Sprint(thumbs(before)):
+				o.list = "unchanged"
+			case write && fmt.Sprint(thumbs(after)) == fmt.Sprint(intended):
+				o.list = "as intended"
+			case f.name == "concurrent modification":
+				o.list = "changed by the other administrator only"
+			default:
+				t.Errorf("%s / %s: the list is %v: neither %v nor %v", f.name, cmd, thumbs(after), thumbs(before), intended)
+				o.list = "OTHER"
+			}
+			snaps, _ = changelog.List(state)
+			o.snapshot = "-"
+			if write {
+				o.snapshot = "no (nothing written)"
+				if len(snaps) > snapsBefore {
+					o.snapshot = "yes"
+				}
+				if o.list == "as intended" && o.snapshot != "yes" {
+					t.Errorf("%s / %s: changed without a snapshot", f.name, cmd)
+				}
+			}
+			entries, _ := changelog.Read(state)
+			o.journal = "-"
+			if write && len(entries) > 1 {
+				last := entries[len(entries)-1]
+				if len(snaps) > snapsBefore {
+					o.journal = last.Result
+					if (last.Result == "changed") != (o.list == "as intended" && code == 0) {
+						t.Errorf("%s / %s: journal says %s, list %s, exit %d", f.name, cmd, last.Result, o.list, code)
+					}
+				}
+			}
+			if code == 0 && f.name != "replication delay (1 h)" && !strings.Contains(f.name, "Signal") && !strings.Contains(f.name, "Delete") {
+				// Only the faults after the work is done may end in success.
+				t.Logf("%s / %s: exit 0", f.name, cmd)
+			}
+			if code != 0 && code != exitFindings && msg == "" {
+				t.Errorf("%s / %s: exit %d without a message", f.name, cmd, code)
+			}
+			rows = append(rows, o)
+			l.Close()
+		}
+	}
+	var b strings.Builder
+	b.WriteString("# Reliability: the fault matrix\n\nWritten by `TestFaultMatrix` (`cmd/lynctrust/reliability_test.go`) on every full test run:\n" +
+		"`go test ./cmd/lynctrust -run FaultMatrix`.\n\n" +
+		"Each row starts a lab (Skype for Business 2019, Standard Edition) whose Global collection trusts one CA,\n" +
+		"arms one fault, and runs one command. For writing commands the fault hits the write (the read before\n" +
+		"it passes). Invariants the test enforces on every row: the list afterwards is either unchanged or\n" +
+		"exactly what the command meant; a change never happens without a snapshot; the journal's last line\n" +
+		"says `changed` exactly when the change is in place and verified; a failure always has a message.\n\n" +
+		"| fault | command | exit | message | TrustedCACerts after | snapshot | journal |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, o := range rows {
+		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s | %s |\n", o.fault, o.command, o.code, o.message, o.list, o.snapshot, o.journal)
+	}
+	b.WriteString(killRows(t))
+	if err := os.WriteFile(filepath.Join("..", "..", "docs", "reliability.md"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var (
+	thumbRe = regexp.MustCompile(`[0-9A-F]{40}`)
+	pathRe  = regexp.MustCompile(`/[^ ]*\.json`)
+	addrRe  = regexp.MustCompile(`127\.0\.0\.1:\d+`)
+)
+
+// firstMessage is the first line lynctrust printed on standard error, with
+// the values that change from run to run taken out.
+func firstMessage(s string) string {
+	for _, line := range strings.Split(s, "\n") {
+		if strings.HasPrefix(line, "lynctrust: snapshot saved") || strings.HasPrefix(line, "lynctrust: read again") || strings.TrimSpace(line) == "" {
+			continue
+		}
+		line = thumbRe.ReplaceAllString(line, "T")
+		line = pathRe.ReplaceAllString(line, "FILE")
+		line = addrRe.ReplaceAllString(line, "ADDR")
+		line = strings.ReplaceAll(strings.TrimPrefix(line, "lynctrust: "), "|", "/")
+		if len(line) > 110 {
+			line = line[:110] + "…"
+		}
+		return line
+	}
+	return ""
+}
+
+func trustedEnterpriseRoot(t *testing.T, l *lab.Lab) string {
+	b, err := os.ReadFile(l.Info.EnterpriseCAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := parseCerts(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return thumbprintOf(certs[0])
+}
+
+// killRows kills lynctrust with SIGKILL in the middle of each writing
+// command (after its snapshot is on disk, while its script runs on a slow
+// server), checks that the list is the old one or the new one, and that the
+// next run says what it finds.
+func killRows(t *testing.T) string {
+	if runtime.GOOS == "windows" {
+		return ""
+	}
+	bin := filepath.Join(t.TempDir(), "lynctrust")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	var b strings.Builder
+	b.WriteString("\n## SIGKILL in the middle of a write\n\nlynctrust killed with SIGKILL after its snapshot is on disk, while its script runs on a server\n" +
+		"with 300 ms of latency per request; then the same command is run again.\n\n" +
+		"| command | TrustedCACerts after the kill | the next run says |\n| --- | --- | --- |\n")
+	for _, cmd := range []string{"add", "remove", "replace", "rollback"} {
+		l, err := lab.Start(lab.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		user, pw := l.Account("lyncadmin")
+		pwFile := filepath.Join(dir, "pw")
+		os.WriteFile(pwFile, []byte(pw), 0o600)
+		state := filepath.Join(dir, "state")
+		root, ent := l.Info.ExchangeRootThumbprint, trustedEnterpriseRoot(t, l)
+		args := func(extra ...string) []string {
+			return append([]string{"--state-dir", state, "--resolve", strings.Join(l.Info.Resolve, ","), extra[0],
+				"--server", l.Info.Servers[0].FQDN, "--user", user, "--password-file", pwFile}, extra[1:]...)
+		}
+		if out, err := exec.Command(bin, args("add", "--thumbprint", ent)...).CombinedOutput(); err != nil {
+			t.Fatalf("setup: %v %s", err, out)
+		}
+		snaps, _ := changelog.List(state)
+		var a []string
+		var intended []string
+		switch cmd {
+		case "add":
+			a, intended = args("add", "--thumbprint", root), []string{ent, root}
+		case "remove":
+			a, intended = args("remove", "--thumbprint", ent), []string{}
+		case "replace":
+			a, intended = args("replace", "--thumbprint", root, "--yes"), []string{root}
+		case "rollback":
+			a, intended = args("rollback", "--snapshot", snaps[0].Path, "--yes"), []string{}
+		}
+		before := fmt.Sprint(thumbsOf(l.Deployment.Trusted("Global")))
+		l.Knobs.SetLatency(300 * time.Millisecond)
+		p := exec.Command(bin, a...)
+		if err := p.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Kill once the snapshot for this command is on disk: the write has begun.
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			if s, _ := changelog.List(state); len(s) > len(snaps) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(700 * time.Millisecond)
+		p.Process.Signal(syscall.SIGKILL)
+		p.Wait()
+		l.Knobs.SetLatency(0)
+		time.Sleep(300 * time.Millisecond) // whatever the server was running finishes
+		after := fmt.Sprint(thumbsOf(l.Deployment.Trusted("Global")))
+		state1 := "the old list"
+		switch after {
+		case before:
+		case fmt.Sprint(intended):
+			state1 = "the new list"
+		default:
+			t.Errorf("killed %s: the list is %s: neither %s nor %v", cmd, after, before, intended)
+			state1 = "OTHER: " + after
+		}
+		out, _ := exec.Command(bin, a...).CombinedOutput()
+		next := firstLine(string(out))
+		if fmt.Sprint(thumbsOf(l.Deployment.Trusted("Global"))) != fmt.Sprint(intended) {
+			t.Errorf("%s run again after the kill did not reach %v: %s", cmd, intended, out)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", cmd, state1, next)
+		l.Close()
+	}
+	return b.String()
+}
+
+func thumbsOf(es []lab.CACert) []string {
+	out := []string{}
+	for _, e := range es {
+		out = append(out, e.Thumbprint)
+	}
+	return out
+}
+
+// firstLine is the verdict of the next run: verified, nothing to do, or its
+// first message, with run-specific values taken out.
+func firstLine(s string) string {
+	for _, want := range []string{"verified", "nothing to do", "lynctrust: "} {
+		for _, line := range strings.Split(s, "\n") {
+			if strings.Contains(line, want) && !strings.HasPrefix(line, "lynctrust: snapshot saved") {
+				return firstMessage(strings.Join(strings.Fields(line), " "))
+			}
+		}
+	}
+	return ""
+}
+
+func thumbprintOf(der []byte) string {
+	cs, _ := parseCerts(der)
+	if len(cs) == 0 {
+		return ""
+	}
+	c, _ := x509.ParseCertificate(cs[0])
+	return trust.Thumbprint(c)
+}
