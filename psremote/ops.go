@@ -144,8 +144,8 @@ func ReadForChange(ctx context.Context, c Conn, extra ...Entry) (*Inventory, err
 	return readInventory(ctx, c, true, extra)
 }
 
-func readInventory(ctx context.Context, c Conn, fromCMS bool, extra []Entry) (*Inventory, error) {
-	script, err := AuditScript(fromCMS, extra...)
+// runScript runs a script and turns a failed one into a classified error.
+func runScript(ctx context.Context, c Conn, script string, err error) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +155,15 @@ func readInventory(ctx context.Context, c Conn, fromCMS bool, extra []Entry) (*I
 	}
 	if out.ExitCode != 0 {
 		return nil, classify(c.Host(), out)
+	}
+	return out, nil
+}
+
+func readInventory(ctx context.Context, c Conn, fromCMS bool, extra []Entry) (*Inventory, error) {
+	script, err := AuditScript(fromCMS, extra...)
+	out, err := runScript(ctx, c, script, err)
+	if err != nil {
+		return nil, err
 	}
 	inv := &Inventory{Server: c.Host(), Replicas: map[string]bool{}, Requests: out.Requests}
 	pools := map[string]*Pool{}
@@ -254,15 +263,9 @@ func (inv *Inventory) Governing(p Pool) Identity {
 // CheckStores looks for entries in one server's stores (no module loaded).
 func CheckStores(ctx context.Context, c Conn, entries []Entry) ([]CertStatus, error) {
 	script, err := StoresScript(entries)
+	out, err := runScript(ctx, c, script, err)
 	if err != nil {
 		return nil, err
-	}
-	out, err := Run(ctx, c, script, recordFields)
-	if err != nil {
-		return nil, err
-	}
-	if out.ExitCode != 0 {
-		return nil, classify(c.Host(), out)
 	}
 	var st []CertStatus
 	for _, r := range out.Records {
@@ -331,15 +334,6 @@ func Apply(ctx context.Context, c Conn, changes []Change) (*ChangeResult, error)
 // Install puts a certificate (DER, base64) into a server's store.
 func Install(ctx context.Context, c Conn, derBase64 string, store CAStore) error {
 	script, err := InstallScript(derBase64, store)
-	if err != nil {
-		return err
-	}
-	out, err := Run(ctx, c, script, recordFields)
-	if err != nil {
-		return err
-	}
-	if out.ExitCode != 0 {
-		return classify(c.Host(), out)
-	}
-	return nil
+	_, err = runScript(ctx, c, script, err)
+	return err
 }

@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -522,7 +523,7 @@ func chainFindings(sent []*node, inPath map[*node]bool, duplicates int) []Findin
 	// Order: every certificate should come after the one it certifies.
 	for i := 1; i < len(sent); i++ {
 		for j := i + 1; j < len(sent); j++ {
-			if sent[i] != sent[j] && bytesEqual(sent[j].cert.RawIssuer, sent[i].cert.RawSubject) && !selfIssued(sent[j].cert) &&
+			if sent[i] != sent[j] && bytes.Equal(sent[j].cert.RawIssuer, sent[i].cert.RawSubject) && !selfIssued(sent[j].cert) &&
 				checkSignature(sent[j].cert, sent[j].sigAlg, sent[i].cert) != LinkBad {
 				fs = append(fs, Finding{SevWarning, FindWrongOrder, name(sent[i].cert),
 					fmt.Sprintf("the server sends %s (#%d) before %s (#%d), which it issued", name(sent[i].cert), i+1, name(sent[j].cert), j+1),
@@ -552,8 +553,6 @@ func chainFindings(sent []*node, inPath map[*node]bool, duplicates int) []Findin
 	}
 	return fs
 }
-
-func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
 
 // recommend marks the best path: trusted, fewest errors, strongest hashes,
 // shortest.
