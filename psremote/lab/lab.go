@@ -39,6 +39,10 @@ type Options struct {
 	AllowUnencrypted bool
 	Basic            bool
 	Now              func() time.Time
+	// Persist keeps the lab's state in StateDir/state.json: started again
+	// from the same directory, it has the same certificates, addresses,
+	// accounts, Central Management Store and certificate stores.
+	Persist bool
 }
 
 // ServerInfo is one server in lab.json.
@@ -84,8 +88,17 @@ type Lab struct {
 	Knobs      *Knobs
 	servers    []*http.Server
 	listeners  []net.Listener
-	tmpDir     string
-	wg         sync.WaitGroup
+	ports      map[string]int // named listeners, for a restart from the state directory
+	// Restored says the lab came back from its state directory.
+	Restored    bool
+	saved       *savedState
+	statePath   string
+	shape       Options
+	issuedAt    time.Time
+	serialStart int64
+	saveMu      sync.Mutex
+	tmpDir      string
+	wg          sync.WaitGroup
 }
 
 func randomPassword() string {
@@ -120,7 +133,31 @@ func Start(opts Options) (*Lab, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	l := &Lab{Knobs: &Knobs{}}
+	l := &Lab{Knobs: &Knobs{}, ports: map[string]int{}}
+	if opts.Persist && opts.StateDir == "" {
+		return nil, fmt.Errorf("a persistent lab needs a state directory")
+	}
+	if opts.Persist {
+		l.statePath = filepath.Join(opts.StateDir, "state.json")
+		saved, err := loadState(l.statePath)
+		if err != nil {
+			return nil, err
+		}
+		if saved != nil {
+			l.saved, l.Restored = saved, true
+			opts = saved.apply(opts)
+			if err := tlab.LoadKeys(saved.Keys); err != nil {
+				return nil, fmt.Errorf("%s: %w", l.statePath, err)
+			}
+			tlab.SetSerial(saved.Serial)
+			l.ports = saved.Ports
+		}
+	}
+	issuedAt := opts.Now()
+	if l.saved != nil {
+		issuedAt = l.saved.IssuedAt
+	}
+	serialStart := tlab.Serial()
 	if opts.StateDir == "" {
 		d, err := os.MkdirTemp("", "lynctrust-lab-")
 		if err != nil {
@@ -136,11 +173,13 @@ func Start(opts Options) (*Lab, error) {
 			l.Close()
 		}
 	}()
-	ex, err := tlab.StartExchange(opts.Scenario, tlab.ExchangeOptions{Domain: "contoso.test", Dir: opts.StateDir})
+	ex, err := tlab.StartExchange(opts.Scenario, tlab.ExchangeOptions{Domain: "contoso.test", Dir: opts.StateDir, Now: issuedAt,
+		TLSPort: l.ports["exchange-tls"], AIAPort: l.ports["exchange-aia"]})
 	if err != nil {
 		return nil, err
 	}
 	l.Exchange = ex
+	l.ports["exchange-tls"], l.ports["exchange-aia"] = ex.Addr2Port(), ex.AIAPort
 
 	dom := Domain{NetBIOS: "LAB", DNS: "lab.test"}
 	d := &Deployment{Product: opts.Product, Edition: opts.Edition, Domain: dom, Knobs: l.Knobs, now: opts.Now, Sites: []string{"Redmond"}}
@@ -189,7 +228,7 @@ func Start(opts Options) (*Lab, error) {
 
 	// The enterprise CA issues the pool's and the WinRM listeners' certificates:
 	// the situation tethered phones fail in, against Exchange's public CA.
-	now := opts.Now()
+	now := issuedAt
 	entRoot, err := tlab.Issue(tlab.Spec{CommonName: "Lab Enterprise Root CA", IsCA: true, NotBefore: now.AddDate(-2, 0, 0), NotAfter: now.AddDate(10, 0, 0), Key: tlab.Key(2048, 4)}, nil)
 	if err != nil {
 		return nil, err
@@ -228,24 +267,24 @@ func Start(opts Options) (*Lab, error) {
 			return nil, err
 		}
 		tlsCert := tls.Certificate{Certificate: [][]byte{leaf.DER()}, PrivateKey: leaf.Key}
-		httpPort, err := l.serve(srv.WinRM.Server(), nil)
+		httpPort, err := l.serve(srv.FQDN+":5985", srv.WinRM.Server(), nil)
 		if err != nil {
 			return nil, err
 		}
-		httpsPort, err := l.serve(srv.WinRM.Server(), &tls.Config{Certificates: []tls.Certificate{tlsCert}})
+		httpsPort, err := l.serve(srv.FQDN+":5986", srv.WinRM.Server(), &tls.Config{Certificates: []tls.Certificate{tlsCert}})
 		if err != nil {
 			return nil, err
 		}
 		web := &http.Server{Handler: l.webHandler(srv), ReadHeaderTimeout: 10 * time.Second}
-		webPort, err := l.serve(web, &tls.Config{Certificates: []tls.Certificate{tlsCert}})
+		webPort, err := l.serve(srv.FQDN+":443", web, &tls.Config{Certificates: []tls.Certificate{tlsCert}})
 		if err != nil {
 			return nil, err
 		}
-		extPort, err := l.serve(&http.Server{Handler: l.webHandler(srv), ReadHeaderTimeout: 10 * time.Second}, &tls.Config{Certificates: []tls.Certificate{tlsCert}})
+		extPort, err := l.serve(srv.FQDN+":4443", &http.Server{Handler: l.webHandler(srv), ReadHeaderTimeout: 10 * time.Second}, &tls.Config{Certificates: []tls.Certificate{tlsCert}})
 		if err != nil {
 			return nil, err
 		}
-		sipPort, err := l.serveSIP(&tls.Config{Certificates: []tls.Certificate{tlsCert}})
+		sipPort, err := l.serveSIP(srv.FQDN+":5061", &tls.Config{Certificates: []tls.Certificate{tlsCert}})
 		if err != nil {
 			return nil, err
 		}
@@ -262,11 +301,27 @@ func Start(opts Options) (*Lab, error) {
 		}
 	}
 	// SIP over TCP (5060) is closed, as on most pools: a port nobody listens on.
-	if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
+	if ln, err := l.listen("closed-5060"); err == nil {
 		closed := ln.Addr().(*net.TCPAddr).Port
 		ln.Close()
 		for _, p := range d.Pools {
 			l.Info.Resolve = append(l.Info.Resolve, p.FQDN+":5060:127.0.0.1:"+strconv.Itoa(closed))
+		}
+	}
+	if l.saved != nil {
+		if err := l.saved.restore(d); err != nil {
+			return nil, fmt.Errorf("%s: %w", l.statePath, err)
+		}
+		for i, a := range d.Accounts {
+			l.Info.Accounts[i].Password = a.Password
+		}
+	}
+	if opts.Persist {
+		l.shape = opts
+		l.issuedAt, l.serialStart = issuedAt, serialStart
+		d.OnChange = func() { l.save() }
+		if err := l.save(); err != nil {
+			return nil, err
 		}
 	}
 	if err := l.writeInfo(opts.StateDir); err != nil {
@@ -280,9 +335,20 @@ func Start(opts Options) (*Lab, error) {
 // without a handshake is not news).
 var quietLog = log.New(io.Discard, "", 0)
 
-func (l *Lab) serve(srv *http.Server, cfg *tls.Config) (int, error) {
+// listen opens a named loopback listener, on the port it had before the
+// restart when there is one.
+func (l *Lab) listen(name string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(l.ports[name]))
+	if err != nil {
+		return nil, fmt.Errorf("listening for %s: %w", name, err)
+	}
+	l.ports[name] = ln.Addr().(*net.TCPAddr).Port
+	return ln, nil
+}
+
+func (l *Lab) serve(name string, srv *http.Server, cfg *tls.Config) (int, error) {
 	srv.ErrorLog = quietLog
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := l.listen(name)
 	if err != nil {
 		return 0, err
 	}
@@ -300,8 +366,8 @@ func (l *Lab) serve(srv *http.Server, cfg *tls.Config) (int, error) {
 
 // serveSIP listens for SIP over TLS: it completes the handshake and closes,
 // which is all a reachability check can see.
-func (l *Lab) serveSIP(cfg *tls.Config) (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func (l *Lab) serveSIP(name string, cfg *tls.Config) (int, error) {
+	ln, err := l.listen(name)
 	if err != nil {
 		return 0, err
 	}

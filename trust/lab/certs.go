@@ -14,6 +14,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/pem"
 	"fmt"
 	"math/big"
 	"sync"
@@ -52,11 +53,14 @@ func Key(bits, n int) *rsa.PrivateKey {
 	keyMu.Lock()
 	defer keyMu.Unlock()
 	for len(keyPool[bits]) <= n {
+		keyPool[bits] = append(keyPool[bits], nil)
+	}
+	if keyPool[bits][n] == nil {
 		k, err := rsa.GenerateKey(rand.Reader, bits)
 		if err != nil {
 			panic(fmt.Sprintf("generating an RSA key: %v", err))
 		}
-		keyPool[bits] = append(keyPool[bits], k)
+		keyPool[bits][n] = k
 	}
 	return keyPool[bits][n]
 }
@@ -74,6 +78,54 @@ type Spec struct {
 }
 
 var serial int64 = 1000
+
+// Serial is the last serial number issued.
+func Serial() int64 { keyMu.Lock(); defer keyMu.Unlock(); return serial }
+
+// SetSerial makes the next certificate's serial n+1: with the same keys,
+// clock and order, the lab issues the same certificates again.
+func SetSerial(n int64) { keyMu.Lock(); serial = n; keyMu.Unlock() }
+
+// Keys lists the generated keys as PKCS#1 PEM, by "bits/n", to save them.
+func Keys() map[string]string {
+	keyMu.Lock()
+	defer keyMu.Unlock()
+	out := map[string]string{}
+	for bits, ks := range keyPool {
+		for n, k := range ks {
+			if k == nil {
+				continue
+			}
+			out[fmt.Sprintf("%d/%d", bits, n)] = string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
+		}
+	}
+	return out
+}
+
+// LoadKeys puts saved keys back in the pool, before any is generated.
+func LoadKeys(saved map[string]string) error {
+	keyMu.Lock()
+	defer keyMu.Unlock()
+	for name, p := range saved {
+		var bits, n int
+		if _, err := fmt.Sscanf(name, "%d/%d", &bits, &n); err != nil {
+			return fmt.Errorf("key %q: %w", name, err)
+		}
+		blk, _ := pem.Decode([]byte(p))
+		if blk == nil {
+			return fmt.Errorf("key %q is not PEM", name)
+		}
+		k, err := x509.ParsePKCS1PrivateKey(blk.Bytes)
+		if err != nil {
+			return fmt.Errorf("key %q: %w", name, err)
+		}
+		for len(keyPool[bits]) <= n {
+			keyPool[bits] = append(keyPool[bits], nil)
+		}
+		keyPool[bits][n] = k
+	}
+	return nil
+}
 
 // Issue makes a certificate for spec, signed by parent (self-signed when parent
 // is nil). Weak hashes follow the recipe of tls-facts: sign with SHA-256,

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +52,13 @@ type ExchangeOptions struct {
 	Domain string    // mail domain; "contoso.test" when empty
 	Now    time.Time // the clock certificates are issued against; time.Now() when zero
 	Dir    string    // where CA certificates are written; a temporary directory when empty
+	// TLSPort and AIAPort, when not zero, are the loopback ports to listen on
+	// (a lab restarted from its state directory keeps its addresses).
+	TLSPort, AIAPort int
+}
+
+func listenLoopback(port int) (net.Listener, error) {
+	return net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
 }
 
 // Exchange is a running simulated Exchange: OWA, EWS and autodiscover on one
@@ -61,6 +69,7 @@ type Exchange struct {
 	Autodiscover string // autodiscover.DOMAIN
 	Domain       string
 	Addr         string // 127.0.0.1:port of the TLS listener
+	AIAPort      int    // the AIA server\'s loopback port
 	OWAURL       string
 	EWSURL       string
 	AIABase      string
@@ -122,18 +131,19 @@ func StartExchange(scn Scenario, opts ExchangeOptions) (*Exchange, error) {
 			e.Close()
 		}
 	}()
-	tlsLn, err := net.Listen("tcp", "127.0.0.1:0")
+	tlsLn, err := listenLoopback(opts.TLSPort)
 	if err != nil {
 		return nil, err
 	}
 	e.servers = append(e.servers, tlsLn)
-	aiaLn, err := net.Listen("tcp", "127.0.0.1:0")
+	aiaLn, err := listenLoopback(opts.AIAPort)
 	if err != nil {
 		return nil, err
 	}
 	e.Addr = tlsLn.Addr().String()
 	_, port, _ := net.SplitHostPort(e.Addr)
 	_, aiaPort, _ := net.SplitHostPort(aiaLn.Addr().String())
+	e.AIAPort = aiaLn.Addr().(*net.TCPAddr).Port
 	aiaHost := "pki.publicca.test"
 	e.AIABase = "http://" + aiaHost + ":" + aiaPort
 	e.OWAURL = "https://" + e.Host + ":" + port + "/owa"
@@ -318,4 +328,11 @@ func (e *Exchange) Pool() *x509.CertPool {
 		p.AddCert(r.Cert)
 	}
 	return p
+}
+
+// Addr2Port is the TLS listener's port.
+func (e *Exchange) Addr2Port() int {
+	_, p, _ := net.SplitHostPort(e.Addr)
+	n, _ := strconv.Atoi(p)
+	return n
 }
