@@ -695,6 +695,9 @@ func (p *parser) primary(argMode bool) (node, error) {
 		if t.expand && strings.ContainsRune(t.text, '$') {
 			return &strExpand{s: t.text, pos: t.pos}, nil
 		}
+		if !t.expand {
+			return &literal{t.text}, nil // single quotes: nothing is escaped
+		}
 		return &literal{strings.ReplaceAll(t.text, "`$", "$")}, nil
 	case tVar:
 		return &varRef{name: t.text}, nil
