@@ -161,3 +161,32 @@ func TestOne401IsMetWithOneNewHandshake(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEnterpriseEditionWriteAsScheduledTask: the double hop refuses the write
+// from WinRM; the same change run as a one-shot scheduled task under the
+// administrator's account goes through, and nothing is left behind.
+func TestEnterpriseEditionWriteAsScheduledTask(t *testing.T) {
+	l := startLab(t, lab.Options{Edition: "enterprise", FrontEnds: 2})
+	c := conn(l, l.Info.Servers[0].FQDN, "lyncadmin")
+	e := psremote.Entry{Thumbprint: psremote.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: psremote.TrustedRootCA}
+	change := []psremote.Change{{Identity: "Global", Action: psremote.Add, Entries: []psremote.Entry{e}}}
+	if _, err := psremote.Apply(context.Background(), c, change); !errors.Is(err, psremote.ErrDoubleHop) {
+		t.Fatalf("write over WinRM: %v", err)
+	}
+	res, err := psremote.Apply(context.Background(), c, change, true)
+	if err != nil {
+		t.Fatalf("write as a task: %v", err)
+	}
+	if got := res.After["Global"]; len(got) != 1 || got[0] != e {
+		t.Errorf("after: %v", got)
+	}
+	srv := l.Server(l.Info.Servers[0].FQDN)
+	if len(srv.Tasks()) != 0 || len(srv.Files()) != 0 {
+		t.Errorf("left behind: tasks %v, files %v", srv.Tasks(), srv.Files())
+	}
+	// A wrong password never gets a task registered.
+	c.Password = "wrong"
+	if _, err := psremote.Apply(context.Background(), c, change, true); err == nil {
+		t.Error("a wrong password ran a task")
+	}
+}

@@ -290,11 +290,17 @@ type ChangeResult struct {
 }
 
 // Apply runs the change script. A compare-and-swap failure returns
-// ErrConflict with the list found; nothing was written then.
-func Apply(ctx context.Context, c Conn, changes []Change) (*ChangeResult, error) {
+// ErrConflict with the list found; nothing was written then. With asTask the
+// script runs as a one-shot scheduled task under the connection's account.
+func Apply(ctx context.Context, c Conn, changes []Change, asTask ...bool) (*ChangeResult, error) {
 	script, err := ChangeScript(changes)
 	if err != nil {
 		return nil, err
+	}
+	if len(asTask) > 0 && asTask[0] {
+		if script, err = TaskScript(script, c.User, c.Password); err != nil {
+			return nil, err
+		}
 	}
 	out, err := Run(ctx, c, script, recordFields)
 	res := &ChangeResult{After: map[Identity][]Entry{}, Conflict: map[Identity][]Entry{}}

@@ -190,6 +190,28 @@ func ChangeScript(changes []Change) (string, error) {
 	return b.String(), nil
 }
 
+// TaskScript wraps a change script so that it runs as a one-shot scheduled
+// task under the administrator's account (the Enterprise Edition remedy). The
+// password goes into the script, which travels only on standard input inside
+// the sealed WinRM channel; render with an empty password for display.
+func TaskScript(inner, user, password string) (string, error) {
+	qi, err := QuoteText(inner)
+	if err != nil {
+		return "", err
+	}
+	qu, err := Quote(user)
+	if err != nil {
+		return "", err
+	}
+	qp := "'********'"
+	if password != "" {
+		if qp, err = Quote(password); err != nil {
+			return "", fmt.Errorf("%w: the password has a control character and cannot go into the task", ErrInvalidValue)
+		}
+	}
+	return "$inner = " + qi + "\n$taskUser = " + qu + "\n$taskPassword = " + qp + "\n" + scriptText("task.ps1"), nil
+}
+
 var base64Re = regexp.MustCompile(`^[A-Za-z0-9+/]+={0,2}$`)
 
 // InstallScript puts a DER certificate (base64) into a LocalMachine store.
@@ -218,7 +240,8 @@ func AllScripts() map[string]string {
 	change, _ := ChangeScript([]Change{{Identity: "site:Redmond", Expected: nil, Action: Add, Entries: []Entry{e}},
 		{Identity: "Global", Expected: []Entry{e}, Action: Remove, Entries: []Entry{e}}})
 	install, _ := InstallScript("MIIB", TrustedRootCA)
+	task, _ := TaskScript(change, `LAB\lyncadmin`, "")
 	audit, _ := AuditScript(true, e)
-	return map[string]string{ScriptAudit: audit, ScriptStores: stores, ScriptChange: change, ScriptInstall: install,
+	return map[string]string{ScriptAudit: audit, ScriptStores: stores, ScriptChange: change, ScriptInstall: install, "task": task,
 		"bootstrap": bootstrap(1234)}
 }

@@ -132,13 +132,20 @@ func ParseThumbprint(s string) (Thumbprint, error) {
 // U+2018, U+2019, U+201A and U+201B as single quotes too, so they are doubled
 // as well (about_Quoting_Rules). NUL and other control characters cannot appear
 // in a validated value; Quote refuses them rather than guess.
-func Quote(s string) (string, error) {
+func Quote(s string) (string, error) { return quote(s, false) }
+
+// QuoteText is Quote for a whole script: line breaks and tabs are kept.
+func QuoteText(s string) (string, error) { return quote(s, true) }
+
+func quote(s string, layout bool) (string, error) {
 	var b strings.Builder
 	b.WriteByte('\'')
 	for _, r := range s {
 		switch {
 		case r == '\'' || r == '\u2018' || r == '\u2019' || r == '\u201A' || r == '\u201B':
 			b.WriteRune(r)
+			b.WriteRune(r)
+		case layout && (r == '\n' || r == '\r' || r == '\t'):
 			b.WriteRune(r)
 		case r < 0x20 || r == 0x7F || r == 0xFFFD:
 			return "", fmt.Errorf("%w: control character %s in %q cannot go into a script", ErrInvalidValue, trust.CodePoint(r), s)

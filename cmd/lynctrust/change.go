@@ -23,6 +23,7 @@ func writeFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "dry-run", Aliases: []string{"what-if"}, Usage: "print the PowerShell and the difference it would make; change nothing"},
 		&cli.StringFlag{Name: "emit-ps1", Usage: "write the script to `FILE` for the Lync Management Shell; change nothing"},
+		&cli.BoolFlag{Name: "run-as-task", Usage: "Enterprise Edition: run the write as a one-shot scheduled task under your account (the SQL back end refuses the second hop from WinRM); the task is removed afterwards"},
 	}
 }
 
@@ -101,6 +102,12 @@ func execute(g *globals, ctx context.Context, c flags, p *plan) error {
 		return g.emit(p.changes, diffGrid(p))
 	}
 	if c.Bool("dry-run") {
+		if c.Bool("run-as-task") {
+			// The password stays out of what is shown.
+			if script, err = psremote.TaskScript(script, p.conn.User, ""); err != nil {
+				return usageError(err)
+			}
+		}
 		if g.output == "json" {
 			return g.emit(map[string]any{"dry_run": true, "changes": p.changes, "script": script})
 		}
@@ -126,7 +133,7 @@ func execute(g *globals, ctx context.Context, c flags, p *plan) error {
 
 	ctx, cancel := context.WithTimeout(ctx, g.timeout*4)
 	defer cancel()
-	res, err := psremote.Apply(ctx, p.conn, p.changes)
+	res, err := psremote.Apply(ctx, p.conn, p.changes, c.Bool("run-as-task"))
 	if err != nil {
 		entry.Result, entry.Message = "failed", err.Error()
 		if errors.Is(err, psremote.ErrConflict) {

@@ -27,7 +27,7 @@ interrupted. From another terminal, point lynctrust at it with the printed setti
 Scenarios: ` + strings.Join(scenarios, ", ") + `
 
 EXAMPLES:
-   $ lynctrust lab --state-dir /tmp/lab --edition enterprise --front-ends 3`,
+   $ lynctrust lab --state-dir ~/lynctrust-lab --edition enterprise --front-ends 3`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "scenario", Value: "healthy", Usage: "the Exchange certificate scenario"},
 			&cli.StringFlag{Name: "product", Value: "2019", Usage: "2010, 2013, 2015 or 2019"},
@@ -35,7 +35,7 @@ EXAMPLES:
 			&cli.IntFlag{Name: "front-ends", Value: 1, Usage: "Front Ends in the pool (enterprise)"},
 			&cli.IntFlag{Name: "directors", Usage: "Director servers"},
 			&cli.BoolFlag{Name: "site-collection", Usage: "give the site its own Web Services collection"},
-			&cli.StringFlag{Name: "dir", Usage: "keep the lab in `DIR`: lab.json, its CA files, and its state, so that it comes back as it was when started again (default: a temporary directory, gone when it stops)"},
+			&cli.StringFlag{Name: "state-dir", Aliases: []string{"dir"}, Usage: "keep the lab in `DIR`: lab.json, its CA files, and its state, so that it comes back as it was when started again (default: a temporary directory, gone when it stops)"},
 			&cli.DurationFlag{Name: "latency", Usage: "delay every WinRM request by this much"},
 			&cli.DurationFlag{Name: "import-cost", Usage: "make Import-Module take this long"},
 			&cli.DurationFlag{Name: "clock-skew", Usage: "shift the Front Ends' HTTP Date headers"},
@@ -57,8 +57,8 @@ func runLab(g *globals, c *cli.Context) error {
 		return usageErrorf("--scenario %q: want one of %v", c.String("scenario"), tlab.Scenarios())
 	}
 	l, err := lab.Start(lab.Options{Product: c.String("product"), Edition: c.String("edition"), FrontEnds: c.Int("front-ends"),
-		Directors: c.Int("directors"), Scenario: tlab.Scenario(c.String("scenario")), StateDir: c.String("dir"), SiteCollection: c.Bool("site-collection"),
-		Persist: c.String("dir") != ""})
+		Directors: c.Int("directors"), Scenario: tlab.Scenario(c.String("scenario")), StateDir: c.String("state-dir"), SiteCollection: c.Bool("site-collection"),
+		Persist: c.String("state-dir") != ""})
 	if err != nil {
 		return usageError(err)
 	}
@@ -76,7 +76,7 @@ func runLab(g *globals, c *cli.Context) error {
 	info := l.Info
 	fmt.Fprintf(g.stdout, "lynctrust lab: Lync %s, %s edition, Exchange scenario %q\n", info.Product, info.Edition, info.Scenario)
 	if l.Restored {
-		fmt.Fprintf(g.stdout, "  restored from %s, as it was when it stopped\n", c.String("dir"))
+		fmt.Fprintf(g.stdout, "  restored from %s, as it was when it stopped\n", c.String("state-dir"))
 	}
 	fmt.Fprintf(g.stdout, "  OWA:       %s\n  EWS:       %s\n  Exchange root: %s\n", info.OWAURL, info.EWSURL, info.ExchangeRootThumbprint)
 	for _, s := range info.Servers {

@@ -99,6 +99,7 @@ var labs sync.Map
 //	labctl reset                zero the counters
 //	labctl store FQDN STORE T   print present or missing
 //	labctl shells               print the number of open WinRM shells on every server
+//	labctl leftovers            print the scheduled tasks and files left on every server
 //	labctl replication DELAY    set the CMS replication delay
 //	labctl skew DURATION        shift the Front Ends' HTTP Date headers
 func cmdLabctl(ts *testscript.TestScript, neg bool, args []string) {
@@ -148,6 +149,12 @@ func cmdLabctl(ts *testscript.TestScript, neg bool, args []string) {
 		} else {
 			fmt.Fprintln(out, "missing")
 		}
+	case "leftovers":
+		n := 0
+		for _, s := range l.Deployment.Servers {
+			n += len(s.Tasks()) + len(s.Files())
+		}
+		fmt.Fprintf(out, "scheduled tasks and files left: %d\n", n)
 	case "shells":
 		n := 0
 		for _, s := range l.Deployment.Servers {

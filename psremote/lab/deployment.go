@@ -39,6 +39,9 @@ type Server struct {
 	mu       sync.Mutex
 	stores   map[string]map[string]*x509.Certificate // "Root", "CA", "AuthRoot" -> thumbprint -> cert
 	replica  int                                     // the CMS version this server's replica holds
+	fs       fileSystem
+	taskMu   sync.Mutex
+	tasks    map[string]*task
 }
 
 // Computer is the server's NetBIOS name.

@@ -102,6 +102,13 @@ func decodeUTF16Base64(s string) (string, error) {
 }
 
 func (d *Deployment) powershell(ctx context.Context, srv *Server, acct *Account, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return d.powershellAs(ctx, srv, acct, true, args, stdin, stdout, stderr)
+}
+
+// powershellAs runs powershell.exe; network says whether the logon is a
+// WinRM network logon (no credentials for a second hop) or not (a
+// scheduled task's batch logon).
+func (d *Deployment) powershellAs(ctx context.Context, srv *Server, acct *Account, network bool, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var script string
 	fromStdin := false
 	for i := 0; i < len(args); i++ {
@@ -152,9 +159,11 @@ func (d *Deployment) powershell(ctx context.Context, srv *Server, acct *Account,
 	rt.SetVar("env:COMPUTERNAME", srv.Computer())
 	rt.SetVar("env:USERNAME", acct.User)
 	rt.SetVar("env:USERDOMAIN", d.Domain.NetBIOS)
-	s := &session{d: d, srv: srv, acct: acct, network: true, rt: rt}
+	s := &session{d: d, srv: srv, acct: acct, network: network, rt: rt}
 	rt.Register(s.cmdlets()...)
 	rt.Register(s.certCmdlets()...)
+	rt.Register(s.fileCmdlets()...)
+	rt.SetVar("env:TEMP", `C:\Windows\Temp`)
 	s.registerTypes()
 	rt.Out = func(v pwsh.Value) { io.WriteString(stdout, strings.ReplaceAll(pwsh.Format(v), "\n", "\r\n")+"\r\n") }
 	err := rt.Run(script)

@@ -87,6 +87,7 @@ func TestCmdletBehaviour(t *testing.T) {
 			"$g = Get-CsWebServiceConfiguration -Identity global\n'' + $g.TrustedCACerts.Count + ' ' + $g.InferCertChainFromSSL", "0 False", "", 0},
 		{"Filter", imp + "(Get-CsWebServiceConfiguration -Filter 'site:*').Identity", "Site:Redmond", "", 0},
 		{"topology", imp + "(Get-CsPool).Computers; (Get-CsService -WebServer).PoolFqdn; (Get-CsComputer -Pool se01.lab.test).Fqdn", "se01.lab.test", "", 0},
+		{"central management", imp + "(Get-CsService -CentralManagement).Identity", "CentralManagement:se01.lab.test", "", 0},
 		{"Cert: drive", "Test-Path ('Cert:\\LocalMachine\\Root\\' + '" + root + "'); Test-Path 'Cert:\\LocalMachine\\CA\\" + root + "'; (Get-Item ('Cert:\\LocalMachine\\Root\\" + root + "')).SignatureAlgorithm.FriendlyName; @(Get-ChildItem Cert:\\LocalMachine\\Root).Count",
 			"True\r\nFalse\r\nsha256RSA\r\n2", "", 0},
 		{"an unknown command fails", "Get-Command -Name x", "", "is not recognized", 1},

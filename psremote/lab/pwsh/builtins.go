@@ -1,8 +1,11 @@
 package pwsh
 
 import (
+	"crypto/rand"
+	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 func addBuiltins(rt *Runtime) {
@@ -136,6 +139,29 @@ func addBuiltins(rt *Runtime) {
 					Category: "NotImplemented", FQID: "NotInSubset"}
 			}},
 	)
+	rt.Register(&Cmdlet{Name: "Start-Sleep", Params: []string{"Seconds", "Milliseconds"}, Positional: []string{"Seconds"},
+		Run: func(c *Call) ([]Value, error) {
+			n, _ := toInt(c.Get("Seconds"))
+			d := time.Duration(n) * time.Second
+			if c.Has("Milliseconds") {
+				ms, _ := toInt(c.Get("Milliseconds"))
+				d = time.Duration(ms) * time.Millisecond
+			}
+			// The lab's clock runs faster: a script's one-second wait takes 50 ms.
+			select {
+			case <-time.After(d / 20):
+			case <-c.RT.Ctx.Done():
+			}
+			return nil, nil
+		}})
+	rt.Statics["guid::newguid"] = Method(func(args []Value) (Value, error) {
+		var b [16]byte
+		rand.Read(b[:])
+		s := fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+		o := NewObject("System.Guid")
+		o.String = func() string { return s }
+		return o, nil
+	})
 	console := NewObject("System.IO.TextReader")
 	console.Method("ReadToEnd", func(args []Value) (Value, error) {
 		if rt.Stdin == nil {

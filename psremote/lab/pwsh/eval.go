@@ -17,6 +17,7 @@ type Cmdlet struct {
 	Switches   []string // those that take no value
 	Positional []string // parameters bound by position, in order
 	PS3        bool     // exists only from PowerShell 3.0 on
+	Native     bool     // a program (schtasks.exe): arguments are passed as words, $LASTEXITCODE is set
 	Run        func(c *Call) ([]Value, error)
 }
 
@@ -27,6 +28,7 @@ type Call struct {
 	Params map[string]Value // lower-case names; switches are true
 	Input  []Value          // pipeline input
 	HasIn  bool
+	Args   []string // a native program's arguments
 }
 
 // Has reports whether a parameter was given.
@@ -180,6 +182,31 @@ func (rt *Runtime) stmt(n node) ([]Value, error) {
 			}
 		}
 		return out, nil
+	case *whileStmt:
+		var out []Value
+		for {
+			c, err := rt.eval(st.cond)
+			if err != nil {
+				return out, err
+			}
+			if !IsTrue(c) {
+				return out, nil
+			}
+			if err := rt.Ctx.Err(); err != nil {
+				return out, &ExitError{Code: -1}
+			}
+			vs, err := rt.block(st.body)
+			out = append(out, vs...)
+			var b flowBreak
+			var cn flowContinue
+			switch {
+			case errors.As(err, &b):
+				return out, nil
+			case errors.As(err, &cn):
+			case err != nil:
+				return out, err
+			}
+		}
 	case *tryStmt:
 		out, err := rt.block(st.body)
 		var perr *Error
@@ -1066,6 +1093,14 @@ func (rt *Runtime) invoke(c *command, input []Value, hasInput bool) ([]Value, er
 	if err == nil {
 		out, err = cmd.Run(call)
 	}
+	if cmd.Native {
+		code := 0
+		var ec ExitCode
+		if errors.As(err, &ec) {
+			code, err = int(ec), nil
+		}
+		rt.vars["lastexitcode"] = code
+	}
 	if err != nil {
 		var perr *Error
 		if errors.As(err, &perr) && perr.Command == "" {
@@ -1078,12 +1113,24 @@ func (rt *Runtime) invoke(c *command, input []Value, hasInput bool) ([]Value, er
 	return out, err
 }
 
+// ExitCode ends a native program with a code: $LASTEXITCODE.
+type ExitCode int
+
+func (e ExitCode) Error() string { return fmt.Sprintf("exit code %d", int(e)) }
+
 // statementError applies $ErrorActionPreference (or -ErrorAction): with Stop
 // the error ends the script, otherwise it is written to the error stream and
 // the script goes on with the next statement.
 func (rt *Runtime) statementError(e *Error, call *Call) error {
-	if strings.EqualFold(ToString(rt.vars["erroractionpreference"]), "Stop") ||
-		(call != nil && strings.EqualFold(call.String("ErrorAction"), "Stop")) {
+	if call != nil && call.Has("ErrorAction") {
+		switch strings.ToLower(call.String("ErrorAction")) {
+		case "stop":
+			return e
+		case "silentlycontinue", "ignore":
+			return nil
+		}
+	}
+	if strings.EqualFold(ToString(rt.vars["erroractionpreference"]), "Stop") {
 		return e
 	}
 	rt.errs = append(rt.errs, e)
@@ -1092,6 +1139,26 @@ func (rt *Runtime) statementError(e *Error, call *Call) error {
 
 func (rt *Runtime) bind(cmd *Cmdlet, c *command, input []Value, hasInput bool) (*Call, error) {
 	call := &Call{RT: rt, Name: cmd.Name, Params: map[string]Value{}, Input: input, HasIn: hasInput}
+	if cmd.Native {
+		// A native program gets its arguments as words, as PowerShell passes them.
+		var args []string
+		for _, a := range c.args {
+			if a.param != "" {
+				args = append(args, "-"+a.param)
+			}
+			if a.value != nil {
+				v, err := rt.eval(a.value)
+				if err != nil {
+					return call, err
+				}
+				for _, x := range enumerate(v) {
+					args = append(args, ToString(x))
+				}
+			}
+		}
+		call.Args = args
+		return call, nil
+	}
 	var positional []Value
 	for _, a := range c.args {
 		if a.param == "" {

@@ -21,6 +21,10 @@ type (
 		in      node
 		body    *script
 	}
+	whileStmt struct {
+		cond node
+		body *script
+	}
 	tryStmt struct {
 		body, catch, finally *script
 	}
@@ -344,6 +348,16 @@ func (p *parser) statement() (node, error) {
 				return &throwStmt{v}, nil
 			}
 			return &exitStmt{v}, nil
+		case "while":
+			c, err := p.parenPipeline()
+			if err != nil {
+				return nil, err
+			}
+			body, err := p.block()
+			if err != nil {
+				return nil, err
+			}
+			return &whileStmt{cond: c, body: body}, nil
 		case "break":
 			return &breakStmt{}, nil
 		case "continue":

@@ -65,7 +65,7 @@ func TestExit(t *testing.T) {
 func TestOutsideSubsetFailsLikeAParseError(t *testing.T) {
 	for _, src := range []string{
 		"function f { 'x' }",
-		"while ($true) { }",
+		"do { } while ($true)",
 		"$a == 1",
 		"'unterminated",
 		"$x = 1.5",
@@ -120,5 +120,20 @@ func TestMemberEnumerationFromPowerShell3(t *testing.T) {
 	}
 	if out, _ := run(t, 2, src); strings.Join(out, "|") != "2" {
 		t.Errorf("2.0: %v", out)
+	}
+}
+
+func TestWhileAndNativeCommands(t *testing.T) {
+	rt := NewRuntime(context.Background(), 2)
+	var out []string
+	rt.Out = func(v Value) { out = append(out, Format(v)) }
+	var got []string
+	rt.Register(&Cmdlet{Name: "tool.exe", Native: true, Run: func(c *Call) ([]Value, error) {
+		got = c.Args
+		return []Value{"ran"}, ExitCode(3)
+	}})
+	err := rt.Run("$i = 0\nwhile ($i -lt 3) { $i += 1 }\n$i\ntool.exe /Create /TN 'x y' -f\n$LASTEXITCODE\nRemove-Thing -ErrorAction SilentlyContinue\n'after'")
+	if err != nil || strings.Join(out, "|") != "3|ran|3|after" || strings.Join(got, ",") != "/Create,/TN,x y,-f" {
+		t.Fatalf("out %v, args %v, err %v", out, got, err)
 	}
 }

@@ -60,6 +60,9 @@ func Commands(src string) ([]CommandUse, error) {
 		case *foreachStmt:
 			walk(x.in)
 			walkScript(x.body)
+		case *whileStmt:
+			walk(x.cond)
+			walkScript(x.body)
 		case *tryStmt:
 			walkScript(x.body)
 			walkScript(x.catch)

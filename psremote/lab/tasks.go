@@ -1,0 +1,228 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/lynctrust/lynctrust/psremote/lab/pwsh"
+)
+
+// The remedy for the Enterprise Edition double hop: a one-shot scheduled
+// task that runs under the administrator's own credentials (a batch logon
+// holds them, so the Lync cmdlets reach the SQL back end), as Packer's
+// elevated WinRM commands do. The lab emulates schtasks.exe, which Windows
+// Server 2008 R2 and later all have, and the files a script writes.
+
+// task is a registered scheduled task.
+type task struct {
+	name    string
+	action  string
+	account *Account
+	mu      sync.Mutex
+	running bool
+	ran     bool
+}
+
+// fileSystem is a server's files, for the few a script writes and reads.
+type fileSystem struct {
+	mu    sync.Mutex
+	files map[string]string // lower-case path -> content
+}
+
+func (f *fileSystem) write(path, content string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.files == nil {
+		f.files = map[string]string{}
+	}
+	f.files[strings.ToLower(path)] = content
+}
+
+func (f *fileSystem) read(path string) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.files[strings.ToLower(path)]
+	return c, ok
+}
+
+func (f *fileSystem) remove(path string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.files[strings.ToLower(path)]
+	delete(f.files, strings.ToLower(path))
+	return ok
+}
+
+// Files lists the files a server holds now, for tests that check nothing is left behind.
+func (s *Server) Files() []string {
+	s.fs.mu.Lock()
+	defer s.fs.mu.Unlock()
+	var out []string
+	for p := range s.fs.files {
+		out = append(out, p)
+	}
+	return out
+}
+
+// Tasks lists the scheduled tasks registered on a server now.
+func (s *Server) Tasks() []string {
+	s.taskMu.Lock()
+	defer s.taskMu.Unlock()
+	var out []string
+	for n := range s.tasks {
+		out = append(out, n)
+	}
+	return out
+}
+
+func (s *session) fileCmdlets() []*pwsh.Cmdlet {
+	fs := &s.srv.fs
+	return []*pwsh.Cmdlet{
+		{Name: "Set-Content", Params: []string{"Path", "Value", "Encoding", "Force"}, Switches: []string{"Force"}, Positional: []string{"Path", "Value"},
+			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+				var lines []string
+				for _, v := range enumerateList(c.Get("Value")) {
+					lines = append(lines, pwsh.ToString(v))
+				}
+				fs.write(c.String("Path"), strings.Join(lines, "\r\n")+"\r\n")
+				return nil, nil
+			}},
+		{Name: "Get-Content", Params: []string{"Path"}, Positional: []string{"Path"},
+			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+				content, ok := fs.read(c.String("Path"))
+				if !ok {
+					return nil, &pwsh.Error{Message: fmt.Sprintf("Cannot find path '%s' because it does not exist.", c.String("Path")),
+						Category: "ObjectNotFound", FQID: "PathNotFound,Microsoft.PowerShell.Commands.GetContentCommand"}
+				}
+				var out []pwsh.Value
+				for _, l := range strings.Split(strings.TrimRight(strings.ReplaceAll(content, "\r\n", "\n"), "\n"), "\n") {
+					out = append(out, l)
+				}
+				return out, nil
+			}},
+		{Name: "Remove-Item", Params: []string{"Path", "Force"}, Switches: []string{"Force"}, Positional: []string{"Path"},
+			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+				for _, p := range enumerateList(c.Get("Path")) {
+					if !fs.remove(pwsh.ToString(p)) {
+						return nil, &pwsh.Error{Message: fmt.Sprintf("Cannot find path '%s' because it does not exist.", pwsh.ToString(p)),
+							Category: "ObjectNotFound", FQID: "PathNotFound,Microsoft.PowerShell.Commands.RemoveItemCommand"}
+					}
+				}
+				return nil, nil
+			}},
+		{Name: "schtasks.exe", Native: true, Run: s.schtasks},
+		{Name: "schtasks", Native: true, Run: s.schtasks},
+	}
+}
+
+// schtasks emulates the parts of schtasks.exe a script uses: /Create (with
+// /RU and /RP: the password is checked as Windows does when it stores it),
+// /Run, /Query /FO CSV, /Delete.
+func (s *session) schtasks(c *pwsh.Call) ([]pwsh.Value, error) {
+	args := map[string]string{}
+	var verb string
+	for i := 0; i < len(c.Args); i++ {
+		a := c.Args[i]
+		switch strings.ToLower(a) {
+		case "/create", "/run", "/query", "/delete":
+			verb = strings.ToLower(a)
+		case "/f", "/nh":
+			args[strings.ToLower(a)] = "yes"
+		default:
+			if strings.HasPrefix(a, "/") && i+1 < len(c.Args) {
+				args[strings.ToLower(a)] = c.Args[i+1]
+				i++
+			}
+		}
+	}
+	srv := s.srv
+	name := args["/tn"]
+	fail := func(msg string) ([]pwsh.Value, error) {
+		return []pwsh.Value{"ERROR: " + msg}, pwsh.ExitCode(1)
+	}
+	srv.taskMu.Lock()
+	defer srv.taskMu.Unlock()
+	if srv.tasks == nil {
+		srv.tasks = map[string]*task{}
+	}
+	switch verb {
+	case "/create":
+		if !inGroup(s.acct, GroupAdministrators) {
+			return fail("Access is denied.")
+		}
+		user, domain := splitUser(args["/ru"])
+		acct := s.d.Lookup(user, domain)
+		if acct == nil || acct.Password != args["/rp"] {
+			return fail("The user name or password is incorrect.")
+		}
+		if _, exists := srv.tasks[strings.ToLower(name)]; exists && args["/f"] == "" {
+			return fail("Cannot create a file when that file already exists.")
+		}
+		srv.tasks[strings.ToLower(name)] = &task{name: name, action: args["/tr"], account: acct}
+		return []pwsh.Value{fmt.Sprintf("SUCCESS: The scheduled task \"%s\" has successfully been created.", name)}, nil
+	case "/run":
+		t := srv.tasks[strings.ToLower(name)]
+		if t == nil {
+			return fail("The system cannot find the file specified.")
+		}
+		t.mu.Lock()
+		t.running = true
+		t.mu.Unlock()
+		go s.d.runTask(srv, t)
+		return []pwsh.Value{fmt.Sprintf("SUCCESS: Attempted to run the scheduled task \"%s\".", name)}, nil
+	case "/query":
+		t := srv.tasks[strings.ToLower(name)]
+		if t == nil {
+			return fail("The system cannot find the file specified.")
+		}
+		t.mu.Lock()
+		status := "Ready"
+		if t.running {
+			status = "Running"
+		}
+		t.mu.Unlock()
+		return []pwsh.Value{fmt.Sprintf("\"\\%s\",\"N/A\",\"%s\"", name, status)}, nil
+	case "/delete":
+		if srv.tasks[strings.ToLower(name)] == nil {
+			return fail("The system cannot find the file specified.")
+		}
+		delete(srv.tasks, strings.ToLower(name))
+		return []pwsh.Value{fmt.Sprintf("SUCCESS: The scheduled task \"%s\" was successfully deleted.", name)}, nil
+	}
+	return fail("Invalid syntax. Type \"SCHTASKS /?\" for usage.")
+}
+
+// runTask runs a task's action: cmd.exe /c powershell.exe … -File "F" > "OUT" 2>&1,
+// under the task's account, from a batch logon (credentials held: no double hop).
+func (d *Deployment) runTask(srv *Server, t *task) {
+	defer func() {
+		t.mu.Lock()
+		t.running, t.ran = false, true
+		t.mu.Unlock()
+	}()
+	words := splitCommandLine(t.action)
+	var file, out string
+	for i, w := range words {
+		switch {
+		case strings.EqualFold(w, "-File") && i+1 < len(words):
+			file = words[i+1]
+		case w == ">" && i+1 < len(words):
+			out = words[i+1]
+		}
+	}
+	script, ok := srv.fs.read(file)
+	if file == "" || !ok {
+		if out != "" {
+			srv.fs.write(out, "The argument '"+file+"' to the -File parameter does not exist.\r\n")
+		}
+		return
+	}
+	var buf bytes.Buffer
+	d.powershellAs(context.Background(), srv, t.account, false, []string{"-NoProfile", "-NonInteractive", "-Command", script}, strings.NewReader(""), &buf, &buf)
+	if out != "" {
+		srv.fs.write(out, buf.String())
+	}
+}
