@@ -235,6 +235,22 @@ func sortedEntries(es []psremote.Entry) []psremote.Entry {
 	return out
 }
 
+// readTarget connects to --server and reads the configuration a change
+// starts from.
+func readTarget(g *globals, c *cli.Context) (psremote.Conn, *psremote.Inventory, error) {
+	conn, err := connection(g, c)
+	if err != nil {
+		return conn, nil, err
+	}
+	ctx, cancel := context.WithTimeout(c.Context, g.timeout*4)
+	defer cancel()
+	inv, err := readForChange(g, ctx, conn)
+	if err != nil {
+		return conn, nil, remoteError(err)
+	}
+	return conn, inv, nil
+}
+
 // readForChange reads the configuration before a change, from the Central
 // Management Store when it can.
 func readForChange(g *globals, ctx context.Context, conn psremote.Conn, extra ...psremote.Entry) (*psremote.Inventory, error) {
@@ -515,15 +531,9 @@ func runRemove(g *globals, c *cli.Context) error {
 			return usageError(fmt.Errorf("--identity: %w", err))
 		}
 	}
-	conn, err := connection(g, c)
+	conn, inv, err := readTarget(g, c)
 	if err != nil {
 		return err
-	}
-	ctx, cancel := context.WithTimeout(c.Context, g.timeout*4)
-	defer cancel()
-	inv, err := readForChange(g, ctx, conn)
-	if err != nil {
-		return remoteError(err)
 	}
 	p := &plan{command: "remove " + string(thumb), conn: conn, want: map[psremote.Identity][]psremote.Entry{}}
 	var holders []string
@@ -617,15 +627,9 @@ func runReplace(g *globals, c *cli.Context) error {
 	if err != nil {
 		return usageError(fmt.Errorf("--identity: %w", err))
 	}
-	conn, err := connection(g, c)
+	conn, inv, err := readTarget(g, c)
 	if err != nil {
 		return err
-	}
-	ctx, cancel := context.WithTimeout(c.Context, g.timeout*4)
-	defer cancel()
-	inv, err := readForChange(g, ctx, conn)
-	if err != nil {
-		return remoteError(err)
 	}
 	cfg := inv.Config(id)
 	if cfg == nil {
@@ -698,15 +702,9 @@ func runRollback(g *globals, c *cli.Context) error {
 	if err != nil {
 		return usageError(fmt.Errorf("--snapshot: %w", err))
 	}
-	conn, err := connection(g, c)
+	conn, inv, err := readTarget(g, c)
 	if err != nil {
 		return err
-	}
-	ctx, cancel := context.WithTimeout(c.Context, g.timeout*4)
-	defer cancel()
-	inv, err := readForChange(g, ctx, conn)
-	if err != nil {
-		return remoteError(err)
 	}
 	p := &plan{command: "rollback " + snap.Path, conn: conn, want: map[psremote.Identity][]psremote.Entry{}}
 	for id, list := range snap.Lists {
