@@ -45,16 +45,13 @@ func BenchmarkAddAgainstManualProcedure(b *testing.B) {
 		}
 		manual, mc := measure(func(l *lab.Lab) error {
 			user, pw := l.Account("lyncadmin")
-			port := ""
-			for _, r := range l.Info.Resolve {
-				if p := strings.Split(r, ":"); p[0] == l.Info.Servers[0].FQDN && p[1] == "5985" {
-					port = p[3]
-				}
+			addr, _ := l.Loopback(l.Info.Servers[0].FQDN, 5985)
+			env, err := lab.PywinrmEnv(b.TempDir())
+			if err != nil {
+				return err
 			}
-			conf := filepath.Join(b.TempDir(), "openssl.cnf")
-			os.WriteFile(conf, []byte("openssl_conf = openssl_init\n[openssl_init]\nproviders = provider_sect\n[provider_sect]\ndefault = default_sect\nlegacy = legacy_sect\n[default_sect]\nactivate = 1\n[legacy_sect]\nactivate = 1\n"), 0o600)
-			cmd := exec.Command(py, "../../bench/manual_procedure.py", "http://127.0.0.1:"+port+"/wsman", user, pw, l.Info.ExchangeRootThumbprint, "SkypeForBusiness")
-			cmd.Env = append(os.Environ(), "OPENSSL_CONF="+conf)
+			cmd := exec.Command(py, "../../bench/manual_procedure.py", "http://"+addr+"/wsman", user, pw, l.Info.ExchangeRootThumbprint, "SkypeForBusiness")
+			cmd.Env = env
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				b.Fatalf("manual procedure: %v %s", err, out)

@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -43,19 +43,12 @@ type pyResult struct {
 
 func runPywinrm(t *testing.T, py, endpoint, transport, user, password, encryption, script string) pyResult {
 	t.Helper()
-	// ntlm_auth needs MD4, which OpenSSL 3 keeps in its legacy provider
-	// (winrm-facts §4); the setting is for this test process only.
-	conf := filepath.Join(t.TempDir(), "openssl.cnf")
-	os.WriteFile(conf, []byte("openssl_conf = openssl_init\n[openssl_init]\nproviders = provider_sect\n[provider_sect]\ndefault = default_sect\nlegacy = legacy_sect\n[default_sect]\nactivate = 1\n[legacy_sect]\nactivate = 1\n"), 0o600)
-	cmd := exec.Command(py, "testdata/pywinrm_client.py", endpoint, transport, user, password, encryption, script)
-	var env []string
-	for _, e := range os.Environ() {
-		// pywinrm 0.3.0 lets these override server_cert_validation='ignore'.
-		if !strings.HasPrefix(e, "REQUESTS_CA_BUNDLE=") && !strings.HasPrefix(e, "CURL_CA_BUNDLE=") {
-			env = append(env, e)
-		}
+	env, err := PywinrmEnv(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
-	cmd.Env = append(env, "OPENSSL_CONF="+conf)
+	cmd := exec.Command(py, "testdata/pywinrm_client.py", endpoint, transport, user, password, encryption, script)
+	cmd.Env = env
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("pywinrm: %v\n%s", err, out)
@@ -73,15 +66,14 @@ func realAddr(t *testing.T, l *Lab, u string) (string, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range l.Info.Resolve {
-		p := strings.Split(r, ":")
-		if p[0] == pu.Hostname() && p[1] == pu.Port() {
-			port, _ := strconv.Atoi(p[3])
-			return "127.0.0.1", port
-		}
+	port, _ := strconv.Atoi(pu.Port())
+	addr, ok := l.Loopback(pu.Hostname(), port)
+	if !ok {
+		t.Fatalf("no mapping for %s", u)
 	}
-	t.Fatalf("no mapping for %s", u)
-	return "", 0
+	host, p, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(p)
+	return host, n
 }
 
 const listScript = "Import-Module SkypeForBusiness; Get-CsWebServiceConfiguration -LocalStore | ForEach-Object { 'collection ' + $_.Identity }"

@@ -11,8 +11,9 @@ import (
 )
 
 // handshake runs NEGOTIATE and AUTHENTICATE on one connection (client) and
-// returns the AUTHENTICATE token sent and the final status.
-func handshake(t *testing.T, client *http.Client, url, user, pass, domain string, replay []byte) ([]byte, int) {
+// returns the AUTHENTICATE token sent and the final status. change, when not
+// nil, replaces the AUTHENTICATE token before it is sent.
+func handshake(t *testing.T, client *http.Client, url, user, pass, domain string, change func([]byte) []byte) ([]byte, int) {
 	t.Helper()
 	nc, err := ntlmssp.NewClient(ntlmssp.SetUserInfo(user, pass), ntlmssp.SetDomain(domain), ntlmssp.SetVersion(ntlmssp.DefaultVersion()))
 	if err != nil {
@@ -35,8 +36,8 @@ func handshake(t *testing.T, client *http.Client, url, user, pass, domain string
 	if err != nil {
 		t.Fatal(err)
 	}
-	if replay != nil {
-		auth = replay
+	if change != nil {
+		auth = change(auth)
 	}
 	return auth, post(auth).StatusCode
 }
@@ -50,7 +51,8 @@ func TestNTLMVerifiesAndRefusesReplay(t *testing.T) {
 		t.Fatalf("good password: HTTP %d", code)
 	}
 	// The same AUTHENTICATE on a new connection answers another challenge: refused.
-	if _, code := handshake(t, newClient(), url, "lyncadmin", "Pa55w.rd-lab", "LAB", auth); code != 401 {
+	replay := func([]byte) []byte { return auth }
+	if _, code := handshake(t, newClient(), url, "lyncadmin", "Pa55w.rd-lab", "LAB", replay); code != 401 {
 		t.Errorf("replayed AUTHENTICATE: HTTP %d", code)
 	}
 	if _, code := handshake(t, newClient(), url, "lyncadmin", "wrong", "LAB", nil); code != 401 {
@@ -68,22 +70,11 @@ func TestNTLMMICTampering(t *testing.T) {
 	_, port := startWinRM(t, nil)
 	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/wsman"
 	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
-	nc, _ := ntlmssp.NewClient(ntlmssp.SetUserInfo("lyncadmin", "Pa55w.rd-lab"), ntlmssp.SetDomain("LAB"), ntlmssp.SetVersion(ntlmssp.DefaultVersion()))
-	post := func(token []byte) *http.Response {
-		req, _ := http.NewRequest(http.MethodPost, url, http.NoBody)
-		req.Header.Set("Authorization", "Negotiate "+base64.StdEncoding.EncodeToString(token))
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
+	tamper := func(auth []byte) []byte {
+		auth[72] ^= 0xFF // inside the MIC
+		return auth
 	}
-	neg, _ := nc.Authenticate(nil, nil)
-	chal, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(post(neg).Header.Get("WWW-Authenticate"), "Negotiate "))
-	auth, _ := nc.Authenticate(chal, nil)
-	auth[72] ^= 0xFF // inside the MIC
-	if code := post(auth).StatusCode; code != 401 {
+	if _, code := handshake(t, client, url, "lyncadmin", "Pa55w.rd-lab", "LAB", tamper); code != 401 {
 		t.Errorf("tampered MIC: HTTP %d", code)
 	}
 }

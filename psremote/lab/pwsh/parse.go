@@ -105,6 +105,16 @@ type parser struct {
 	PS2     bool
 }
 
+// mark is a position to come back to, for looking ahead past newlines.
+type mark struct {
+	pos   int
+	saved bool
+	tok   token
+}
+
+func (p *parser) mark() mark   { return mark{p.lx.pos, p.saved, p.tok} }
+func (p *parser) reset(m mark) { p.lx.pos, p.saved, p.tok = m.pos, m.saved, m.tok }
+
 func (p *parser) peek(argMode bool) (token, error) {
 	if p.saved && p.arg == argMode {
 		return p.tok, nil
@@ -249,8 +259,7 @@ func (p *parser) statement() (node, error) {
 					return nil, err
 				}
 				st.conds, st.blocks = append(st.conds, c), append(st.blocks, b)
-				save := p.lx.pos
-				saved, tok := p.saved, p.tok
+				m := p.mark()
 				p.skipNewlines()
 				n, err := p.peek(false)
 				if err != nil {
@@ -267,7 +276,7 @@ func (p *parser) statement() (node, error) {
 					}
 					return st, nil
 				}
-				p.lx.pos, p.saved, p.tok = save, saved, tok
+				p.reset(m)
 				return st, nil
 			}
 		case "foreach":
@@ -312,14 +321,14 @@ func (p *parser) statement() (node, error) {
 				if st.catch, err = p.block(); err != nil {
 					return nil, err
 				}
-				save, saved, tok := p.lx.pos, p.saved, p.tok
+				m := p.mark()
 				p.skipNewlines()
 				n, err = p.peek(false)
 				if err != nil {
 					return nil, err
 				}
 				if !(n.kind == tWord && strings.EqualFold(n.text, "finally")) {
-					p.lx.pos, p.saved, p.tok = save, saved, tok
+					p.reset(m)
 					return st, nil
 				}
 			}
@@ -367,7 +376,7 @@ func (p *parser) statement() (node, error) {
 	}
 	if t.kind == tVar {
 		// an assignment, or an expression statement
-		save, saved, tok := p.lx.pos, p.saved, p.tok
+		m := p.mark()
 		target, err := p.postfix(false)
 		if err != nil {
 			return nil, err
@@ -385,7 +394,7 @@ func (p *parser) statement() (node, error) {
 			}
 			return &assign{target: target, op: n.text, value: v}, nil
 		}
-		p.lx.pos, p.saved, p.tok = save, saved, tok
+		p.reset(m)
 	}
 	return p.pipeline()
 }
@@ -406,23 +415,11 @@ func (p *parser) pipeline() (node, error) {
 	} else if first, err = p.expression(false); err != nil {
 		return nil, err
 	}
-	pl.elems = append(pl.elems, first)
-	for {
-		n, err := p.peek(false)
-		if err != nil {
-			return nil, err
-		}
-		if n.kind != tPunct || n.text != "|" {
-			break
-		}
-		p.take(false)
-		p.skipNewlines()
-		c, err := p.command()
-		if err != nil {
-			return nil, err
-		}
-		pl.elems = append(pl.elems, c)
+	rest, err := p.more("|", p.command)
+	if err != nil {
+		return nil, err
 	}
+	pl.elems = append([]node{first}, rest...)
 	if len(pl.elems) == 1 {
 		if _, ok := first.(*command); !ok {
 			return first, nil
@@ -553,28 +550,38 @@ func (p *parser) binaryExpr(level int) (node, error) {
 	}
 }
 
-func (p *parser) commaExpr() (node, error) {
-	first, err := p.unaryExpr()
-	if err != nil {
-		return nil, err
-	}
-	items := []node{first}
+// more parses the items that follow the first of a list separated by sep
+// (a pipeline's "|", an array's ","); a newline may follow a separator.
+func (p *parser) more(sep string, item func() (node, error)) ([]node, error) {
+	var out []node
 	for {
 		t, err := p.peek(false)
 		if err != nil {
 			return nil, err
 		}
-		if t.kind != tPunct || t.text != "," {
-			break
+		if t.kind != tPunct || t.text != sep {
+			return out, nil
 		}
 		p.take(false)
 		p.skipNewlines()
-		n, err := p.unaryExpr()
+		n, err := item()
 		if err != nil {
 			return nil, err
 		}
-		items = append(items, n)
+		out = append(out, n)
 	}
+}
+
+func (p *parser) commaExpr() (node, error) {
+	first, err := p.unaryExpr()
+	if err != nil {
+		return nil, err
+	}
+	rest, err := p.more(",", p.unaryExpr)
+	if err != nil {
+		return nil, err
+	}
+	items := append([]node{first}, rest...)
 	if len(items) == 1 {
 		return first, nil
 	}
