@@ -16,6 +16,7 @@ var (
 	ErrNoCMSAccess    = errors.New("the account cannot read the Central Management Store: it must be a member of RTCUniversalServerAdmins or RTCUniversalReadOnlyAdmins")
 	ErrDoubleHop      = errors.New("the Central Management Store is on a remote SQL server, which refuses the second hop from a WinRM session (Login failed for user 'NT AUTHORITY\\ANONYMOUS LOGON')")
 	ErrConflict       = errors.New("someone changed TrustedCACerts since lynctrust read it")
+	ErrLocalAccount   = errors.New("Basic and certificate authentication sign in a local account of the server, and the Lync cmdlets need a domain account in RTCUniversalServerAdmins")
 	ErrScriptFailed   = errors.New("the script failed on the server")
 )
 
@@ -38,7 +39,8 @@ func (e *ScriptError) Error() string {
 func (e *ScriptError) Unwrap() error { return e.Kind }
 
 // classify decides what a failed run means from its records and errors.
-func classify(server string, out *Output) error {
+func classify(c Conn, out *Output) error {
+	server := c.Host()
 	text := strings.Join(out.Errors, " ")
 	for _, r := range out.Records {
 		if r.Kind == "error" {
@@ -58,6 +60,9 @@ func classify(server string, out *Output) error {
 		kind = ErrNoCMSAccess
 	case strings.Contains(text, "is not recognized as the name of a cmdlet") && strings.Contains(text, "-Cs"):
 		kind = ErrModuleNotFound
+	}
+	if (kind == ErrNotAdmin || kind == ErrNoCMSAccess) && c.signsInLocally() {
+		kind = ErrLocalAccount
 	}
 	msgs := out.Errors
 	if len(msgs) == 0 {
@@ -154,7 +159,7 @@ func runScript(ctx context.Context, c Conn, script string, err error) (*Output, 
 		return nil, err
 	}
 	if out.ExitCode != 0 {
-		return nil, classify(c.Host(), out)
+		return nil, classify(c, out)
 	}
 	return out, nil
 }
@@ -332,7 +337,7 @@ func Apply(ctx context.Context, c Conn, changes []Change, asTask ...bool) (*Chan
 		return res, &ScriptError{c.Host(), ErrConflict, out.ExitCode, nil}
 	}
 	if out.ExitCode != 0 {
-		return res, classify(c.Host(), out)
+		return res, classify(c, out)
 	}
 	return res, nil
 }

@@ -20,21 +20,35 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/jcmturner/gokrb5/v8/client"
 	"github.com/masterzen/winrm"
 )
 
 // Conn says how to reach one server's WinRM service.
 type Conn struct {
-	Server           string // FQDN, or FQDN:port
-	User             string // DOMAIN\user or user@domain
-	Password         string
-	Auth             string // ntlm (default) or basic
-	HTTPS            bool
+	Server   string // FQDN, or FQDN:port
+	User     string // DOMAIN\user or user@domain
+	Password string
+	Auth     string // ntlm (default), kerberos, basic or certificate
+	HTTPS    bool
+	// ClientCert and ClientKey (PEM) sign in with certificate
+	// authentication; the key is a secret like the password.
+	ClientCert, ClientKey []byte
+	// Krb5Conf is the Kerberos configuration file; "" finds one
+	// (Krb5ConfPath) or asks DNS for the realm's KDCs.
+	Krb5Conf         string
 	AllowUnencrypted bool // Basic over plain HTTP
 	CACert           []byte
 	Insecure         bool // skip the server certificate check over HTTPS
 	Dial             DialFunc
 	OperationTimeout time.Duration // the WS-Man OperationTimeout; 20s when zero
+}
+
+// signsInLocally says the authentication reaches only the server's local
+// accounts (winrm-facts §7: Basic; certificate mappings name local accounts).
+func (c Conn) signsInLocally() bool {
+	a := strings.ToLower(c.Auth)
+	return a == "basic" || a == "certificate"
 }
 
 // Host is the server's name without a port.
@@ -199,6 +213,7 @@ func explainConnect(c Conn, err error) error {
 	var ne net.Error
 	var dnsErr *net.DNSError
 	var f *Fault
+	var ke *KerberosError
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		ce.Err = errors.New("the server closed the connection without answering")
@@ -207,7 +222,22 @@ func explainConnect(c Conn, err error) error {
 		ce.Hint = "pass the CA that issued the server's WinRM HTTPS certificate with --ca-file (--insecure-skip-tls-verify skips the check, and exposes the password)"
 	case errors.Is(err, ErrUnauthorized):
 		ce.Err = errors.New("wrong user or password (HTTP 401)")
-		ce.Hint = "check the user (DOMAIN\\user or user@domain) and the password; with --auth basic, Basic must be enabled on the server"
+		ce.Hint = "check the user (DOMAIN\\user or user@domain) and the password"
+		switch strings.ToLower(c.Auth) {
+		case "basic":
+			ce.Hint = "Basic signs in only the server's own local accounts (COMPUTER\\user or .\\user), never a domain account, and must be enabled on the server (Service/Auth/Basic); a domain account needs --auth ntlm or kerberos"
+		case "certificate":
+			ce.Err = errors.New("the server did not accept the client certificate (HTTP 401)")
+			ce.Hint = "on the server, Service/Auth/Certificate must be true and WSMan:\\localhost\\ClientCertificate must map the certificate's issuer and UPN to a local account"
+		case "kerberos":
+			ce.Err = errors.New("the server refused the Kerberos ticket (HTTP 401)")
+			ce.Hint = "give --server the name Active Directory has for the server (its HTTP/ service name), and check that the clocks agree"
+		}
+	case errors.As(err, &ke):
+		ce.Err = ke
+		ce.Hint = ke.Hint()
+	case strings.Contains(err.Error(), "Kerberos"):
+		ce.Hint = "Kerberos: give --server as the FQDN and --user as user@dns.domain; KRB5_CONFIG or --krb5-conf may name a krb5.conf"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		ce.Err = errors.New("connection refused: no WinRM listener on that port")
 		ce.Hint = "run `winrm quickconfig` on the server (HTTP 5985), or use --https for a 5986 listener"
@@ -238,12 +268,15 @@ func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Ou
 		auth = "ntlm"
 	}
 	switch auth {
-	case "ntlm", "basic":
+	case "ntlm", "basic", "kerberos", "certificate":
 	default:
-		return nil, fmt.Errorf("--auth %s is not supported: use ntlm (default) or basic", c.Auth)
+		return nil, fmt.Errorf("--auth %s is not supported: use ntlm (default), kerberos, basic or certificate", c.Auth)
 	}
 	if auth == "basic" && !c.HTTPS && !c.AllowUnencrypted {
 		return nil, errors.New("Basic authentication over plain HTTP sends the password in the clear: use --https, or --allow-unencrypted if you must")
+	}
+	if (auth == "kerberos" || auth == "certificate") && !c.HTTPS {
+		return nil, fmt.Errorf("--auth %s needs --https: lynctrust has no %s message encryption for plain HTTP", auth, auth)
 	}
 	var tlsConfig *tls.Config
 	if c.HTTPS {
@@ -259,6 +292,22 @@ func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Ou
 			}
 			tlsConfig.RootCAs = pool
 		}
+		if auth == "certificate" {
+			pair, err := tls.X509KeyPair(c.ClientCert, c.ClientKey)
+			if err != nil {
+				return nil, fmt.Errorf("the client certificate and key do not make a pair: %w", err)
+			}
+			tlsConfig.Certificates = []tls.Certificate{pair}
+		}
+	}
+	var krb *client.Client
+	if auth == "kerberos" {
+		cl, err := kerberosLogin(c)
+		if err != nil {
+			return nil, explainConnect(c, err)
+		}
+		defer cl.Destroy()
+		krb = cl
 	}
 	opTimeout := c.OperationTimeout
 	if opTimeout <= 0 {
@@ -271,6 +320,7 @@ func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Ou
 	// The HTTP timeout stays above the OperationTimeout, so that a Receive
 	// that the server holds ends in its TimedOut fault, not in ours.
 	tr := newTransport(c.endpoint(), c.User, c.Password, auth, auth == "ntlm" && !c.HTTPS, tlsConfig, dial, opTimeout+40*time.Second)
+	tr.krb, tr.host = krb, c.Host()
 	defer tr.close()
 	params := winrm.NewParameters(fmt.Sprintf("PT%dS", int(opTimeout.Seconds())), "en-US", 153600)
 	params.TransportDecorator = func() winrm.Transporter { return tr }

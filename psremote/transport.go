@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/bodgit/ntlmssp"
+	"github.com/jcmturner/gokrb5/v8/client"
 	"github.com/masterzen/winrm"
 	"github.com/masterzen/winrm/soap"
 )
@@ -84,9 +85,11 @@ type transport struct {
 	url      string
 	user     string
 	password string
-	auth     string // "ntlm" or "basic"
+	auth     string // "ntlm", "kerberos", "basic" or "certificate"
 	encrypt  bool   // NTLM sealing (HTTP); off over HTTPS
 	newHTTP  func() *http.Client
+	krb      *client.Client // Kerberos: the signed-in client
+	host     string         // Kerberos: the server's name, for HTTP/host
 
 	mu   sync.Mutex
 	idle []*conn
@@ -231,12 +234,13 @@ func (t *transport) Post(_ *winrm.Client, msg *soap.SoapMessage) (string, error)
 func (t *transport) post(ctx context.Context, body []byte) (string, error) {
 	c := t.take()
 	for attempt := 0; ; attempt++ {
+		wasReady := c.ready || t.auth == "ntlm"
 		status, reply, err := t.send(ctx, c, body)
 		if err != nil {
 			c.http.CloseIdleConnections()
 			return "", err
 		}
-		if status == http.StatusUnauthorized && t.auth == "ntlm" && attempt == 0 {
+		if status == http.StatusUnauthorized && (t.auth == "ntlm" || t.auth == "kerberos") && attempt == 0 && wasReady {
 			// The server lost this connection's context (a new TCP
 			// connection): authenticate again. A 401 means the message was
 			// not processed, so sending it again is safe.
@@ -275,21 +279,8 @@ func firstLine(b []byte) string {
 }
 
 func (t *transport) send(ctx context.Context, c *conn, body []byte) (int, []byte, error) {
-	if t.auth == "basic" {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
-		if err != nil {
-			return 0, nil, err
-		}
-		req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
-		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(t.user+":"+t.password)))
-		t.count()
-		resp, err := c.http.Do(req)
-		if err != nil {
-			return 0, nil, err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		return resp.StatusCode, b, err
+	if t.auth != "ntlm" {
+		return t.sendPlain(ctx, c, body)
 	}
 	if !c.ready {
 		if err := t.handshake(ctx, c); err != nil {
@@ -338,6 +329,47 @@ func (t *transport) send(ctx context.Context, c *conn, body []byte) (int, []byte
 		return 0, nil, fmt.Errorf("decrypting the WinRM reply: %w", err)
 	}
 	return resp.StatusCode, plain, nil
+}
+
+// certAuthScheme is the Authorization header of WS-Management's mutual
+// HTTPS profile: the client certificate in the TLS handshake signs in.
+const certAuthScheme = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual"
+
+// sendPlain sends a body in the clear (over HTTPS, or Basic where allowed):
+// Basic's credentials on every request, the certificate profile's header,
+// or a Kerberos token on the first request of each connection.
+func (t *transport) sendPlain(ctx context.Context, c *conn, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
+	switch t.auth {
+	case "basic":
+		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(t.user+":"+t.password)))
+	case "certificate":
+		req.Header.Set("Authorization", certAuthScheme)
+	case "kerberos":
+		if !c.ready {
+			if err := setKerberosHeader(t.krb, req, t.host); err != nil {
+				return 0, nil, err
+			}
+		}
+	}
+	t.count()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, nil, err
+	}
+	if t.auth == "kerberos" {
+		c.ready = resp.StatusCode != http.StatusUnauthorized
+	}
+	return resp.StatusCode, b, nil
 }
 
 const (

@@ -156,3 +156,44 @@ func parsePKCS7(der []byte) ([]*x509.Certificate, error) {
 	}
 	return p.Certificates, nil
 }
+
+var (
+	oidSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
+	oidUPN            = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 20, 2, 3}
+)
+
+// UPNs returns the user principal names in a certificate's subject
+// alternative name (otherName 1.3.6.1.4.1.311.20.2.3), which is what WinRM
+// matches a mapping's Subject against.
+func UPNs(c *x509.Certificate) []string {
+	var out []string
+	for _, e := range c.Extensions {
+		if !e.Id.Equal(oidSubjectAltName) {
+			continue
+		}
+		var names []asn1.RawValue
+		if _, err := asn1.Unmarshal(e.Value, &names); err != nil {
+			return nil
+		}
+		for _, n := range names {
+			if n.Class != asn1.ClassContextSpecific || n.Tag != 0 {
+				continue
+			}
+			// otherName is [0] IMPLICIT SEQUENCE { type-id OID, [0] EXPLICIT value }.
+			var id asn1.ObjectIdentifier
+			rest, err := asn1.Unmarshal(n.Bytes, &id)
+			if err != nil || !id.Equal(oidUPN) {
+				continue
+			}
+			var wrapped asn1.RawValue
+			if _, err := asn1.Unmarshal(rest, &wrapped); err != nil || wrapped.Class != asn1.ClassContextSpecific || wrapped.Tag != 0 {
+				continue
+			}
+			var upn string
+			if _, err := asn1.UnmarshalWithParams(wrapped.Bytes, &upn, "utf8"); err == nil {
+				out = append(out, upn)
+			}
+		}
+	}
+	return out
+}

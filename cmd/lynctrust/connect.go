@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/lynctrust/lynctrust/trust"
 	"github.com/urfave/cli/v2"
 )
 
@@ -19,8 +21,11 @@ func connFlags() []cli.Flag {
 		&cli.StringFlag{Name: "server", EnvVars: []string{"LYNCTRUST_SERVER"}, Usage: "Front End (or Standard Edition server) `FQDN[:port]` to run the Lync cmdlets on"},
 		&cli.StringFlag{Name: "user", EnvVars: []string{"LYNCTRUST_USER"}, Usage: "account: DOMAIN\\user or user@domain (a member of RTCUniversalServerAdmins)"},
 		&cli.StringFlag{Name: "password-file", Usage: "read the password from `FILE` (else LYNCTRUST_PASSWORD, else a prompt)"},
-		&cli.StringFlag{Name: "auth", Value: "ntlm", Usage: "ntlm (message encryption over HTTP 5985) or basic (with --https, or --allow-unencrypted)"},
+		&cli.StringFlag{Name: "auth", Value: "ntlm", Usage: "ntlm (message encryption over HTTP 5985); kerberos (with --https); basic or certificate (with --https; both sign in a local account of the server, which the Lync cmdlets refuse)"},
 		&cli.BoolFlag{Name: "https", Usage: "use the HTTPS listener (5986)"},
+		&cli.StringFlag{Name: "client-cert", EnvVars: []string{"LYNCTRUST_CLIENT_CERT"}, Usage: "with --auth certificate: the client certificate, PEM `FILE`"},
+		&cli.StringFlag{Name: "client-key", EnvVars: []string{"LYNCTRUST_CLIENT_KEY"}, Usage: "with --auth certificate: its private key, PEM `FILE`"},
+		&cli.StringFlag{Name: "krb5-conf", Usage: "with --auth kerberos: the Kerberos configuration `FILE` (default: KRB5_CONFIG, /etc/krb5.conf, else the realm's KDCs from DNS)"},
 		&cli.StringFlag{Name: "ca-file", Usage: "CA certificate (PEM or DER) that issued the server's WinRM HTTPS certificate"},
 		&cli.BoolFlag{Name: "insecure-skip-tls-verify", Usage: "do NOT check the server's WinRM HTTPS certificate (anyone in the path can read the password)"},
 		&cli.BoolFlag{Name: "allow-unencrypted", Usage: "allow Basic over plain HTTP (the password travels in the clear)"},
@@ -67,39 +72,117 @@ func connection(g *globals, c *cli.Context) (psremote.Conn, error) {
 	if !psremote.ValidFQDN(host) && net.ParseIP(host) == nil {
 		return psremote.Conn{}, usageErrorf("--server %q: want the server's FQDN, e.g. fe01.pool01.contoso.com", server)
 	}
+	conn, err := transportSettings(g, c)
+	if err != nil {
+		return psremote.Conn{}, err
+	}
+	conn.Server = server
 	user := strings.TrimSpace(c.String("user"))
+	if conn.Auth == "certificate" {
+		// The certificate is the credential; the account is the local one
+		// the server maps it to. Snapshots and the journal name the UPN.
+		if user == "" {
+			user = certificateUser(conn.ClientCert)
+		}
+		conn.User = user
+		return conn, nil
+	}
 	if user == "" {
 		return psremote.Conn{}, usageErrorf("give the account with --user DOMAIN\\user (or LYNCTRUST_USER)")
 	}
-	auth := strings.ToLower(c.String("auth"))
-	switch auth {
-	case "ntlm", "basic":
-	case "kerberos", "certificate":
-		return psremote.Conn{}, usageErrorf("--auth %s is not supported by this version of lynctrust: use ntlm, or basic with --https", auth)
-	default:
-		return psremote.Conn{}, usageErrorf("--auth %q: want ntlm or basic", c.String("auth"))
-	}
-	if auth == "basic" && !c.Bool("https") && !c.Bool("allow-unencrypted") {
-		return psremote.Conn{}, usageErrorf("--auth basic over plain HTTP sends the password in the clear: add --https, or --allow-unencrypted if you must")
-	}
-	if c.Bool("insecure-skip-tls-verify") {
-		fmt.Fprintln(g.stderr, "lynctrust: WARNING: --insecure-skip-tls-verify: the WinRM server's certificate is NOT checked; anyone in the path can read the password")
-	}
-	var ca []byte
-	if f := c.String("ca-file"); f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return psremote.Conn{}, usageError(fmt.Errorf("--ca-file: %w", err))
-		}
-		ca = b
+	if conn.Auth == "kerberos" && !strings.Contains(user, "@") && psremote.Krb5ConfPath() == "" && c.String("krb5-conf") == "" {
+		return psremote.Conn{}, usageErrorf("--auth kerberos: give --user as user@dns.domain (the realm), e.g. admin@contoso.com; %s is a NetBIOS name", strings.SplitN(user, `\`, 2)[0])
 	}
 	pw, err := readPassword(g, c, user)
 	if err != nil {
 		return psremote.Conn{}, err
 	}
-	return psremote.Conn{Server: server, User: user, Password: pw, Auth: auth, HTTPS: c.Bool("https"),
-		AllowUnencrypted: c.Bool("allow-unencrypted"), CACert: ca, Insecure: c.Bool("insecure-skip-tls-verify"),
-		Dial: psremote.DialFunc(g.resolve.dialer()), OperationTimeout: min(20*time.Second, g.timeout)}, nil
+	conn.User, conn.Password = user, pw
+	return conn, nil
+}
+
+// transportSettings reads the flags every connection shares: how to sign in
+// and how to check the server, not which server, account or password.
+func transportSettings(g *globals, c flags) (psremote.Conn, error) {
+	auth := strings.ToLower(c.String("auth"))
+	https := c.Bool("https")
+	switch auth {
+	case "ntlm":
+	case "basic":
+		if !https && !c.Bool("allow-unencrypted") {
+			return psremote.Conn{}, usageErrorf("--auth basic over plain HTTP sends the password in the clear: add --https, or --allow-unencrypted if you must")
+		}
+	case "kerberos", "certificate":
+		if !https {
+			return psremote.Conn{}, usageErrorf("--auth %s needs --https: lynctrust has no %s message encryption for plain HTTP (5985)", auth, auth)
+		}
+	default:
+		return psremote.Conn{}, usageErrorf("--auth %q: want ntlm, kerberos, basic or certificate", c.String("auth"))
+	}
+	conn := psremote.Conn{Auth: auth, HTTPS: https, AllowUnencrypted: c.Bool("allow-unencrypted"), Insecure: c.Bool("insecure-skip-tls-verify"),
+		Krb5Conf: c.String("krb5-conf"), Dial: psremote.DialFunc(g.resolve.dialer()), OperationTimeout: min(20*time.Second, g.timeout)}
+	if conn.Insecure {
+		fmt.Fprintln(g.stderr, "lynctrust: WARNING: --insecure-skip-tls-verify: the WinRM server's certificate is NOT checked; anyone in the path can read the password")
+	}
+	if f := c.String("ca-file"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return psremote.Conn{}, usageError(fmt.Errorf("--ca-file: %w", err))
+		}
+		conn.CACert = b
+	}
+	certFile, keyFile := c.String("client-cert"), c.String("client-key")
+	if auth != "certificate" {
+		if certFile != "" || keyFile != "" {
+			return psremote.Conn{}, usageErrorf("--client-cert and --client-key go with --auth certificate")
+		}
+		return conn, nil
+	}
+	if certFile == "" || keyFile == "" {
+		return psremote.Conn{}, usageErrorf("--auth certificate needs --client-cert FILE and --client-key FILE (PEM)")
+	}
+	var err error
+	if conn.ClientCert, err = os.ReadFile(certFile); err != nil {
+		return psremote.Conn{}, usageError(fmt.Errorf("--client-cert: %w", err))
+	}
+	if conn.ClientKey, err = os.ReadFile(keyFile); err != nil {
+		return psremote.Conn{}, usageError(fmt.Errorf("--client-key: %w", err))
+	}
+	if _, err := tls.X509KeyPair(conn.ClientCert, conn.ClientKey); err != nil {
+		// The key's bytes never reach the message.
+		return psremote.Conn{}, usageErrorf("--client-cert %s and --client-key %s are not a certificate and its key in PEM: %s", certFile, keyFile, pairProblem(err))
+	}
+	return conn, nil
+}
+
+// pairProblem says what is wrong with a certificate and key, without quoting
+// either.
+func pairProblem(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "found a certificate rather than a key"):
+		return "the key file holds a certificate, not a private key"
+	case strings.Contains(msg, "private key does not match"):
+		return "the key is not the certificate's"
+	case strings.Contains(msg, "failed to find any PEM data in certificate"):
+		return "no PEM certificate in the certificate file"
+	case strings.Contains(msg, "failed to find any PEM data in key"), strings.Contains(msg, "failed to find \"PRIVATE KEY\""):
+		return "no PEM private key in the key file"
+	}
+	return "they do not load as a pair"
+}
+
+// certificateUser names the holder of a client certificate: its UPN (what
+// WinRM maps), else its subject's common name.
+func certificateUser(certPEM []byte) string {
+	certs, err := trust.ParseCertificates(certPEM)
+	if err != nil || len(certs) == 0 {
+		return "client certificate"
+	}
+	if upns := trust.UPNs(certs[0]); len(upns) > 0 {
+		return upns[0] + " (client certificate)"
+	}
+	return certs[0].Subject.CommonName + " (client certificate)"
 }
 
 // remoteError turns a psremote error into an exit code and a hint.
@@ -111,6 +194,8 @@ func remoteError(err error) error {
 		return &exitError{code: exitRemote, err: err, hint: ce.Hint}
 	case errors.Is(err, psremote.ErrModuleNotFound):
 		return &exitError{code: exitRemote, err: err, hint: "run lynctrust against a Lync or Skype for Business server (a Front End), where the Lync or SkypeForBusiness module is installed"}
+	case errors.Is(err, psremote.ErrLocalAccount):
+		return &exitError{code: exitRemote, err: err, hint: "use --auth ntlm (the default) or --auth kerberos --https with a domain account that is a member of RTCUniversalServerAdmins"}
 	case errors.Is(err, psremote.ErrNotAdmin), errors.Is(err, psremote.ErrNoCMSAccess):
 		return &exitError{code: exitRemote, err: err, hint: "add the account to RTCUniversalServerAdmins (RTCUniversalReadOnlyAdmins is enough for audit), then sign in again"}
 	case errors.Is(err, psremote.ErrDoubleHop):

@@ -161,16 +161,11 @@ func runDeployment(g *globals, ctx context.Context, c *cli.Context, command stri
 	var out, errOut bytes.Buffer
 	dg := *g
 	dg.stdout, dg.stderr, dg.output, dg.terminal, dg.color = &out, &errOut, "json", false, false
-	conn := psremote.Conn{Server: d.Server, User: d.User, Password: pw, Auth: strings.ToLower(c.String("auth")), HTTPS: c.Bool("https"),
-		AllowUnencrypted: c.Bool("allow-unencrypted"), Insecure: c.Bool("insecure-skip-tls-verify"),
-		Dial: psremote.DialFunc(g.resolve.dialer()), OperationTimeout: min(20*time.Second, g.timeout)}
-	if f := c.String("ca-file"); f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return fail(usageError(fmt.Errorf("--ca-file: %w", err)))
-		}
-		conn.CACert = b
+	conn, err := transportSettings(&dg, c)
+	if err != nil {
+		return fail(err)
 	}
+	conn.Server, conn.User, conn.Password = d.Server, d.User, pw
 	values := map[string]string{"owa": d.OWA, "identity": d.Identity, "pool": d.Pool}
 	if command == "add" && c.String("thumbprint") != "" {
 		delete(values, "owa") // --thumbprint names the certificate for every deployment

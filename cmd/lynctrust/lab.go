@@ -40,6 +40,9 @@ EXAMPLES:
 			&cli.DurationFlag{Name: "import-cost", Usage: "make Import-Module take this long"},
 			&cli.DurationFlag{Name: "clock-skew", Usage: "shift the Front Ends' HTTP Date headers"},
 			&cli.DurationFlag{Name: "replication-delay", Usage: "how long a CMS change takes to reach the replicas"},
+			&cli.BoolFlag{Name: "basic", Usage: "turn on Service/Auth/Basic (local accounts only, as on Windows)"},
+			&cli.BoolFlag{Name: "certificate-auth", Usage: "turn on Service/Auth/Certificate; the lab's client certificate maps to each server's local Administrator"},
+			&cli.BoolFlag{Name: "kerberos", Usage: "run an MIT Kerberos KDC for the lab's domain (needs krb5-kdc and krb5-admin-server) and accept Kerberos over HTTPS"},
 		},
 		Action: func(c *cli.Context) error { return runLab(g, c) },
 	}
@@ -58,7 +61,7 @@ func runLab(g *globals, c *cli.Context) error {
 	}
 	l, err := lab.Start(lab.Options{Product: c.String("product"), Edition: c.String("edition"), FrontEnds: c.Int("front-ends"),
 		Directors: c.Int("directors"), Scenario: tlab.Scenario(c.String("scenario")), StateDir: c.String("state-dir"), SiteCollection: c.Bool("site-collection"),
-		Persist: c.String("state-dir") != ""})
+		Persist: c.String("state-dir") != "", Basic: c.Bool("basic"), Certificate: c.Bool("certificate-auth"), Kerberos: c.Bool("kerberos")})
 	if err != nil {
 		return usageError(err)
 	}
@@ -85,7 +88,16 @@ func runLab(g *globals, c *cli.Context) error {
 	fmt.Fprintf(g.stdout, "  lab.json:  %s\n\nIn another terminal (the lab's passwords are for the lab only):\n", filepath.Join(dir, "lab.json"))
 	fmt.Fprintf(g.stdout, "  export LYNCTRUST_RESOLVE=%s\n", strings.Join(info.Resolve, ","))
 	fmt.Fprintf(g.stdout, "  export LYNCTRUST_SERVER=%s LYNCTRUST_USER='%s'\n", info.Servers[0].FQDN, user)
-	fmt.Fprintf(g.stdout, "  lynctrust audit --password-file %s --owa %s --owa-ca-file %s\n\nPress Ctrl-C to stop.\n", pwFile, info.OWAURL, info.PublicCAFile)
+	fmt.Fprintf(g.stdout, "  lynctrust audit --password-file %s --owa %s --owa-ca-file %s\n", pwFile, info.OWAURL, info.PublicCAFile)
+	if info.Krb5Conf != "" {
+		fmt.Fprintf(g.stdout, "  KRB5_CONFIG=%s lynctrust audit --auth kerberos --https --ca-file %s --user lyncadmin@%s --password-file %s\n",
+			info.Krb5Conf, info.EnterpriseCAFile, info.Domain, pwFile)
+	}
+	if info.CertificateAuth {
+		fmt.Fprintf(g.stdout, "  lynctrust doctor --auth certificate --https --ca-file %s --client-cert %s --client-key %s\n",
+			info.EnterpriseCAFile, info.ClientCertFile, info.ClientKeyFile)
+	}
+	fmt.Fprintln(g.stdout, "\nPress Ctrl-C to stop.")
 	<-c.Context.Done()
 	fmt.Fprintln(g.stderr, "lynctrust: lab stopped")
 	return nil

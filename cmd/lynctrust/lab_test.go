@@ -16,12 +16,15 @@ import (
 
 // cmdLync starts an in-process lab for the rest of the script:
 //
-//	lync [product=2019] [edition=standard] [front-ends=N] [directors=N] [scenario=S] [site-collection] [missing-root=FQDN]
+//	lync [product=2019] [edition=standard] [front-ends=N] [directors=N] [scenario=S] [site-collection] [missing-root=FQDN] [basic] [certificate] [kerberos]
 //
 // It sets LYNCTRUST_RESOLVE, LYNCTRUST_SERVER, LYNCTRUST_USER, PWFILE (the
 // lyncadmin password file), READER_PWFILE, HELPDESK_PWFILE, OWA, OWACA
 // (the lab's public CA), ROOT (the Exchange root thumbprint),
-// LYNCTRUST_STATE_DIR and PASSWORD (to prove it never appears in output).
+// LYNCTRUST_STATE_DIR, PASSWORD (to prove it never appears in output),
+// LOCAL_USER and LOCAL_PWFILE (the servers' local Administrator),
+// CLIENT_CERT and CLIENT_KEY (the client certificate the servers map to it),
+// and with kerberos KRB5_CONFIG (the lab KDC's krb5.conf).
 func cmdLync(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("lync does not fail")
@@ -44,6 +47,10 @@ func cmdLync(ts *testscript.TestScript, neg bool, args []string) {
 			opts.SiteCollection = true
 		case "basic":
 			opts.Basic = true
+		case "certificate":
+			opts.Certificate = true
+		case "kerberos":
+			opts.Kerberos = true
 		case "missing-root":
 			opts.MissingRootOn = append(opts.MissingRootOn, v)
 		default:
@@ -64,6 +71,16 @@ func cmdLync(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("OWACA", l.Info.PublicCAFile)
 	ts.Setenv("ROOT", l.Info.ExchangeRootThumbprint)
 	ts.Setenv("ENTCA", l.Info.EnterpriseCAFile)
+	ts.Setenv("CLIENT_CERT", l.Info.ClientCertFile)
+	ts.Setenv("CLIENT_KEY", l.Info.ClientKeyFile)
+	ts.Setenv("LOCAL_USER", l.Info.LocalAccount.User)
+	ts.Setenv("LOCAL_PASSWORD", l.Info.LocalAccount.Password)
+	localPW := ts.MkAbs("local.password")
+	ts.Check(os.WriteFile(localPW, []byte(l.Info.LocalAccount.Password+"\n"), 0o600))
+	ts.Setenv("LOCAL_PWFILE", localPW)
+	if l.Info.Krb5Conf != "" {
+		ts.Setenv("KRB5_CONFIG", l.Info.Krb5Conf)
+	}
 	pemData, err := os.ReadFile(l.Info.EnterpriseCAFile)
 	ts.Check(err)
 	certs, err := trust.ParseCertificates(pemData)

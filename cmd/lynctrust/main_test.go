@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	pslab "github.com/lynctrust/lynctrust/psremote/lab"
 	"github.com/lynctrust/lynctrust/trust"
 	"github.com/lynctrust/lynctrust/trust/lab"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -38,14 +39,22 @@ func lynctrustWithTranscript() {
 	os.Exit(code)
 }
 
-// cmdNosecret fails if the lab password appears in anything lynctrust wrote:
+// cmdNosecret fails if a lab secret appears in anything lynctrust wrote:
 // its standard output and error in this script (the transcript), and every
 // file under $WORK except the lab's own files (lab.json holds the lab
-// accounts' passwords by design) and the password files.
+// accounts' passwords by design) and the password files. The secrets are
+// the lyncadmin and local Administrator passwords, and the client
+// certificate's private key.
 func cmdNosecret(ts *testscript.TestScript, neg bool, args []string) {
 	pw := ts.Getenv("PASSWORD")
 	if pw == "" {
 		ts.Fatalf("nosecret: no lab running")
+	}
+	secrets := []string{pw, ts.Getenv("LOCAL_PASSWORD")}
+	if key, err := os.ReadFile(ts.Getenv("CLIENT_KEY")); err == nil {
+		// Any line of the key's base64 would give it away.
+		lines := strings.Split(strings.TrimSpace(string(key)), "\n")
+		secrets = append(secrets, lines[1], lines[len(lines)/2])
 	}
 	checked := 0
 	root := ts.Getenv("WORK")
@@ -55,8 +64,10 @@ func cmdNosecret(ts *testscript.TestScript, neg bool, args []string) {
 			return nil
 		}
 		b, err := os.ReadFile(path)
-		if err == nil && bytes.Contains(b, []byte(pw)) {
-			ts.Fatalf("the password appears in %s", path)
+		for i, secret := range secrets {
+			if err == nil && secret != "" && bytes.Contains(b, []byte(secret)) {
+				ts.Fatalf("secret %d appears in %s", i, path)
+			}
 		}
 		checked++
 		return nil
@@ -67,13 +78,29 @@ func cmdNosecret(ts *testscript.TestScript, neg bool, args []string) {
 	fmt.Fprintf(ts.Stdout(), "checked %d files\n", checked)
 }
 
+// condition answers [chromium] and [kdc]: whether the headless browser, or
+// MIT Kerberos' KDC for the lab, is installed. When scripts/test asks for
+// them (LYNCTRUST_REQUIRE_*), their absence is an error, not a skip.
+func condition(cond string) (bool, error) {
+	if cond != "kdc" {
+		return chromiumCondition(cond)
+	}
+	if _, err := pslab.KDCPrograms(); err != nil {
+		if os.Getenv("LYNCTRUST_REQUIRE_KDC") != "" {
+			return false, err
+		}
+		return false, nil
+	}
+	return true, nil
+}
+
 // TestScripts runs the end-to-end CLI cases in testdata/script: each one runs
 // lynctrust as a user would and checks stdout, stderr and the exit status.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
-		Condition:           chromiumCondition,
+		Condition:           condition,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exchange":   cmdExchange,
 			"lync":       cmdLync,

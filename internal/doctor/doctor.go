@@ -164,6 +164,11 @@ func Run(ctx context.Context, o Options) *Report {
 	if len(frontEnds) == 0 && pool != "" {
 		frontEnds = []string{pool}
 	}
+	if len(frontEnds) == 0 && o.Conn != nil {
+		// The inventory could not be read: the server named on the command
+		// line is still a Front End whose clock and ports can be checked.
+		frontEnds = []string{o.Conn.Host()}
+	}
 
 	// 2, 5, 6, 7 are independent of each other.
 	wg.Add(4)

@@ -76,6 +76,8 @@ func realAddr(t *testing.T, l *Lab, u string) (string, int) {
 	return host, n
 }
 
+const whoScript = "'user ' + $env:USERDOMAIN + '\\' + $env:USERNAME"
+
 const listScript = "Import-Module SkypeForBusiness; Get-CsWebServiceConfiguration -LocalStore | ForEach-Object { 'collection ' + $_.Identity }"
 
 func TestPywinrmAgainstTheLab(t *testing.T) {
@@ -97,15 +99,40 @@ func TestPywinrmAgainstTheLab(t *testing.T) {
 		{"NTLM with message encryption over HTTP", httpURL, "ntlm", user, "always"},
 		{"NTLM over HTTP, user@domain", httpURL, "ntlm", "lyncadmin@lab.test", "auto"},
 		{"NTLM over HTTPS", httpsURL, "ntlm", user, "never"},
-		{"Basic over HTTPS", httpsURL, "basic", "lyncadmin", "never"},
 	} {
 		r := runPywinrm(t, py, c.endpoint, c.transport, c.user, pw, c.encryption, listScript)
 		if r.Error != "" || r.Code != 0 || !strings.Contains(r.Stdout, "collection Global") {
 			t.Errorf("%s: %+v", c.name, r)
 		}
 	}
+	// Basic over HTTPS signs in the server's local Administrator, and only
+	// local accounts: the Lync cmdlets then refuse it (no domain rights).
+	local := l.Info.LocalAccount
+	r := runPywinrm(t, py, httpsURL, "basic", local.User, local.Password, "never", whoScript)
+	if r.Error != "" || r.Code != 0 || !strings.Contains(r.Stdout, `SE01\Administrator`) {
+		t.Errorf("Basic over HTTPS as the local Administrator: %+v", r)
+	}
+	r = runPywinrm(t, py, httpsURL, "basic", local.User, local.Password, "never", listScript)
+	if !strings.Contains(r.Stderr, `Login failed for user 'SE01\Administrator'`) {
+		t.Errorf("Lync cmdlets as a local account: %+v", r)
+	}
+	r = runPywinrm(t, py, httpsURL, "basic", "lyncadmin", pw, "never", whoScript)
+	if r.Error != "InvalidCredentialsError" {
+		t.Errorf("Basic with a domain account: %+v", r)
+	}
+	// A client certificate over HTTPS: refused while Service/Auth/Certificate
+	// is off, then mapped to the local Administrator.
+	r = runPywinrm(t, py, httpsURL, "certificate", l.Info.ClientCertFile, l.Info.ClientKeyFile, "never", whoScript)
+	if r.Error != "InvalidCredentialsError" {
+		t.Errorf("certificate with Service/Auth/Certificate off: %+v", r)
+	}
+	l.Server(srv.FQDN).WinRM.cfg.Certificate = true
+	r = runPywinrm(t, py, httpsURL, "certificate", l.Info.ClientCertFile, l.Info.ClientKeyFile, "never", whoScript)
+	if r.Error != "" || r.Code != 0 || !strings.Contains(r.Stdout, `SE01\Administrator`) {
+		t.Errorf("certificate over HTTPS: %+v", r)
+	}
 	// Wrong password: refused (HTTP 401).
-	r := runPywinrm(t, py, httpURL, "ntlm", user, "not-the-password", "always", "'x'")
+	r = runPywinrm(t, py, httpURL, "ntlm", user, "not-the-password", "always", "'x'")
 	if r.Error != "InvalidCredentialsError" {
 		t.Errorf("wrong password: %+v", r)
 	}
@@ -132,7 +159,7 @@ func TestMasterzenAgainstTheLab(t *testing.T) {
 	host, httpPort := realAddr(t, l, srv.WinRMURL)
 	_, httpsPort := realAddr(t, l, srv.WinRMHTTPSURL)
 	ca, _ := os.ReadFile(l.Info.EnterpriseCAFile)
-	run := func(ep *winrm.Endpoint, user, pass string, decorate func() winrm.Transporter) (string, int, error) {
+	run := func(ep *winrm.Endpoint, user, pass string, decorate func() winrm.Transporter, script ...string) (string, int, error) {
 		params := winrm.NewParameters("PT20S", "en-US", 153600)
 		params.TransportDecorator = decorate
 		c, err := winrm.NewClientWithParameters(ep, user, pass, params)
@@ -142,7 +169,7 @@ func TestMasterzenAgainstTheLab(t *testing.T) {
 		var out strings.Builder
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		code, err := c.RunWithContext(ctx, winrm.Powershell(listScript), &out, io.Discard)
+		code, err := c.RunWithContext(ctx, winrm.Powershell(append(script, listScript)[0]), &out, io.Discard)
 		return out.String(), code, err
 	}
 	encrypted := func() winrm.Transporter { e, _ := winrm.NewEncryption("ntlm"); return e }
@@ -159,10 +186,24 @@ func TestMasterzenAgainstTheLab(t *testing.T) {
 	if err != nil || code != 0 || !strings.Contains(out, "collection Global") {
 		t.Errorf("NTLM over HTTPS: %q %d %v", out, code, err)
 	}
-	// Basic over HTTPS.
-	out, code, err = run(ep, "lyncadmin", pw, nil)
-	if err != nil || code != 0 || !strings.Contains(out, "collection Global") {
+	// Basic over HTTPS, as the server's local Administrator.
+	out, code, err = run(ep, l.Info.LocalAccount.User, l.Info.LocalAccount.Password, nil, whoScript)
+	if err != nil || code != 0 || !strings.Contains(out, `SE01\Administrator`) {
 		t.Errorf("Basic over HTTPS: %q %d %v", out, code, err)
+	}
+	// A client certificate, with Service/Auth/Certificate on: masterzen
+	// checks the server's name against its own host, so it dials the lab's
+	// name and the dialer finds the loopback port.
+	l.Server(srv.FQDN).WinRM.cfg.Certificate = true
+	cert, _ := os.ReadFile(l.Info.ClientCertFile)
+	key, _ := os.ReadFile(l.Info.ClientKeyFile)
+	loop := net.JoinHostPort(host, strconv.Itoa(httpsPort))
+	certAuth := func() winrm.Transporter {
+		return winrm.NewClientAuthRequestWithDial(func(network, _ string) (net.Conn, error) { return net.Dial(network, loop) })
+	}
+	out, code, err = run(winrm.NewEndpoint(srv.FQDN, 5986, true, false, ca, cert, key, 30*time.Second), "", "", certAuth, whoScript)
+	if err != nil || code != 0 || !strings.Contains(out, `SE01\Administrator`) {
+		t.Errorf("certificate over HTTPS: %q %d %v", out, code, err)
 	}
 	// Wrong password.
 	if _, _, err = run(winrm.NewEndpoint(host, httpPort, false, false, nil, nil, nil, 30*time.Second), user, "wrong", encrypted); err == nil || !strings.Contains(err.Error(), "401") {

@@ -36,12 +36,26 @@ type Server struct {
 	Site     string
 	Counters *Counters
 	WinRM    *WinRM
+	Local    []*Account // the server's own accounts
 	mu       sync.Mutex
 	stores   map[string]map[string]*x509.Certificate // "Root", "CA", "AuthRoot" -> thumbprint -> cert
 	replica  int                                     // the CMS version this server's replica holds
 	fs       fileSystem
 	taskMu   sync.Mutex
 	tasks    map[string]*task
+}
+
+// findCert looks a certificate up by thumbprint in the server's Root and CA
+// stores.
+func (s *Server) findCert(thumb string) *x509.Certificate {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, store := range []string{"Root", "CA"} {
+		if c, ok := s.stores[store][strings.ToUpper(thumb)]; ok {
+			return c
+		}
+	}
+	return nil
 }
 
 // Computer is the server's NetBIOS name.
@@ -86,10 +100,13 @@ type Deployment struct {
 	Edition  string // "standard" or "enterprise"
 	Domain   Domain
 	Accounts []*Account
-	Sites    []string
-	Pools    []*Pool
-	Servers  []*Server
-	Knobs    *Knobs
+	// LocalAdmin is the local Administrator every server has (the same
+	// password on each, as an image leaves it).
+	LocalAdmin *Account
+	Sites      []string
+	Pools      []*Pool
+	Servers    []*Server
+	Knobs      *Knobs
 	// CMSHost is where the Central Management Store lives: the Standard
 	// Edition server itself, or a SQL back end in Enterprise Edition.
 	CMSHost string

@@ -60,7 +60,7 @@ func basicLab(t *testing.T, mod func(*WinRMConfig)) *basicClient {
 			mod(c)
 		}
 	})
-	return &basicClient{t: t, url: "http://127.0.0.1:" + strconv.Itoa(port) + "/wsman", user: "lyncadmin", pass: "Pa55w.rd-lab"}
+	return &basicClient{t: t, url: "http://127.0.0.1:" + strconv.Itoa(port) + "/wsman", user: "Administrator", pass: localPassword}
 }
 
 func TestFaultsShapedLikeWindows(t *testing.T) {

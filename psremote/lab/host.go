@@ -54,7 +54,7 @@ func (d *Deployment) process(srv *Server) Process {
 			io.WriteString(stdout, srv.Computer()+"\r\n")
 			return 0
 		case "whoami":
-			io.WriteString(stdout, strings.ToLower(d.Domain.NetBIOS+`\`+acct.User)+"\r\n")
+			io.WriteString(stdout, strings.ToLower(acct.Name(d.Domain))+"\r\n")
 			return 0
 		}
 		fmt.Fprintf(stderr, "'%s' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n", args[0])
@@ -158,7 +158,7 @@ func (d *Deployment) powershellAs(ctx context.Context, srv *Server, acct *Accoun
 	rt.Stdin = stdin
 	rt.SetVar("env:COMPUTERNAME", srv.Computer())
 	rt.SetVar("env:USERNAME", acct.User)
-	rt.SetVar("env:USERDOMAIN", d.Domain.NetBIOS)
+	rt.SetVar("env:USERDOMAIN", strings.SplitN(acct.Name(d.Domain), `\`, 2)[0])
 	s := &session{d: d, srv: srv, acct: acct, network: network, rt: rt}
 	rt.Register(s.cmdlets()...)
 	rt.Register(s.certCmdlets()...)

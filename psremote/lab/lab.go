@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -38,7 +39,13 @@ type Options struct {
 	// AllowUnencrypted and Basic change the WinRM service defaults (both false on Windows).
 	AllowUnencrypted bool
 	Basic            bool
-	Now              func() time.Time
+	// Certificate turns on Service/Auth/Certificate (false on Windows by
+	// default); the mapping of the lab's client certificate is always there.
+	Certificate bool
+	// Kerberos starts a real MIT KDC for the domain (Debian's krb5-kdc and
+	// krb5-admin-server) and gives every server its HTTP/FQDN key.
+	Kerberos bool
+	Now      func() time.Time
 	// Persist keeps the lab's state in StateDir/state.json: started again
 	// from the same directory, it has the same certificates, addresses,
 	// accounts, Central Management Store and certificate stores.
@@ -78,6 +85,19 @@ type Info struct {
 	Resolve                []string      `json:"resolve"`
 	PublicCAFile           string        `json:"public_ca_file"`
 	EnterpriseCAFile       string        `json:"enterprise_ca_file"`
+	// LocalAccount is every server's own local Administrator (.\Administrator):
+	// what Basic and client certificates sign in as.
+	LocalAccount AccountInfo `json:"local_account"`
+	// ClientCertFile and ClientKeyFile are a client certificate (UPN
+	// lynctrust@lab.test, issued by the enterprise CA) that every server maps
+	// to its local Administrator; it signs in when Service/Auth/Certificate is on.
+	ClientCertFile  string `json:"client_cert_file"`
+	ClientKeyFile   string `json:"client_key_file"`
+	CertificateAuth bool   `json:"certificate_auth"`
+	// Realm and Krb5Conf are set when the lab runs a KDC: point KRB5_CONFIG
+	// at Krb5Conf.
+	Realm    string `json:"realm,omitempty"`
+	Krb5Conf string `json:"krb5_conf,omitempty"`
 }
 
 // Lab is a running simulated deployment: Lync servers with WinRM, and Exchange.
@@ -98,6 +118,7 @@ type Lab struct {
 	serialStart int64
 	saveMu      sync.Mutex
 	tmpDir      string
+	kdc         *KDC
 	wg          sync.WaitGroup
 }
 
@@ -188,6 +209,7 @@ func Start(opts Options) (*Lab, error) {
 		{User: "lyncreader", Password: randomPassword(), Groups: []string{GroupReadOnlyAdmins, GroupRemoteMgmt}},
 		{User: "helpdesk", Password: randomPassword(), Groups: []string{GroupRemoteMgmt}},
 	}
+	d.LocalAdmin = &Account{User: "Administrator", Password: randomPassword(), Groups: []string{GroupAdministrators}}
 	poolFQDN := "se01." + dom.DNS
 	var names []string
 	if opts.Edition == "enterprise" {
@@ -248,6 +270,27 @@ func Start(opts Options) (*Lab, error) {
 	for _, a := range d.Accounts {
 		l.Info.Accounts = append(l.Info.Accounts, AccountInfo{User: dom.NetBIOS + `\` + a.User, Password: a.Password, Groups: a.Groups})
 	}
+	// A client certificate for WinRM's certificate authentication: Client
+	// Authentication EKU and a UPN in the subject alternative name, as WinRM
+	// requires (winrm-facts §7; MS-WSMV 2.2.4.3).
+	upn, err := UPNExtension(ClientUPN)
+	if err != nil {
+		return nil, err
+	}
+	client, err := tlab.Issue(tlab.Spec{CommonName: "lynctrust operator", NotBefore: now.AddDate(0, -1, 0), NotAfter: now.AddDate(1, 0, 0),
+		Key: tlab.Key(2048, 8), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, Extensions: []pkix.Extension{upn}}, entRoot)
+	if err != nil {
+		return nil, err
+	}
+	l.Info.ClientCertFile, l.Info.ClientKeyFile = filepath.Join(opts.StateDir, "client-cert.pem"), filepath.Join(opts.StateDir, "client-key.pem")
+	if err := os.WriteFile(l.Info.ClientCertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: client.DER()}), 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(l.Info.ClientKeyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(client.Key)}), 0o600); err != nil {
+		return nil, err
+	}
+	l.Info.CertificateAuth = opts.Certificate
+	mapping := CertMapping{Issuer: thumbprint(entRoot.Cert), Subject: ClientUPN, URI: "*", UserName: d.LocalAdmin.User}
 	for i, srv := range d.Servers {
 		srv.Counters = &Counters{}
 		srv.stores = map[string]map[string]*x509.Certificate{}
@@ -258,9 +301,12 @@ func Start(opts Options) (*Lab, error) {
 			}
 		}
 		srv.replica = 1
-		srv.WinRM = NewWinRM(WinRMConfig{Computer: srv.Computer(), Domain: dom, Lookup: d.Lookup,
+		srv.Local = []*Account{{User: d.LocalAdmin.User, Password: d.LocalAdmin.Password, Groups: d.LocalAdmin.Groups, Computer: srv.Computer()}}
+		srv.WinRM = NewWinRM(WinRMConfig{Computer: srv.Computer(), Domain: dom, Lookup: d.Lookup, Local: srv.Local,
 			CanConnect:       func(a *Account) bool { return inGroup(a, GroupAdministrators) || inGroup(a, GroupRemoteMgmt) },
-			AllowUnencrypted: opts.AllowUnencrypted, Basic: opts.Basic, Run: d.process(srv), Knobs: l.Knobs, Counters: srv.Counters})
+			AllowUnencrypted: opts.AllowUnencrypted, Basic: opts.Basic, Certificate: opts.Certificate,
+			CertMappings: []CertMapping{mapping}, FindCert: srv.findCert,
+			Run: d.process(srv), Knobs: l.Knobs, Counters: srv.Counters})
 		names := []string{srv.FQDN, srv.Pool}
 		leaf, err := tlab.Issue(tlab.Spec{CommonName: srv.FQDN, DNSNames: names, NotBefore: now.AddDate(0, -1, 0), NotAfter: now.AddDate(1, 0, 0), Key: tlab.Key(2048, 5+i%3)}, entRoot)
 		if err != nil {
@@ -271,7 +317,9 @@ func Start(opts Options) (*Lab, error) {
 		if err != nil {
 			return nil, err
 		}
-		httpsPort, err := l.serve(srv.FQDN+":5986", srv.WinRM.Server(), &tls.Config{Certificates: []tls.Certificate{tlsCert}})
+		// The HTTPS listener asks for a client certificate and lets the
+		// WinRM service decide (certificate authentication, when it is on).
+		httpsPort, err := l.serve(srv.FQDN+":5986", srv.WinRM.Server(), &tls.Config{Certificates: []tls.Certificate{tlsCert}, ClientAuth: tls.RequestClientCert})
 		if err != nil {
 			return nil, err
 		}
@@ -314,6 +362,12 @@ func Start(opts Options) (*Lab, error) {
 		}
 		for i, a := range d.Accounts {
 			l.Info.Accounts[i].Password = a.Password
+		}
+	}
+	l.Info.LocalAccount = AccountInfo{User: `.\` + d.LocalAdmin.User, Password: d.LocalAdmin.Password, Groups: d.LocalAdmin.Groups}
+	if opts.Kerberos {
+		if err := l.startKDC(opts.StateDir); err != nil {
+			return nil, err
 		}
 	}
 	if opts.Persist {
@@ -401,6 +455,40 @@ func (l *Lab) webHandler(srv *Server) http.Handler {
 	})
 }
 
+// ClientUPN is the user principal name in the lab's client certificate.
+const ClientUPN = "lynctrust@lab.test"
+
+// startKDC runs a KDC for the domain with every domain account and every
+// server's HTTP/FQDN principal, and gives each server its own key.
+func (l *Lab) startKDC(stateDir string) error {
+	d := l.Deployment
+	dir := filepath.Join(stateDir, "kdc")
+	os.RemoveAll(dir) // a new realm each start; the passwords come from the lab
+	users := map[string]string{}
+	for _, a := range d.Accounts {
+		users[a.User] = a.Password
+	}
+	var names []string
+	for _, srv := range d.Servers {
+		names = append(names, srv.FQDN)
+	}
+	realm := strings.ToUpper(d.Domain.DNS)
+	kdc, err := StartKDC(dir, realm, users, names)
+	if err != nil {
+		return err
+	}
+	l.kdc = kdc
+	kt, err := kdc.Keytab()
+	if err != nil {
+		return err
+	}
+	for _, srv := range d.Servers {
+		srv.WinRM.cfg.Kerberos = &Kerberos{Realm: realm, SPN: "HTTP/" + strings.ToLower(srv.FQDN), Keytab: kt}
+	}
+	l.Info.Realm, l.Info.Krb5Conf = realm, kdc.Krb5Conf
+	return nil
+}
+
 // Server finds a server of the deployment.
 func (l *Lab) Server(fqdn string) *Server { return l.Deployment.Server(fqdn) }
 
@@ -413,6 +501,9 @@ func (l *Lab) Close() {
 		ln.Close()
 	}
 	l.wg.Wait()
+	if l.kdc != nil {
+		l.kdc.Close()
+	}
 	if l.Exchange != nil {
 		l.Exchange.Close()
 	}

@@ -44,7 +44,7 @@ func (s *session) cmsAccess(write bool) error {
 	}
 	if !inGroup(s.acct, GroupServerAdmins) && !inGroup(s.acct, GroupReadOnlyAdmins) {
 		return &pwsh.Error{Message: "Command execution failed: Cannot open database \"xds\" requested by the login. The login failed. Login failed for user '" +
-			s.d.Domain.NetBIOS + "\\" + s.acct.User + "'.", Category: "InvalidOperation", FQID: "Microsoft.Rtc.Management.SqlCommandExecutionFailed"}
+			s.acct.Name(s.d.Domain) + "'.", Category: "InvalidOperation", FQID: "Microsoft.Rtc.Management.SqlCommandExecutionFailed"}
 	}
 	if write && !inGroup(s.acct, GroupServerAdmins) {
 		return &pwsh.Error{Message: "Command execution failed: The EXECUTE permission was denied on the object 'XdsPublishItems', database 'xds', schema 'dbo'.",

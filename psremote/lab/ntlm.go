@@ -46,11 +46,22 @@ const (
 
 var ntlmSignature = []byte("NTLMSSP\x00")
 
-// Account is a lab user.
+// Account is a lab user: a domain account, or one of a server's own local
+// accounts (Computer set).
 type Account struct {
-	User     string   `json:"user"` // sAMAccountName
+	User     string   `json:"user"` // sAMAccountName, or the local user name
 	Password string   `json:"password"`
 	Groups   []string `json:"groups"`
+	Computer string   `json:"computer,omitempty"` // the server whose SAM holds a local account
+}
+
+// Name is the account as Windows writes it: DOMAIN\user, or COMPUTER\user for
+// a local account.
+func (a *Account) Name(d Domain) string {
+	if a.Computer != "" {
+		return a.Computer + `\` + a.User
+	}
+	return d.NetBIOS + `\` + a.User
 }
 
 // Domain names the lab's Active Directory domain.

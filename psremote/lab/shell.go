@@ -147,7 +147,7 @@ func (s *WinRM) act(ctx context.Context, acct *Account, req *request) (string, s
 			`<w:ResourceURI>` + resourceCmd + `</w:ResourceURI><w:SelectorSet><w:Selector Name="ShellId">` + sh.id +
 			`</w:Selector></w:SelectorSet></a:ReferenceParameters></x:ResourceCreated>` +
 			`<rsp:Shell><rsp:ShellId>` + sh.id + `</rsp:ShellId><rsp:ResourceUri>` + resourceCmd + `</rsp:ResourceUri>` +
-			`<rsp:Owner>` + xmlText(s.cfg.Domain.NetBIOS+`\`+acct.User) + `</rsp:Owner><rsp:ClientIP>127.0.0.1</rsp:ClientIP>` +
+			`<rsp:Owner>` + xmlText(acct.Name(s.cfg.Domain)) + `</rsp:Owner><rsp:ClientIP>127.0.0.1</rsp:ClientIP>` +
 			`<rsp:IdleTimeOut>PT7200.000S</rsp:IdleTimeOut><rsp:InputStreams>stdin</rsp:InputStreams>` +
 			`<rsp:OutputStreams>stdout stderr</rsp:OutputStreams><rsp:ShellRunTime>P0DT0H0M0S</rsp:ShellRunTime>` +
 			`<rsp:ShellInactivity>P0DT0H0M0S</rsp:ShellInactivity></rsp:Shell>`

@@ -25,6 +25,8 @@ type savedState struct {
 	SiteCollection   bool                           `json:"site_collection"`
 	MissingRootOn    []string                       `json:"missing_root_on,omitempty"`
 	Basic            bool                           `json:"basic"`
+	Certificate      bool                           `json:"certificate"`
+	Kerberos         bool                           `json:"kerberos"`
 	AllowUnencrypted bool                           `json:"allow_unencrypted"`
 	IssuedAt         time.Time                      `json:"issued_at"`
 	Serial           int64                          `json:"serial"`
@@ -35,6 +37,9 @@ type savedState struct {
 	CMS              []*WebConfig                   `json:"cms"`
 	Stores           map[string]map[string][]string `json:"stores"` // server -> store -> DER, base64
 }
+
+// localKey is the local Administrator's entry among the passwords.
+const localKey = `.\Administrator`
 
 func loadState(path string) (*savedState, error) {
 	b, err := os.ReadFile(path)
@@ -56,7 +61,7 @@ func loadState(path string) (*savedState, error) {
 func (s *savedState) apply(o Options) Options {
 	o.Product, o.Edition, o.FrontEnds, o.Directors = s.Product, s.Edition, s.FrontEnds, s.Directors
 	o.Scenario, o.SiteCollection, o.MissingRootOn = tlab.Scenario(s.Scenario), s.SiteCollection, s.MissingRootOn
-	o.Basic, o.AllowUnencrypted = s.Basic, s.AllowUnencrypted
+	o.Basic, o.AllowUnencrypted, o.Certificate, o.Kerberos = s.Basic, s.AllowUnencrypted, s.Certificate, s.Kerberos
 	return o
 }
 
@@ -65,6 +70,14 @@ func (s *savedState) restore(d *Deployment) error {
 	for _, a := range d.Accounts {
 		if pw, ok := s.Passwords[a.User]; ok {
 			a.Password = pw
+		}
+	}
+	if pw, ok := s.Passwords[localKey]; ok {
+		d.LocalAdmin.Password = pw
+		for _, srv := range d.Servers {
+			for _, a := range srv.Local {
+				a.Password = pw
+			}
 		}
 	}
 	if len(s.CMS) > 0 {
@@ -106,12 +119,13 @@ func (l *Lab) save() error {
 	d := l.Deployment
 	s := savedState{Product: l.shape.Product, Edition: l.shape.Edition, FrontEnds: l.shape.FrontEnds, Directors: l.shape.Directors,
 		Scenario: string(l.shape.Scenario), SiteCollection: l.shape.SiteCollection, MissingRootOn: l.shape.MissingRootOn,
-		Basic: l.shape.Basic, AllowUnencrypted: l.shape.AllowUnencrypted, IssuedAt: l.issuedAt, Serial: l.serialStart,
+		Basic: l.shape.Basic, Certificate: l.shape.Certificate, Kerberos: l.shape.Kerberos, AllowUnencrypted: l.shape.AllowUnencrypted, IssuedAt: l.issuedAt, Serial: l.serialStart,
 		Keys: tlab.Keys(), Ports: l.ports, Passwords: map[string]string{}, CMSVersion: d.currentVersion(), CMS: d.CMS(),
 		Stores: map[string]map[string][]string{}}
 	for _, a := range d.Accounts {
 		s.Passwords[a.User] = a.Password
 	}
+	s.Passwords[localKey] = d.LocalAdmin.Password
 	for _, srv := range d.Servers {
 		srv.mu.Lock()
 		m := map[string][]string{}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/xml"
@@ -27,13 +28,25 @@ type Process func(ctx context.Context, acct *Account, cmdline string, stdin io.R
 type WinRMConfig struct {
 	Computer         string // NetBIOS name of the host, e.g. FE01
 	Domain           Domain
-	Lookup           func(user, domain string) *Account
-	CanConnect       func(*Account) bool // WinRM's RootSDDL: Administrators and Remote Management Users
-	AllowUnencrypted bool                // Service/AllowUnencrypted (false on Windows by default)
-	Basic            bool                // Service/Auth/Basic (false on Windows by default)
-	MaxShellsPerUser int                 // Winrs/MaxShellsPerUser (30)
-	MaxEnvelopeKB    int                 // MaxEnvelopeSizekb (500)
-	MaxTimeout       time.Duration       // MaxTimeoutms (60 s)
+	Lookup           func(user, domain string) *Account // the domain's accounts
+	Local            []*Account                         // the server's own accounts (its SAM)
+	CanConnect       func(*Account) bool                // WinRM's RootSDDL: Administrators and Remote Management Users
+	AllowUnencrypted bool                               // Service/AllowUnencrypted (false on Windows by default)
+	Basic            bool                               // Service/Auth/Basic (false on Windows by default); local accounts only
+	// Certificate is Service/Auth/Certificate (false on Windows by default):
+	// over HTTPS, a client certificate that one of CertMappings matches signs
+	// in as the mapping's local account.
+	Certificate  bool
+	CertMappings []CertMapping
+	// FindCert looks a thumbprint up in the server's LocalMachine Root and CA
+	// stores: the issuer a certificate mapping names must be there.
+	FindCert func(thumbprint string) *x509.Certificate
+	// Kerberos accepts AP-REQs for HTTP/FQDN with this service's keys; nil:
+	// the server has no Kerberos (the lab's default, no KDC).
+	Kerberos         *Kerberos
+	MaxShellsPerUser int           // Winrs/MaxShellsPerUser (30)
+	MaxEnvelopeKB    int           // MaxEnvelopeSizekb (500)
+	MaxTimeout       time.Duration // MaxTimeoutms (60 s)
 	Run              Process
 	Knobs            *Knobs
 	Counters         *Counters
@@ -72,9 +85,10 @@ type connKey struct{}
 // connState is the authentication state of one TCP connection: NTLM is
 // connection-bound.
 type connState struct {
-	mu   sync.Mutex
-	ntlm ntlmContext
-	conn net.Conn
+	mu       sync.Mutex
+	ntlm     ntlmContext
+	kerberos *Account // the account a Kerberos AP-REQ signed this connection in as
+	conn     net.Conn
 }
 
 // Server returns an http.Server for this WinRM service. HTTP/2 stays off:
@@ -139,9 +153,27 @@ func (s *WinRM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	encrypted := strings.Contains(r.Header.Get("Content-Type"), `protocol="application/HTTP-SPNEGO-session-encrypted"`)
 
 	var acct *Account
+	kerberos := false
 	switch strings.ToLower(scheme) {
-	case "negotiate", "ntlm":
+	case "negotiate", "ntlm", "kerberos":
 		msg, err := base64.StdEncoding.DecodeString(strings.TrimSpace(token))
+		if err == nil && !strings.EqualFold(scheme, "ntlm") && isKerberosToken(msg) {
+			a, err := s.kerberosAccount(msg)
+			if err != nil {
+				s.unauthorized(w, isTLS)
+				return
+			}
+			acct, cs.kerberos = a, a
+			kerberos = true
+			// The reply completes the SPNEGO exchange.
+			w.Header().Set("WWW-Authenticate", "Negotiate oRQwEqADCgEAoQsGCSqGSIb3EgECAg==")
+			if len(body) == 0 {
+				w.Header().Set("Content-Length", "0")
+				w.WriteHeader(http.StatusOK)
+				return
+			}
+			break
+		}
 		if err != nil || len(msg) < 12 {
 			s.unauthorized(w, isTLS)
 			return
@@ -158,7 +190,7 @@ func (s *WinRM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		case 3:
-			a, err := cs.ntlm.authenticate(msg, s.cfg.Lookup)
+			a, err := cs.ntlm.authenticate(msg, s.lookup)
 			if err != nil {
 				cs.ntlm = ntlmContext{}
 				s.unauthorized(w, isTLS)
@@ -181,15 +213,26 @@ func (s *WinRM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.unauthorized(w, isTLS)
 			return
 		}
-		name, domain := splitUser(user)
-		a := s.cfg.Lookup(name, domain)
+		// Basic reaches local accounts only (winrm-facts §7): a domain
+		// account is refused like a wrong password.
+		a := s.lookupLocal(user)
 		if a == nil || a.Password != pass {
+			s.unauthorized(w, isTLS)
+			return
+		}
+		acct = a
+	case certAuthScheme:
+		a, err := s.certificateAccount(r.TLS)
+		if err != nil {
 			s.unauthorized(w, isTLS)
 			return
 		}
 		acct = a
 	case "":
 		acct = cs.ntlm.account
+		if acct == nil {
+			acct, kerberos = cs.kerberos, true
+		}
 		if acct == nil {
 			s.unauthorized(w, isTLS)
 			return
@@ -214,6 +257,12 @@ func (s *WinRM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
+	case kerberos && !isTLS && !s.cfg.AllowUnencrypted:
+		// Kerberos without message encryption over HTTP: Windows answers
+		// 500 (winrm-facts §3.1).
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusInternalServerError)
+		return
 	case !isTLS && !s.cfg.AllowUnencrypted:
 		// AllowUnencrypted=false: plain SOAP over HTTP is refused with a 401,
 		// as Windows does.
@@ -254,6 +303,60 @@ func messageID(soap []byte) string {
 		return strings.TrimSpace(string(m[1]))
 	}
 	return ""
+}
+
+// lookup maps the user and domain an NTLM client sent to an account: the
+// server's own when the domain is the computer's name (or "."), else the
+// domain's; a bare name that is no domain account may be a local one.
+func (s *WinRM) lookup(user, domain string) *Account {
+	if s.isComputer(domain) {
+		return s.local(user)
+	}
+	if a := s.cfg.Lookup(user, domain); a != nil {
+		return a
+	}
+	if domain == "" {
+		return s.local(user)
+	}
+	return nil
+}
+
+// lookupLocal maps user, COMPUTER\user or .\user to a local account.
+func (s *WinRM) lookupLocal(user string) *Account {
+	name, domain := splitUser(user)
+	if domain != "" && !s.isComputer(domain) {
+		return nil
+	}
+	return s.local(name)
+}
+
+// kerberosAccount verifies a Kerberos token and maps its client principal to
+// a domain account.
+func (s *WinRM) kerberosAccount(token []byte) (*Account, error) {
+	if s.cfg.Kerberos == nil {
+		return nil, errors.New("no Kerberos on this server")
+	}
+	user, realm, err := s.cfg.Kerberos.accept(token)
+	if err != nil {
+		return nil, err
+	}
+	if a := s.cfg.Lookup(user, realm); a != nil {
+		return a, nil
+	}
+	return nil, fmt.Errorf("no account for %s@%s", user, realm)
+}
+
+func (s *WinRM) isComputer(domain string) bool {
+	return domain == "." || strings.EqualFold(domain, s.cfg.Computer)
+}
+
+func (s *WinRM) local(user string) *Account {
+	for _, a := range s.cfg.Local {
+		if strings.EqualFold(a.User, user) {
+			return a
+		}
+	}
+	return nil
 }
 
 func splitUser(user string) (name, domain string) {

@@ -17,6 +17,8 @@ var testDomain = Domain{NetBIOS: "LAB", DNS: "lab.test"}
 
 var testAccounts = []*Account{{User: "lyncadmin", Password: "Pa55w.rd-lab", Groups: []string{"Administrators"}}}
 
+const localPassword = "Pa55w.rd-local"
+
 func testLookup(user, domain string) *Account {
 	for _, a := range testAccounts {
 		if strings.EqualFold(a.User, user) && (domain == "" || strings.EqualFold(domain, "LAB") || strings.EqualFold(domain, "lab.test")) {
@@ -26,11 +28,14 @@ func testLookup(user, domain string) *Account {
 	return nil
 }
 
-// echoProcess runs "echo TEXT" and "cat" (stdin to stdout), and fails anything else.
+// echoProcess runs "echo TEXT", "whoami" and "cat" (stdin to stdout), and fails anything else.
 func echoProcess(ctx context.Context, acct *Account, line string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch {
 	case strings.HasPrefix(line, "echo "):
 		io.WriteString(stdout, strings.TrimPrefix(line, "echo ")+"\r\n")
+		return 0
+	case line == "whoami":
+		io.WriteString(stdout, strings.ToLower(acct.Name(testDomain))+"\r\n")
 		return 0
 	case line == "cat":
 		io.Copy(stdout, stdin)
@@ -45,7 +50,8 @@ func echoProcess(ctx context.Context, acct *Account, line string, stdin io.Reade
 
 func startWinRM(t *testing.T, mod func(*WinRMConfig)) (*WinRM, int) {
 	t.Helper()
-	cfg := WinRMConfig{Computer: "FE01", Domain: testDomain, Lookup: testLookup, Run: echoProcess}
+	cfg := WinRMConfig{Computer: "FE01", Domain: testDomain, Lookup: testLookup, Run: echoProcess,
+		Local: []*Account{{User: "Administrator", Password: localPassword, Groups: []string{GroupAdministrators}, Computer: "FE01"}}}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -116,7 +122,7 @@ func TestMasterzenWrongPassword(t *testing.T) {
 func TestUnencryptedRefusedByDefault(t *testing.T) {
 	_, port := startWinRM(t, func(c *WinRMConfig) { c.Basic = true })
 	// Basic over plain HTTP with AllowUnencrypted=false: 401, as Windows.
-	c := masterzenClient(t, port, "lyncadmin", "Pa55w.rd-lab", false)
+	c := masterzenClient(t, port, "Administrator", localPassword, false)
 	_, err := c.RunWithContext(context.Background(), "echo x", io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("plain Basic over HTTP: %v", err)
@@ -130,12 +136,41 @@ func TestUnencryptedRefusedByDefault(t *testing.T) {
 	}
 }
 
+// Basic signs in local accounts only (winrm-facts §7): the server's own
+// Administrator, as Administrator, .\Administrator or FE01\Administrator;
+// a domain account with the right password is refused.
 func TestBasicWhenAllowed(t *testing.T) {
 	_, port := startWinRM(t, func(c *WinRMConfig) { c.Basic, c.AllowUnencrypted = true, true })
-	c := masterzenClient(t, port, "lyncadmin", "Pa55w.rd-lab", false)
+	for _, user := range []string{"Administrator", `.\Administrator`, `fe01\administrator`} {
+		c := masterzenClient(t, port, user, localPassword, false)
+		var out strings.Builder
+		code, err := c.RunWithContext(context.Background(), "echo basic", &out, io.Discard)
+		if err != nil || code != 0 || out.String() != "basic\r\n" {
+			t.Errorf("basic as %s: %q %d %v", user, out.String(), code, err)
+		}
+	}
+	for _, user := range []string{"lyncadmin", `LAB\lyncadmin`, "lyncadmin@lab.test", `OTHER\Administrator`} {
+		c := masterzenClient(t, port, user, "Pa55w.rd-lab", false)
+		if user == `OTHER\Administrator` {
+			c = masterzenClient(t, port, user, localPassword, false)
+		}
+		if _, err := c.RunWithContext(context.Background(), "echo basic", io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "401") {
+			t.Errorf("basic as %s: want 401, got %v", user, err)
+		}
+	}
+}
+
+// NTLM signs in domain and local accounts alike.
+func TestNTLMLocalAccount(t *testing.T) {
+	_, port := startWinRM(t, nil)
 	var out strings.Builder
-	code, err := c.RunWithContext(context.Background(), "echo basic", &out, io.Discard)
-	if err != nil || code != 0 || out.String() != "basic\r\n" {
-		t.Fatalf("basic: %q %d %v", out.String(), code, err)
+	code, err := masterzenClient(t, port, `FE01\Administrator`, localPassword, true).RunWithContext(context.Background(), "whoami", &out, io.Discard)
+	if err != nil || code != 0 || out.String() != "fe01\\administrator\r\n" {
+		t.Fatalf("NTLM as FE01\\Administrator: %q %d %v", out.String(), code, err)
+	}
+	out.Reset()
+	code, err = masterzenClient(t, port, "lyncadmin@lab.test", "Pa55w.rd-lab", true).RunWithContext(context.Background(), "whoami", &out, io.Discard)
+	if err != nil || code != 0 || out.String() != "lab\\lyncadmin\r\n" {
+		t.Fatalf("NTLM as lyncadmin@lab.test: %q %d %v", out.String(), code, err)
 	}
 }

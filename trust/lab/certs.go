@@ -75,6 +75,11 @@ type Spec struct {
 	Hash       Hash   // SHA256 when empty
 	AIA        string // caIssuers URL
 	Key        *rsa.PrivateKey
+	// ExtKeyUsage of a leaf; Server Authentication when empty.
+	ExtKeyUsage []x509.ExtKeyUsage
+	// Extensions are added as they are (a subject alternative name with a
+	// UPN, for a client certificate).
+	Extensions []pkix.Extension
 }
 
 var serial int64 = 1000
@@ -154,7 +159,11 @@ func Issue(spec Spec, parent *Issued) (*Issued, error) {
 	} else {
 		tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		if len(spec.ExtKeyUsage) > 0 {
+			tmpl.ExtKeyUsage = spec.ExtKeyUsage
+		}
 	}
+	tmpl.ExtraExtensions = spec.Extensions
 	if spec.AIA != "" {
 		tmpl.IssuingCertificateURL = []string{spec.AIA}
 	}

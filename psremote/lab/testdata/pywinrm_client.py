@@ -2,6 +2,9 @@
 independent client of the lynctrust lab. Prints a JSON result.
 
 usage: pywinrm_client.py ENDPOINT TRANSPORT USER PASSWORD ENCRYPTION SCRIPT
+
+With TRANSPORT certificate, USER is the client certificate's PEM file and
+PASSWORD its key's.
 """
 import base64
 import json
@@ -13,9 +16,11 @@ from winrm.protocol import Protocol
 endpoint, transport, user, password, encryption, script = sys.argv[1:7]
 result = {}
 try:
-    p = Protocol(endpoint=endpoint, transport=transport, username=user, password=password,
-                 server_cert_validation='ignore', message_encryption=encryption,
-                 operation_timeout_sec=20, read_timeout_sec=30)
+    creds = {'username': user, 'password': password}
+    if transport == 'certificate':
+        creds = {'cert_pem': user, 'cert_key_pem': password}
+    p = Protocol(endpoint=endpoint, transport=transport, server_cert_validation='ignore',
+                 message_encryption=encryption, operation_timeout_sec=20, read_timeout_sec=30, **creds)
     shell = p.open_shell(codepage=65001)
     encoded = base64.b64encode(script.encode('utf-16-le')).decode('ascii')
     command = p.run_command(shell, 'powershell', ['-NoProfile', '-NonInteractive', '-EncodedCommand', encoded])

@@ -1,0 +1,154 @@
+package psremote
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/jcmturner/gokrb5/v8/client"
+	"github.com/jcmturner/gokrb5/v8/config"
+	"github.com/jcmturner/gokrb5/v8/spnego"
+)
+
+// Krb5ConfPath is where the Kerberos configuration comes from when the
+// command line names none: KRB5_CONFIG, else /etc/krb5.conf when it exists;
+// "" means none (then the realm's KDCs are looked up in DNS).
+func Krb5ConfPath() string {
+	if p := os.Getenv("KRB5_CONFIG"); p != "" {
+		return p
+	}
+	if _, err := os.Stat("/etc/krb5.conf"); err == nil {
+		return "/etc/krb5.conf"
+	}
+	return ""
+}
+
+// kerberosConfig loads krb5.conf, or without one makes the configuration a
+// domain-joined Windows workstation has implicitly: the realm is the user's
+// DNS domain in capitals and its KDCs are the domain controllers that DNS
+// names (_kerberos._tcp.REALM SRV records, which Active Directory publishes).
+func kerberosConfig(path, realm string) (*config.Config, error) {
+	if path != "" {
+		cfg, err := config.Load(path)
+		if err != nil {
+			return nil, fmt.Errorf("Kerberos configuration %s: %w", path, err)
+		}
+		return cfg, nil
+	}
+	if realm == "" {
+		return nil, errors.New("no Kerberos configuration (KRB5_CONFIG, /etc/krb5.conf) and no realm: give --user user@dns.domain")
+	}
+	cfg := config.New()
+	cfg.LibDefaults.DefaultRealm = realm
+	cfg.LibDefaults.DNSLookupKDC = true
+	cfg.LibDefaults.UDPPreferenceLimit = 1 // TCP: AD tickets with a PAC outgrow UDP
+	cfg.Realms = []config.Realm{{Realm: realm}}
+	return cfg, nil
+}
+
+// kerberosPrincipal splits the user into a name and a realm: user@dns.domain
+// gives DNS.DOMAIN; DOMAIN\user (a NetBIOS name, not a realm) takes the
+// configuration's default realm.
+func kerberosPrincipal(user string, cfg *config.Config) (name, realm string, err error) {
+	if n, d, ok := strings.Cut(user, "@"); ok {
+		return n, strings.ToUpper(d), nil
+	}
+	name, _ = splitDomain(user)
+	if cfg == nil || cfg.LibDefaults.DefaultRealm == "" {
+		return "", "", fmt.Errorf("user %q: Kerberos needs the realm; give the user as user@dns.domain (e.g. admin@contoso.com)", user)
+	}
+	return name, cfg.LibDefaults.DefaultRealm, nil
+}
+
+// kerberosLogin gets a ticket-granting ticket for the connection's user.
+func kerberosLogin(c Conn) (*client.Client, error) {
+	if net.ParseIP(c.Host()) != nil {
+		return nil, fmt.Errorf("Kerberos needs the server's name, not an address: the ticket is for HTTP/FQDN")
+	}
+	realm := ""
+	if _, d, ok := strings.Cut(c.User, "@"); ok {
+		realm = strings.ToUpper(d)
+	}
+	path := c.Krb5Conf
+	if path == "" {
+		path = Krb5ConfPath()
+	}
+	cfg, err := kerberosConfig(path, realm)
+	if err != nil {
+		return nil, err
+	}
+	name, realm, err := kerberosPrincipal(c.User, cfg)
+	if err != nil {
+		return nil, err
+	}
+	cl := client.NewWithPassword(name, realm, c.Password, cfg, client.DisablePAFXFAST(true))
+	if err := cl.Login(); err != nil {
+		return nil, &KerberosError{Realm: realm, Err: err}
+	}
+	return cl, nil
+}
+
+// setKerberosHeader puts an SPNEGO token for HTTP/host on the request (the
+// service ticket is fetched once and kept by the client).
+func setKerberosHeader(cl *client.Client, req *http.Request, host string) error {
+	if err := spnego.SetSPNEGOHeader(cl, req, "HTTP/"+strings.ToLower(host)); err != nil {
+		return &KerberosError{Realm: cl.Credentials.Realm(), Err: err}
+	}
+	return nil
+}
+
+// KerberosError is a failure to get a ticket, explained by the KDC's code.
+type KerberosError struct {
+	Realm string
+	Err   error
+}
+
+func (e *KerberosError) Error() string {
+	text := e.code()
+	for _, k := range kdcErrors {
+		if strings.Contains(text, k.code) {
+			return "Kerberos: " + k.meaning + " (" + k.code + ")"
+		}
+	}
+	if strings.Contains(text, "no KDCs") || strings.Contains(text, "networking_error") || strings.Contains(text, "communicat") {
+		return fmt.Sprintf("Kerberos: no KDC for realm %s answered", e.Realm)
+	}
+	return "Kerberos: " + text
+}
+
+func (e *KerberosError) Unwrap() error { return e.Err }
+
+// code is the error's text, with a reply the password does not decrypt
+// named as the KDC would have named it had it asked for pre-authentication
+// (Active Directory does by default).
+func (e *KerberosError) code() string {
+	text := e.Err.Error()
+	if strings.Contains(text, "client password/keytab incorrect") {
+		return "KDC_ERR_PREAUTH_FAILED"
+	}
+	return text
+}
+
+// Hint says what to do about it.
+func (e *KerberosError) Hint() string {
+	text := e.code()
+	for _, k := range kdcErrors {
+		if strings.Contains(text, k.code) {
+			return k.hint
+		}
+	}
+	return "check that a domain controller of " + e.Realm + " is reachable on TCP 88 (KRB5_CONFIG may name the KDCs; without a krb5.conf lynctrust asks DNS for _kerberos._tcp." + e.Realm + ")"
+}
+
+var kdcErrors = []struct{ code, meaning, hint string }{
+	{"KDC_ERR_PREAUTH_FAILED", "the domain controller refused the password", "check the password of the account"},
+	{"KDC_ERR_C_PRINCIPAL_UNKNOWN", "the domain does not know this user", "check the user (user@dns.domain)"},
+	{"KDC_ERR_S_PRINCIPAL_UNKNOWN", "the domain has no HTTP/ service name for this server", "give --server the name Active Directory has for the server (setspn -L SERVER lists its names), not an alias"},
+	{"KDC_ERR_CLIENT_REVOKED", "the account is disabled or locked out", "unlock or enable the account"},
+	{"KDC_ERR_KEY_EXPIRED", "the password has expired", "change the password, then run again"},
+	{"KRB_AP_ERR_SKEW", "the clocks here and on the domain controller differ by more than five minutes", "set this machine's clock (Kerberos allows five minutes)"},
+	{"KDC_ERR_WRONG_REALM", "the realm is not the user's", "give the user as user@dns.domain of the account's own domain"},
+}
