@@ -174,7 +174,11 @@ func Run(ctx context.Context, o Options) *Report {
 	wg.Add(4)
 	go func() { defer wg.Done(); add(poolRootCheck(ctx, o, pool, exchangeRoot, inv, ropts)) }()
 	go func() { defer wg.Done(); add(clockCheck(ctx, o, frontEnds)) }()
-	go func() { defer wg.Done(); add(portsCheck(ctx, o, pool)) }()
+	probed := pool
+	if probed == "" && o.Conn != nil {
+		probed = o.Conn.Host() // the pool is unknown: the server's own ports
+	}
+	go func() { defer wg.Done(); add(portsCheck(ctx, o, probed)) }()
 	go func() { defer wg.Done(); add(serverCheck(ctx, o, exchangeRoot, invErr)) }()
 	wg.Wait()
 	if o.Symptom != "" {
