@@ -1,12 +1,15 @@
 package psremote
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/jcmturner/gokrb5/v8/client"
 	"github.com/jcmturner/gokrb5/v8/config"
@@ -63,7 +66,22 @@ func kerberosPrincipal(user string, cfg *config.Config) (name, realm string, err
 	return name, cfg.LibDefaults.DefaultRealm, nil
 }
 
-// kerberosLogin gets a ticket-granting ticket for the connection's user.
+// signIns keeps one Kerberos sign-in per account for the life of the
+// process: a fan-out to fifty Front Ends asks the KDC for one
+// ticket-granting ticket, then for one service ticket per server.
+var signIns = struct {
+	sync.Mutex
+	m map[string]*signIn
+}{m: map[string]*signIn{}}
+
+type signIn struct {
+	once sync.Once
+	cl   *client.Client
+	err  error
+}
+
+// kerberosLogin gets (or reuses) a ticket-granting ticket for the
+// connection's user.
 func kerberosLogin(c Conn) (*client.Client, error) {
 	if net.ParseIP(c.Host()) != nil {
 		return nil, fmt.Errorf("Kerberos needs the server's name, not an address: the ticket is for HTTP/FQDN")
@@ -84,11 +102,25 @@ func kerberosLogin(c Conn) (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl := client.NewWithPassword(name, realm, c.Password, cfg, client.DisablePAFXFAST(true))
-	if err := cl.Login(); err != nil {
-		return nil, &KerberosError{Realm: realm, Err: err}
+	sum := sha256.Sum256([]byte(c.Password))
+	key := strings.Join([]string{path, realm, strings.ToLower(name), hex.EncodeToString(sum[:])}, "\x00")
+	signIns.Lock()
+	s := signIns.m[key]
+	if s == nil {
+		s = &signIn{}
+		signIns.m[key] = s
 	}
-	return cl, nil
+	signIns.Unlock()
+	s.once.Do(func() {
+		// Active Directory requires pre-authentication: send it at once.
+		cl := client.NewWithPassword(name, realm, c.Password, cfg, client.DisablePAFXFAST(true), client.AssumePreAuthentication(true))
+		if err := cl.Login(); err != nil {
+			s.err = &KerberosError{Realm: realm, Err: err}
+			return
+		}
+		s.cl = cl
+	})
+	return s.cl, s.err
 }
 
 // setKerberosHeader puts an SPNEGO token for HTTP/host on the request (the

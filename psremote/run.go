@@ -306,7 +306,6 @@ func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Ou
 		if err != nil {
 			return nil, explainConnect(c, err)
 		}
-		defer cl.Destroy()
 		krb = cl
 	}
 	opTimeout := c.OperationTimeout

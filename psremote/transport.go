@@ -234,16 +234,16 @@ func (t *transport) Post(_ *winrm.Client, msg *soap.SoapMessage) (string, error)
 func (t *transport) post(ctx context.Context, body []byte) (string, error) {
 	c := t.take()
 	for attempt := 0; ; attempt++ {
-		wasReady := c.ready || t.auth == "ntlm"
 		status, reply, err := t.send(ctx, c, body)
 		if err != nil {
 			c.http.CloseIdleConnections()
 			return "", err
 		}
-		if status == http.StatusUnauthorized && (t.auth == "ntlm" || t.auth == "kerberos") && attempt == 0 && wasReady {
+		if status == http.StatusUnauthorized && (t.auth == "ntlm" || t.auth == "kerberos") && attempt == 0 {
 			// The server lost this connection's context (a new TCP
-			// connection): authenticate again. A 401 means the message was
-			// not processed, so sending it again is safe.
+			// connection), or refused this one token: sign in again and send
+			// the message once more. A 401 means the message was not
+			// processed, so sending it again is safe.
 			c.ready = false
 			continue
 		}

@@ -119,6 +119,7 @@ var labs sync.Map
 //	labctl leftovers            print the scheduled tasks and files left on every server
 //	labctl replication DELAY    set the CMS replication delay
 //	labctl skew DURATION        shift the Front Ends' HTTP Date headers
+//	labctl tickets              print the tickets the lab's KDC issued: as=N tgs=M
 func cmdLabctl(ts *testscript.TestScript, neg bool, args []string) {
 	v, _ := labs.Load(ts)
 	l, _ := v.(*lab.Lab)
@@ -130,6 +131,13 @@ func cmdLabctl(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	out := ts.Stdout()
 	switch args[0] {
+	case "tickets":
+		if l.KDC() == nil {
+			ts.Fatalf("labctl tickets: the lab has no KDC (lync kerberos)")
+		}
+		as, tgs, err := l.KDC().Issued()
+		ts.Check(err)
+		fmt.Fprintf(out, "as=%d tgs=%d\n", as, tgs)
 	case "fault":
 		n, skip := 1, 0
 		if len(args) > 2 {

@@ -165,6 +165,27 @@ func StartKDC(dir, realm string, users map[string]string, servers []string) (*KD
 	}
 }
 
+// Issued counts the tickets the KDC has issued, from its log: AS_REQ
+// (ticket-granting tickets) and TGS_REQ (service tickets).
+func (k *KDC) Issued() (as, tgs int, err error) {
+	b, err := os.ReadFile(filepath.Join(k.Dir, "kdc.log"))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.Contains(line, ": ISSUE:") {
+			continue
+		}
+		switch {
+		case strings.Contains(line, "AS_REQ"):
+			as++
+		case strings.Contains(line, "TGS_REQ"):
+			tgs++
+		}
+	}
+	return as, tgs, nil
+}
+
 // Keytab reads the services' keys.
 func (k *KDC) Keytab() (*keytab.Keytab, error) {
 	b, err := os.ReadFile(k.keytabFile)

@@ -489,6 +489,9 @@ func (l *Lab) startKDC(stateDir string) error {
 	return nil
 }
 
+// KDC is the lab's Kerberos KDC, or nil.
+func (l *Lab) KDC() *KDC { return l.kdc }
+
 // Server finds a server of the deployment.
 func (l *Lab) Server(fqdn string) *Server { return l.Deployment.Server(fqdn) }
 
