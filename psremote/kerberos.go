@@ -61,9 +61,40 @@ func kerberosPrincipal(user string, cfg *config.Config) (name, realm string, err
 	}
 	name, _ = splitDomain(user)
 	if cfg == nil || cfg.LibDefaults.DefaultRealm == "" {
-		return "", "", fmt.Errorf("user %q: Kerberos needs the realm; give the user as user@dns.domain (e.g. admin@contoso.com)", user)
+		return "", "", fmt.Errorf("%s names no realm: give the user as user@dns.domain (e.g. admin@contoso.com), or a krb5.conf with a default_realm", user)
 	}
 	return name, cfg.LibDefaults.DefaultRealm, nil
+}
+
+// KerberosPrincipal checks that Kerberos can start for the connection: the
+// server is a name, there is a configuration (or DNS to ask), and the user
+// has a realm. It returns the principal, e.g. lyncadmin@CONTOSO.COM.
+func KerberosPrincipal(c Conn) (string, error) {
+	_, _, name, realm, err := kerberosSetup(c)
+	if err != nil {
+		return "", err
+	}
+	return name + "@" + realm, nil
+}
+
+func kerberosSetup(c Conn) (cfg *config.Config, path, name, realm string, err error) {
+	if net.ParseIP(c.Host()) != nil {
+		return nil, "", "", "", setupError{fmt.Errorf("Kerberos needs the server's name, not an address (%s): the ticket is for HTTP/FQDN", c.Host())}
+	}
+	if _, d, ok := strings.Cut(c.User, "@"); ok {
+		realm = strings.ToUpper(d)
+	}
+	path = c.Krb5Conf
+	if path == "" {
+		path = Krb5ConfPath()
+	}
+	if cfg, err = kerberosConfig(path, realm); err != nil {
+		return nil, "", "", "", setupError{err}
+	}
+	if name, realm, err = kerberosPrincipal(c.User, cfg); err != nil {
+		return nil, "", "", "", setupError{err}
+	}
+	return cfg, path, name, realm, nil
 }
 
 // signIns keeps one Kerberos sign-in per account for the life of the
@@ -84,21 +115,9 @@ type signIn struct {
 // connection's user.
 func kerberosLogin(c Conn) (*client.Client, error) {
 	if net.ParseIP(c.Host()) != nil {
-		return nil, fmt.Errorf("Kerberos needs the server's name, not an address: the ticket is for HTTP/FQDN")
+		return nil, setupError{errors.New("Kerberos needs the server's name, not an address: the ticket is for HTTP/FQDN")}
 	}
-	realm := ""
-	if _, d, ok := strings.Cut(c.User, "@"); ok {
-		realm = strings.ToUpper(d)
-	}
-	path := c.Krb5Conf
-	if path == "" {
-		path = Krb5ConfPath()
-	}
-	cfg, err := kerberosConfig(path, realm)
-	if err != nil {
-		return nil, err
-	}
-	name, realm, err := kerberosPrincipal(c.User, cfg)
+	cfg, path, name, realm, err := kerberosSetup(c)
 	if err != nil {
 		return nil, err
 	}
@@ -131,6 +150,12 @@ func setKerberosHeader(cl *client.Client, req *http.Request, host string) error 
 	}
 	return nil
 }
+
+// setupError is Kerberos that cannot start: no realm, no configuration,
+// an address for a name.
+type setupError struct{ error }
+
+func (e setupError) Unwrap() error { return e.error }
 
 // KerberosError is a failure to get a ticket, explained by the KDC's code.
 type KerberosError struct {

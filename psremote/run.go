@@ -236,7 +236,7 @@ func explainConnect(c Conn, err error) error {
 	case errors.As(err, &ke):
 		ce.Err = ke
 		ce.Hint = ke.Hint()
-	case strings.Contains(err.Error(), "Kerberos"):
+	case errors.As(err, new(setupError)):
 		ce.Hint = "Kerberos: give --server as the FQDN and --user as user@dns.domain; KRB5_CONFIG or --krb5-conf may name a krb5.conf"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		ce.Err = errors.New("connection refused: no WinRM listener on that port")

@@ -90,14 +90,17 @@ func connection(g *globals, c *cli.Context) (psremote.Conn, error) {
 	if user == "" {
 		return psremote.Conn{}, usageErrorf("give the account with --user DOMAIN\\user (or LYNCTRUST_USER)")
 	}
-	if conn.Auth == "kerberos" && !strings.Contains(user, "@") && psremote.Krb5ConfPath() == "" && c.String("krb5-conf") == "" {
-		return psremote.Conn{}, usageErrorf("--auth kerberos: give --user as user@dns.domain (the realm), e.g. admin@contoso.com; %s is a NetBIOS name", strings.SplitN(user, `\`, 2)[0])
+	conn.User = user
+	if conn.Auth == "kerberos" {
+		if _, err := psremote.KerberosPrincipal(conn); err != nil {
+			return psremote.Conn{}, usageError(fmt.Errorf("--auth kerberos: %w", err))
+		}
 	}
 	pw, err := readPassword(g, c, user)
 	if err != nil {
 		return psremote.Conn{}, err
 	}
-	conn.User, conn.Password = user, pw
+	conn.Password = pw
 	return conn, nil
 }
 
