@@ -2,18 +2,26 @@ package psremote
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/jcmturner/gofork/encoding/asn1"
 	"github.com/jcmturner/gokrb5/v8/client"
 	"github.com/jcmturner/gokrb5/v8/config"
+	"github.com/jcmturner/gokrb5/v8/crypto"
+	"github.com/jcmturner/gokrb5/v8/gssapi"
+	"github.com/jcmturner/gokrb5/v8/iana/flags"
+	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
+	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/spnego"
+	"github.com/jcmturner/gokrb5/v8/types"
 )
 
 // Krb5ConfPath is where the Kerberos configuration comes from when the
@@ -142,11 +150,72 @@ func kerberosLogin(c Conn) (*client.Client, error) {
 	return s.cl, s.err
 }
 
-// setKerberosHeader puts an SPNEGO token for HTTP/host on the request (the
-// service ticket is fetched once and kept by the client).
-func setKerberosHeader(cl *client.Client, req *http.Request, host string) error {
-	if err := spnego.SetSPNEGOHeader(cl, req, "HTTP/"+strings.ToLower(host)); err != nil {
-		return &KerberosError{Realm: cl.Credentials.Realm(), Err: err}
+// kerberosToken makes the SPNEGO token for HTTP/host, asking for mutual
+// authentication, and returns what the server's AP-REP must echo.
+func kerberosToken(cl *client.Client, host string) (string, *apReqSent, error) {
+	tkt, key, err := cl.GetServiceTicket("HTTP/" + strings.ToLower(host))
+	if err != nil {
+		return "", nil, &KerberosError{Realm: cl.Credentials.Realm(), Err: err}
+	}
+	tok, err := spnego.NewKRB5TokenAPREQ(cl, tkt, key, []int{gssapi.ContextFlagInteg, gssapi.ContextFlagConf, gssapi.ContextFlagMutual},
+		[]int{flags.APOptionMutualRequired})
+	if err != nil {
+		return "", nil, err
+	}
+	// The authenticator's time is what the AP-REP must give back.
+	if err := tok.APReq.DecryptAuthenticator(key); err != nil {
+		return "", nil, err
+	}
+	mech, err := tok.Marshal()
+	if err != nil {
+		return "", nil, err
+	}
+	st := spnego.SPNEGOToken{Init: true, NegTokenInit: spnego.NegTokenInit{MechTypes: []asn1.ObjectIdentifier{gssapi.OIDKRB5.OID()}, MechTokenBytes: mech}}
+	b, err := st.Marshal()
+	if err != nil {
+		return "", nil, err
+	}
+	sent := &apReqSent{key: key, ctime: tok.APReq.Authenticator.CTime, cusec: tok.APReq.Authenticator.Cusec}
+	return "Negotiate " + base64.StdEncoding.EncodeToString(b), sent, nil
+}
+
+// apReqSent is what a Kerberos request asked the server to prove.
+type apReqSent struct {
+	key   types.EncryptionKey
+	ctime time.Time
+	cusec int
+}
+
+// errNoMutual is a server that took the ticket without proving it holds
+// the HTTP/ service key: something in the path answered for it.
+var errNoMutual = errors.New("Kerberos: the server did not prove who it is (no valid AP-REP in its answer): mutual authentication failed")
+
+// verify checks the server's answer (WWW-Authenticate: Negotiate TOKEN):
+// an AP-REP sealed with the session key, echoing the authenticator's time.
+func (a *apReqSent) verify(header string) error {
+	b64, ok := strings.CutPrefix(header, "Negotiate ")
+	if !ok {
+		return errNoMutual
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
+	if err != nil {
+		return errNoMutual
+	}
+	var resp spnego.NegTokenResp
+	if err := resp.Unmarshal(raw); err != nil || len(resp.ResponseToken) == 0 {
+		return errNoMutual
+	}
+	var tok spnego.KRB5Token
+	if err := tok.Unmarshal(resp.ResponseToken); err != nil || !tok.IsAPRep() {
+		return errNoMutual
+	}
+	plain, err := crypto.DecryptEncPart(tok.APRep.EncPart, a.key, keyusage.AP_REP_ENCPART)
+	if err != nil {
+		return errNoMutual
+	}
+	var part messages.EncAPRepPart
+	if err := part.Unmarshal(plain); err != nil || !part.CTime.Equal(a.ctime) || part.Cusec != a.cusec {
+		return errNoMutual
 	}
 	return nil
 }

@@ -233,6 +233,8 @@ func explainConnect(c Conn, err error) error {
 			ce.Err = errors.New("the server refused the Kerberos ticket (HTTP 401)")
 			ce.Hint = "give --server the name Active Directory has for the server (its HTTP/ service name), and check that the clocks agree"
 		}
+	case errors.Is(err, errNoMutual):
+		ce.Hint = "do not trust this path: something between here and the server answered for it, or the server's HTTP/ key is not the one the domain has; check the server's certificate and its computer account"
 	case errors.As(err, &ke):
 		ce.Err = ke
 		ce.Hint = ke.Hint()

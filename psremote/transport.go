@@ -344,6 +344,7 @@ func (t *transport) sendPlain(ctx context.Context, c *conn, body []byte) (int, [
 		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
+	var sent *apReqSent
 	switch t.auth {
 	case "basic":
 		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(t.user+":"+t.password)))
@@ -351,9 +352,12 @@ func (t *transport) sendPlain(ctx context.Context, c *conn, body []byte) (int, [
 		req.Header.Set("Authorization", certAuthScheme)
 	case "kerberos":
 		if !c.ready {
-			if err := setKerberosHeader(t.krb, req, t.host); err != nil {
+			header, s, err := kerberosToken(t.krb, t.host)
+			if err != nil {
 				return 0, nil, err
 			}
+			req.Header.Set("Authorization", header)
+			sent = s
 		}
 	}
 	t.count()
@@ -366,8 +370,13 @@ func (t *transport) sendPlain(ctx context.Context, c *conn, body []byte) (int, [
 	if err != nil {
 		return 0, nil, err
 	}
-	if t.auth == "kerberos" {
-		c.ready = resp.StatusCode != http.StatusUnauthorized
+	if sent != nil && resp.StatusCode != http.StatusUnauthorized {
+		// The server must prove it holds HTTP/host's key before its answer
+		// is believed.
+		if err := sent.verify(resp.Header.Get("WWW-Authenticate")); err != nil {
+			return 0, nil, err
+		}
+		c.ready = true
 	}
 	return resp.StatusCode, b, nil
 }

@@ -120,6 +120,7 @@ var labs sync.Map
 //	labctl replication DELAY    set the CMS replication delay
 //	labctl skew DURATION        shift the Front Ends' HTTP Date headers
 //	labctl tickets              print the tickets the lab's KDC issued: as=N tgs=M
+//	labctl impostor on|off      answer Kerberos without the AP-REP that proves the server
 func cmdLabctl(ts *testscript.TestScript, neg bool, args []string) {
 	v, _ := labs.Load(ts)
 	l, _ := v.(*lab.Lab)
@@ -131,6 +132,8 @@ func cmdLabctl(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	out := ts.Stdout()
 	switch args[0] {
+	case "impostor":
+		l.KerberosImpostor(len(args) > 1 && args[1] == "on")
 	case "tickets":
 		if l.KDC() == nil {
 			ts.Fatalf("labctl tickets: the lab has no KDC (lync kerberos)")

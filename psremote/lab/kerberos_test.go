@@ -130,6 +130,52 @@ func kerberosClient(t *testing.T, l *Lab, fqdn, user, password, spn string, ca [
 	return winrm.NewClientWithParameters(ep, user, password, params)
 }
 
+// pywinrm's kerberos transport (requests_kerberos over MIT's GSS-API, with
+// mutual authentication required) opens a shell with a ticket from kinit:
+// the lab must answer with an AP-REP the client can verify.
+func TestPywinrmKerberosAgainstTheLab(t *testing.T) {
+	py := debianPython(t)
+	if err := exec.Command(py, "-c", "import requests_kerberos").Run(); err != nil {
+		t.Skip("requests_kerberos is not installed")
+	}
+	l := kerberosLab(t, Options{})
+	srv := l.Info.Servers[0]
+	env := kinit(t, l, "lyncadmin")
+	host, port := realAddr(t, l, srv.WinRMHTTPSURL)
+	penv, err := PywinrmEnv(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(py, "testdata/pywinrm_client.py", "https://"+host+":"+strconv.Itoa(port)+"/wsman", "kerberos", srv.FQDN, "", "never", whoScript)
+	cmd.Env = append(penv, env...)
+	out, err := cmd.Output()
+	if err != nil || !strings.Contains(string(out), `LAB\\lyncadmin`) {
+		t.Fatalf("pywinrm kerberos: %v\n%s", err, out)
+	}
+}
+
+// kinit gets a ticket-granting ticket for a lab account into a new
+// credential cache, and returns the environment that points at it.
+func kinit(t *testing.T, l *Lab, account string) []string {
+	t.Helper()
+	kinit, err := exec.LookPath("kinit")
+	if err != nil {
+		if os.Getenv("LYNCTRUST_REQUIRE_KDC") != "" {
+			t.Fatal("kinit is needed (Debian: krb5-user)")
+		}
+		t.Skip("kinit missing")
+	}
+	user, pw := l.Account(account)
+	_, name, _ := strings.Cut(user, `\`)
+	env := []string{"KRB5_CONFIG=" + l.Info.Krb5Conf, "KRB5CCNAME=FILE:" + t.TempDir() + "/ccache"}
+	cmd := exec.Command(kinit, name+"@"+l.Info.Realm)
+	cmd.Env, cmd.Stdin = append(os.Environ(), env...), strings.NewReader(pw+"\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kinit: %v\n%s", err, out)
+	}
+	return env
+}
+
 type io_discard struct{}
 
 func (io_discard) Write(p []byte) (int, error) { return len(p), nil }

@@ -489,6 +489,16 @@ func (l *Lab) startKDC(stateDir string) error {
 	return nil
 }
 
+// KerberosImpostor makes every server answer Kerberos without the AP-REP
+// that proves it, as a man in the middle would.
+func (l *Lab) KerberosImpostor(on bool) {
+	for _, srv := range l.Deployment.Servers {
+		if k := srv.WinRM.cfg.Kerberos; k != nil {
+			k.Impostor.Store(on)
+		}
+	}
+}
+
 // KDC is the lab's Kerberos KDC, or nil.
 func (l *Lab) KDC() *KDC { return l.kdc }
 

@@ -158,15 +158,16 @@ func (s *WinRM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "negotiate", "ntlm", "kerberos":
 		msg, err := base64.StdEncoding.DecodeString(strings.TrimSpace(token))
 		if err == nil && !strings.EqualFold(scheme, "ntlm") && isKerberosToken(msg) {
-			a, err := s.kerberosAccount(msg)
+			a, reply, err := s.kerberosAccount(msg)
 			if err != nil {
 				s.unauthorized(w, isTLS)
 				return
 			}
 			acct, cs.kerberos = a, a
 			kerberos = true
-			// The reply completes the SPNEGO exchange.
-			w.Header().Set("WWW-Authenticate", "Negotiate oRQwEqADCgEAoQsGCSqGSIb3EgECAg==")
+			// The reply proves the server to the client (mutual
+			// authentication) and completes the exchange.
+			w.Header().Set("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(reply))
 			if len(body) == 0 {
 				w.Header().Set("Content-Length", "0")
 				w.WriteHeader(http.StatusOK)
@@ -332,18 +333,18 @@ func (s *WinRM) lookupLocal(user string) *Account {
 
 // kerberosAccount verifies a Kerberos token and maps its client principal to
 // a domain account.
-func (s *WinRM) kerberosAccount(token []byte) (*Account, error) {
+func (s *WinRM) kerberosAccount(token []byte) (*Account, []byte, error) {
 	if s.cfg.Kerberos == nil {
-		return nil, errors.New("no Kerberos on this server")
+		return nil, nil, errors.New("no Kerberos on this server")
 	}
-	user, realm, err := s.cfg.Kerberos.accept(token)
+	user, realm, reply, err := s.cfg.Kerberos.accept(token)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if a := s.cfg.Lookup(user, realm); a != nil {
-		return a, nil
+		return a, reply, nil
 	}
-	return nil, fmt.Errorf("no account for %s@%s", user, realm)
+	return nil, nil, fmt.Errorf("no account for %s@%s", user, realm)
 }
 
 func (s *WinRM) isComputer(domain string) bool {

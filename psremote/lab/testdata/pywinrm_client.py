@@ -4,7 +4,9 @@ independent client of the lynctrust lab. Prints a JSON result.
 usage: pywinrm_client.py ENDPOINT TRANSPORT USER PASSWORD ENCRYPTION SCRIPT
 
 With TRANSPORT certificate, USER is the client certificate's PEM file and
-PASSWORD its key's.
+PASSWORD its key's. With TRANSPORT kerberos, the ticket comes from the
+credential cache (KRB5CCNAME, after kinit) and USER is the server's name
+the ticket is for (the endpoint is a loopback address).
 """
 import base64
 import json
@@ -19,6 +21,8 @@ try:
     creds = {'username': user, 'password': password}
     if transport == 'certificate':
         creds = {'cert_pem': user, 'cert_key_pem': password}
+    if transport == 'kerberos':
+        creds = {'username': None, 'password': None, 'kerberos_hostname_override': user}
     p = Protocol(endpoint=endpoint, transport=transport, server_cert_validation='ignore',
                  message_encryption=encryption, operation_timeout_sec=20, read_timeout_sec=30, **creds)
     shell = p.open_shell(codepage=65001)
