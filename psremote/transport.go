@@ -304,13 +304,7 @@ func (t *transport) send(ctx context.Context, c *conn, body []byte) (int, []byte
 		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", contentType)
-	t.count()
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	resp, b, err := t.do(c, req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -329,6 +323,21 @@ func (t *transport) send(ctx context.Context, c *conn, body []byte) (int, []byte
 		return 0, nil, fmt.Errorf("decrypting the WinRM reply: %w", err)
 	}
 	return resp.StatusCode, plain, nil
+}
+
+// do sends one request on the connection and reads the whole answer.
+func (t *transport) do(c *conn, req *http.Request) (*http.Response, []byte, error) {
+	t.count()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, err
+	}
+	return resp, b, nil
 }
 
 // certAuthScheme is the Authorization header of WS-Management's mutual
@@ -360,13 +369,7 @@ func (t *transport) sendPlain(ctx context.Context, c *conn, body []byte) (int, [
 			sent = s
 		}
 	}
-	t.count()
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	resp, b, err := t.do(c, req)
 	if err != nil {
 		return 0, nil, err
 	}

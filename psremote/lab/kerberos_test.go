@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -48,7 +49,7 @@ func TestMasterzenKerberosAgainstTheLab(t *testing.T) {
 		var out strings.Builder
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		code, err := c.RunWithContext(ctx, winrm.Powershell(script), &out, io_discard{})
+		code, err := c.RunWithContext(ctx, winrm.Powershell(script), &out, io.Discard)
 		return out.String(), code, err
 	}
 	out, code, err := run(pw, "HTTP/"+srv.FQDN, whoScript)
@@ -77,7 +78,7 @@ func TestKerberosTicketForAnotherServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.RunWithContext(context.Background(), "whoami", io_discard{}, io_discard{}); err == nil || !strings.Contains(err.Error(), "401") {
+	if _, err := c.RunWithContext(context.Background(), "whoami", io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("a ticket for %s at %s: want 401, got %v", fe2.FQDN, fe1.FQDN, err)
 	}
 }
@@ -170,7 +171,3 @@ func kinit(t *testing.T, l *Lab, account string) []string {
 	}
 	return env
 }
-
-type io_discard struct{}
-
-func (io_discard) Write(p []byte) (int, error) { return len(p), nil }
