@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -153,16 +154,20 @@ func transportSettings(g *globals, c flags) (psremote.Conn, error) {
 	}
 	if _, err := tls.X509KeyPair(conn.ClientCert, conn.ClientKey); err != nil {
 		// The key's bytes never reach the message.
-		return psremote.Conn{}, usageErrorf("--client-cert %s and --client-key %s are not a certificate and its key in PEM: %s", certFile, keyFile, pairProblem(err))
+		return psremote.Conn{}, usageErrorf("--client-cert %s and --client-key %s are not a certificate and its key in PEM: %s", certFile, keyFile, pairProblem(conn.ClientCert, conn.ClientKey, err))
 	}
 	return conn, nil
 }
 
 // pairProblem says what is wrong with a certificate and key, without quoting
 // either.
-func pairProblem(err error) string {
+func pairProblem(cert, key []byte, err error) string {
 	msg := err.Error()
 	switch {
+	case bytes.Contains(key, []byte("ENCRYPTED")):
+		return "the key is encrypted; lynctrust reads an unencrypted key (openssl pkey -in KEY -out PLAIN.pem), so keep that file readable only by you"
+	case !bytes.Contains(cert, []byte("-----BEGIN")) && len(cert) > 0 && cert[0] == 0x30:
+		return "the certificate file is binary (a .pfx or .cer?); convert it: openssl pkcs12 -in FILE.pfx -clcerts -nokeys -out cert.pem, and -nocerts -nodes -out key.pem"
 	case strings.Contains(msg, "found a certificate rather than a key"):
 		return "the key file holds a certificate, not a private key"
 	case strings.Contains(msg, "private key does not match"):
