@@ -78,36 +78,49 @@ func kerberosPrincipal(user string, cfg *config.Config) (name, realm string, err
 // server is a name, there is a configuration (or DNS to ask), and the user
 // has a realm. It returns the principal, e.g. lyncadmin@CONTOSO.COM.
 func KerberosPrincipal(c Conn) (string, error) {
-	_, _, name, realm, err := kerberosSetup(c)
+	if err := kerberosServerName(c); err != nil {
+		return "", err
+	}
+	_, name, realm, err := kerberosSetup(c.User, krb5ConfOf(c))
 	if err != nil {
 		return "", err
 	}
 	return name + "@" + realm, nil
 }
 
-func kerberosSetup(c Conn) (cfg *config.Config, path, name, realm string, err error) {
+// kerberosServerName refuses an address: the ticket is for HTTP/FQDN.
+func kerberosServerName(c Conn) error {
 	if net.ParseIP(c.Host()) != nil {
-		return nil, "", "", "", setupError{fmt.Errorf("Kerberos needs the server's name, not an address (%s): the ticket is for HTTP/FQDN", c.Host())}
+		return setupError{fmt.Errorf("Kerberos needs the server's name, not an address (%s): the ticket is for HTTP/FQDN", c.Host())}
 	}
-	if _, d, ok := strings.Cut(c.User, "@"); ok {
-		realm = strings.ToUpper(d)
-	}
-	path = c.Krb5Conf
-	if path == "" {
-		path = Krb5ConfPath()
-	}
-	if cfg, err = kerberosConfig(path, realm); err != nil {
-		return nil, "", "", "", setupError{err}
-	}
-	if name, realm, err = kerberosPrincipal(c.User, cfg); err != nil {
-		return nil, "", "", "", setupError{err}
-	}
-	return cfg, path, name, realm, nil
+	return nil
 }
 
-// signIns keeps one Kerberos sign-in per account for the life of the
-// process: a fan-out to fifty Front Ends asks the KDC for one
-// ticket-granting ticket, then for one service ticket per server.
+func krb5ConfOf(c Conn) string {
+	if c.Krb5Conf != "" {
+		return c.Krb5Conf
+	}
+	return Krb5ConfPath()
+}
+
+// kerberosSetup loads the configuration and works out the user's principal.
+func kerberosSetup(user, path string) (cfg *config.Config, name, realm string, err error) {
+	if _, d, ok := strings.Cut(user, "@"); ok {
+		realm = strings.ToUpper(d)
+	}
+	if cfg, err = kerberosConfig(path, realm); err != nil {
+		return nil, "", "", setupError{err}
+	}
+	if name, realm, err = kerberosPrincipal(user, cfg); err != nil {
+		return nil, "", "", setupError{err}
+	}
+	return cfg, name, realm, nil
+}
+
+// signIns keeps one Kerberos sign-in per account and configuration for the
+// life of the process: a fan-out to fifty Front Ends reads krb5.conf once,
+// asks the KDC for one ticket-granting ticket, then for one service ticket
+// per server.
 var signIns = struct {
 	sync.Mutex
 	m map[string]*signIn
@@ -122,15 +135,12 @@ type signIn struct {
 // kerberosLogin gets (or reuses) a ticket-granting ticket for the
 // connection's user.
 func kerberosLogin(c Conn) (*client.Client, error) {
-	if net.ParseIP(c.Host()) != nil {
-		return nil, setupError{errors.New("Kerberos needs the server's name, not an address: the ticket is for HTTP/FQDN")}
-	}
-	cfg, path, name, realm, err := kerberosSetup(c)
-	if err != nil {
+	if err := kerberosServerName(c); err != nil {
 		return nil, err
 	}
+	path := krb5ConfOf(c)
 	sum := sha256.Sum256([]byte(c.Password))
-	key := strings.Join([]string{path, realm, strings.ToLower(name), hex.EncodeToString(sum[:])}, "\x00")
+	key := strings.Join([]string{path, strings.ToLower(c.User), hex.EncodeToString(sum[:])}, "\x00")
 	signIns.Lock()
 	s := signIns.m[key]
 	if s == nil {
@@ -139,6 +149,11 @@ func kerberosLogin(c Conn) (*client.Client, error) {
 	}
 	signIns.Unlock()
 	s.once.Do(func() {
+		cfg, name, realm, err := kerberosSetup(c.User, path)
+		if err != nil {
+			s.err = err
+			return
+		}
 		// Active Directory requires pre-authentication: send it at once.
 		cl := client.NewWithPassword(name, realm, c.Password, cfg, client.DisablePAFXFAST(true), client.AssumePreAuthentication(true))
 		if err := cl.Login(); err != nil {

@@ -58,8 +58,12 @@ func TestMasterzenKerberosAgainstTheLab(t *testing.T) {
 		t.Fatalf("Kerberos over HTTPS: %q %d %v", out, code, err)
 	}
 	// masterzen signs in afresh for every message (docs/performance.md).
-	as, tgs, _ := l.KDC().Issued()
-	t.Logf("one command: %d WinRM requests, %d ticket-granting and %d service tickets", l.Server(srv.FQDN).Counters.Snapshot().Requests-before, as, tgs)
+	requests := int(l.Server(srv.FQDN).Counters.Snapshot().Requests - before)
+	as, tgs, err := l.KDC().Issued()
+	t.Logf("one command: %d WinRM requests, %d ticket-granting and %d service tickets", requests, as, tgs)
+	if err != nil || requests < 2 || as != requests || tgs != requests {
+		t.Errorf("masterzen's ClientKerberos: %d requests, %d AS and %d TGS exchanges (%v); docs/performance.md says one of each per message", requests, as, tgs, err)
+	}
 	out, code, err = run(pw, "HTTP/"+srv.FQDN, listScript)
 	if err != nil || code != 0 || !strings.Contains(out, "collection Global") {
 		t.Errorf("Lync cmdlets over Kerberos: %q %d %v", out, code, err)
