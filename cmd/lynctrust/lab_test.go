@@ -112,7 +112,7 @@ var labs sync.Map
 //	labctl faultat KEY N        arm a WS-Man fault (drop:STEP, 500:STEP) for the first server's N-th command from now
 //	labctl clear                disarm every fault
 //	labctl trusted IDENTITY     print the collection's TrustedCACerts, one THUMB:STORE per line
-//	labctl counters [FQDN]      print requests, shells, commands, imports, writes
+//	labctl counters [FQDN]      print requests, shells, commands, imports, writes, handshakes
 //	labctl reset                zero the counters
 //	labctl store FQDN STORE T   print present or missing
 //	labctl shells               print the number of open WinRM shells on every server
@@ -166,7 +166,7 @@ func cmdLabctl(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) > 1 {
 			c = l.Server(args[1]).Counters.Snapshot()
 		}
-		fmt.Fprintf(out, "requests=%d shells=%d commands=%d imports=%d writes=%d\n", c.Requests, c.Shells, c.Commands, c.ModuleImports, c.Writes)
+		fmt.Fprintf(out, "requests=%d shells=%d commands=%d imports=%d writes=%d handshakes=%d\n", c.Requests, c.Shells, c.Commands, c.ModuleImports, c.Writes, c.Handshakes)
 	case "reset":
 		for _, s := range l.Deployment.Servers {
 			s.Counters.Reset()

@@ -9,6 +9,7 @@ import (
 // Counters count what one simulated server did; tests and benchmarks read them.
 type Counters struct {
 	Requests      atomic.Int64 // HTTP requests, handshakes included
+	Handshakes    atomic.Int64 // requests spent only on signing in (NTLM's NEGOTIATE and AUTHENTICATE)
 	Shells        atomic.Int64 // shells created
 	Commands      atomic.Int64 // commands started
 	ModuleImports atomic.Int64 // Import-Module Lync / SkypeForBusiness that loaded
@@ -18,6 +19,7 @@ type Counters struct {
 // CountersSnapshot is a plain copy of Counters.
 type CountersSnapshot struct {
 	Requests      int64 `json:"requests"`
+	Handshakes    int64 `json:"handshakes"`
 	Shells        int64 `json:"shells"`
 	Commands      int64 `json:"commands"`
 	ModuleImports int64 `json:"module_imports"`
@@ -26,12 +28,13 @@ type CountersSnapshot struct {
 
 // Snapshot copies the counters.
 func (c *Counters) Snapshot() CountersSnapshot {
-	return CountersSnapshot{c.Requests.Load(), c.Shells.Load(), c.Commands.Load(), c.ModuleImports.Load(), c.Writes.Load()}
+	return CountersSnapshot{c.Requests.Load(), c.Handshakes.Load(), c.Shells.Load(), c.Commands.Load(), c.ModuleImports.Load(), c.Writes.Load()}
 }
 
 // Reset zeroes the counters.
 func (c *Counters) Reset() {
 	c.Requests.Store(0)
+	c.Handshakes.Store(0)
 	c.Shells.Store(0)
 	c.Commands.Store(0)
 	c.ModuleImports.Store(0)

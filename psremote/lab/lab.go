@@ -541,6 +541,7 @@ func (l *Lab) Counters() CountersSnapshot {
 	for _, s := range l.Deployment.Servers {
 		c := s.Counters.Snapshot()
 		t.Requests += c.Requests
+		t.Handshakes += c.Handshakes
 		t.Shells += c.Shells
 		t.Commands += c.Commands
 		t.ModuleImports += c.ModuleImports

@@ -169,6 +169,7 @@ func (s *WinRM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// authentication) and completes the exchange.
 			w.Header().Set("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(reply))
 			if len(body) == 0 {
+				s.cfg.Counters.Handshakes.Add(1)
 				w.Header().Set("Content-Length", "0")
 				w.WriteHeader(http.StatusOK)
 				return
@@ -186,6 +187,7 @@ func (s *WinRM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				s.unauthorized(w, isTLS)
 				return
 			}
+			s.cfg.Counters.Handshakes.Add(1)
 			w.Header().Set("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(chal))
 			w.Header().Set("Content-Length", "0")
 			w.WriteHeader(http.StatusUnauthorized)
@@ -199,6 +201,7 @@ func (s *WinRM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			acct = a
 			if len(body) == 0 {
+				s.cfg.Counters.Handshakes.Add(1)
 				w.Header().Set("Content-Length", "0")
 				w.WriteHeader(http.StatusOK)
 				return
