@@ -354,6 +354,19 @@ func dateOf(ctx context.Context, o Options, url string) (time.Time, error) {
 	return http.ParseTime(resp.Header.Get("Date"))
 }
 
+// DateResolution is the resolution of the HTTP Date header (RFC 9110
+// §5.6.7 counts whole seconds): a skew this small cannot be told from none.
+const DateResolution = time.Second
+
+// skewOf estimates how far a server's clock is from this machine's, from the
+// Date header it sent between before and after. The header truncates the
+// server's time to the second, so the server's time lies in [date, date+1s):
+// the estimate is the middle of that second less the middle of the request.
+func skewOf(date, before, after time.Time) time.Duration {
+	mid := before.Add(after.Sub(before) / 2)
+	return date.Add(DateResolution / 2).Sub(mid)
+}
+
 func clockCheck(ctx context.Context, o Options, frontEnds []string) Check {
 	c := Check{ID: 5, Name: "clock skew between here, Exchange and every Front End", Status: Pass}
 	var urls []string
@@ -379,8 +392,7 @@ func clockCheck(ctx context.Context, o Options, frontEnds []string) Check {
 		before := o.Now()
 		d, err := dateOf(ctx, o, urls[i])
 		after := o.Now()
-		mid := before.Add(after.Sub(before) / 2)
-		out[i] = res{urls[i], d.Sub(mid.Truncate(time.Second)), err}
+		out[i] = res{urls[i], skewOf(d, before, after), err}
 	})
 	for _, r := range out {
 		switch {
@@ -392,6 +404,8 @@ func clockCheck(ctx context.Context, o Options, frontEnds []string) Check {
 		case r.skew > MaxSkew || r.skew < -MaxSkew:
 			c.Status = Fail
 			c.Evidence = append(c.Evidence, fmt.Sprintf("%s: %s off this machine's clock", r.url, r.skew.Round(time.Second)))
+		case r.skew >= -DateResolution && r.skew <= DateResolution:
+			c.Evidence = append(c.Evidence, fmt.Sprintf("%s: in sync (within %s, the Date header's resolution)", r.url, DateResolution))
 		default:
 			c.Evidence = append(c.Evidence, fmt.Sprintf("%s: %s off", r.url, r.skew.Round(time.Second)))
 		}
