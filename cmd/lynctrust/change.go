@@ -74,8 +74,11 @@ func diffGrid(p *plan) grid {
 				gr.rows = append(gr.rows, []string{s, "+", string(e.Thumbprint), string(e.CAStore)})
 			}
 		}
-		if len(before[id]) == 0 && len(p.want[id]) == 0 {
+		switch {
+		case len(before[id]) == 0 && len(p.want[id]) == 0:
 			gr.rows = append(gr.rows, []string{s, " ", "(empty)", ""})
+		case len(p.want[id]) == 0:
+			gr.rows = append(gr.rows, []string{s, " ", "(empty afterwards: no CA trusted)", ""})
 		}
 	}
 	return gr
@@ -85,6 +88,19 @@ func emitHeader(p *plan, v string) string {
 	return fmt.Sprintf("# lynctrust %s: %s, written %s\n# Run it in the Lync Server Management Shell on %s (or any Front End).\n"+
 		"# It checks that each collection still holds the list lynctrust read, changes it, and reads it back.\n\n",
 		v, p.command, time.Now().UTC().Format(time.RFC3339), p.conn.Host())
+}
+
+// empties names the collections that hold entries now and none after the
+// plan: such a change needs a confirmation whatever the command.
+func (p *plan) empties() []string {
+	var out []string
+	for _, c := range p.changes {
+		if len(c.Expected) > 0 && len(p.want[c.Identity]) == 0 {
+			out = append(out, string(c.Identity))
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // execute runs a plan: dry run or emitted script, or snapshot, write,
@@ -502,7 +518,8 @@ func removeCommand(g *globals) *cli.Command {
 	flags := append(connFlags(), writeFlags()...)
 	flags = append(flags,
 		&cli.StringFlag{Name: "identity", Usage: "collection: Global | site:NAME | service:WebServer:FQDN (needed when several hold the certificate)"},
-		&cli.StringFlag{Name: "thumbprint", Usage: "the certificate to take out"})
+		&cli.StringFlag{Name: "thumbprint", Usage: "the certificate to take out"},
+		&cli.BoolFlag{Name: "yes", Usage: "when the collection would be left empty, go ahead without asking (runbooks)"})
 	return &cli.Command{
 		Name:  "remove",
 		Usage: "take one certificate out of TrustedCACerts, leaving the others alone",
@@ -565,6 +582,9 @@ func runRemove(g *globals, c *cli.Context) error {
 	case only == "" && len(p.changes) > 1:
 		return usageErrorf("%s is in several collections (%s): choose one with --identity", thumb, strings.Join(holders, ", "))
 	}
+	if len(p.empties()) > 0 {
+		return confirmAndExecute(g, c, p)
+	}
 	return execute(g, c.Context, c, p)
 }
 
@@ -575,12 +595,14 @@ func replaceCommand(g *globals) *cli.Command {
 		&cli.StringSliceFlag{Name: "thumbprint", Usage: "the whole new list (repeatable); THUMBPRINT or THUMBPRINT:CASTORE"},
 		&cli.StringFlag{Name: "ca-store", Value: "TrustedRootCA", Usage: "CA store for thumbprints given without one"},
 		&cli.BoolFlag{Name: "yes", Usage: "replace without asking (runbooks)"},
+		&cli.BoolFlag{Name: "clear", Usage: "empty the collection on purpose (instead of --thumbprint); snapshot and confirmation as usual"},
 	)
 	return &cli.Command{
 		Name:  "replace",
 		Usage: "DESTRUCTIVE: replace the whole TrustedCACerts list (@{Replace=…})",
 		Description: `Every entry not given is dropped. Shows the difference first and asks for confirmation
-on the terminal, or needs --yes. A snapshot is saved first; rollback restores it.
+on the terminal, or needs --yes. A snapshot is saved first; rollback restores it. With no
+--thumbprint it refuses: emptying the list takes --clear, said on purpose.
 
 EXAMPLES:
    $ lynctrust replace --server fe01.pool01.contoso.com --user CONTOSO\lyncadmin --thumbprint A909…6B --thumbprint 0563…DA:IntermediateCA --dry-run`,
@@ -623,6 +645,9 @@ func runReplace(g *globals, c *cli.Context) error {
 	if err != nil {
 		return usageError(err)
 	}
+	if err := checkReplaceList(c, entries); err != nil {
+		return err
+	}
 	id, err := psremote.ParseIdentity(c.String("identity"))
 	if err != nil {
 		return usageError(fmt.Errorf("--identity: %w", err))
@@ -641,6 +666,23 @@ func runReplace(g *globals, c *cli.Context) error {
 	return confirmAndExecute(g, c, p)
 }
 
+// checkReplaceList refuses a replace whose new list came out empty by
+// accident (a runbook variable that expanded to nothing) or was given as
+// arguments, which urfave/cli would otherwise drop.
+func checkReplaceList(c *cli.Context, entries []psremote.Entry) error {
+	if args := c.Args(); args.Len() > 0 {
+		return usageErrorf("replace: %q is not a flag: give each certificate of the new list with --thumbprint", args.First())
+	}
+	switch {
+	case c.Bool("clear") && len(entries) > 0:
+		return usageErrorf("replace: --clear empties the collection; it cannot go with --thumbprint")
+	case !c.Bool("clear") && len(entries) == 0:
+		return &exitError{code: exitUsage, err: errors.New("replace: no --thumbprint given, which would empty TrustedCACerts; nothing was changed"),
+			hint: "give the whole new list with --thumbprint (repeatable), or --clear to empty the collection on purpose"}
+	}
+	return nil
+}
+
 // confirmAndExecute shows the difference of a destructive change and asks.
 func confirmAndExecute(g *globals, c *cli.Context, p *plan) error {
 	if c.Bool("dry-run") || c.String("emit-ps1") != "" || c.Bool("yes") {
@@ -649,8 +691,15 @@ func confirmAndExecute(g *globals, c *cli.Context, p *plan) error {
 	if err := g.renderGrid(diffGrid(p)); err != nil {
 		return err
 	}
-	ok, err := g.confirm("Replace TrustedCACerts as shown (lines marked - are dropped)? [y/N] ")
+	prompt := "Replace TrustedCACerts as shown (lines marked - are dropped)? [y/N] "
+	if e := p.empties(); len(e) > 0 {
+		prompt = fmt.Sprintf("This leaves %s with no trusted CA (lines marked - are dropped). Go ahead? [y/N] ", strings.Join(e, " and "))
+	}
+	ok, err := g.confirm(prompt)
 	if errors.Is(err, errNoTerminal) {
+		if e := p.empties(); len(e) > 0 {
+			return usageErrorf("%s would leave %s empty: confirm on a terminal, or pass --yes", strings.Fields(p.command)[0], strings.Join(e, " and "))
+		}
 		return usageErrorf("%s is destructive: confirm on a terminal, or pass --yes", strings.Fields(p.command)[0])
 	}
 	if err != nil {
