@@ -68,7 +68,8 @@ type globals struct {
 	log      *slog.Logger
 	now      func() time.Time
 	resolve  resolveMap
-	stateDir string // "" for changelog's default
+	stateDir string   // "" for changelog's default
+	args     []string // the command line, for hints that repeat it
 }
 
 // state is where snapshots and the journal go.
@@ -82,7 +83,7 @@ func (g *globals) state() (string, error) {
 var outputFormats = []string{"table", "json", "csv", "markdown", "html"}
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now,
+	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, args: args,
 		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	app := newApp(g)
 	err := app.RunContext(ctx, args)

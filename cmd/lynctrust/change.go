@@ -13,6 +13,7 @@ import (
 
 	"github.com/lynctrust/lynctrust/internal/changelog"
 	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/lynctrust/lynctrust/trust"
 	"github.com/urfave/cli/v2"
 )
 
@@ -349,7 +350,8 @@ func addCommand(g *globals) *cli.Command {
 		&cli.StringFlag{Name: "thumbprint", Usage: "the CA certificate's thumbprint (pasted text is cleaned as by lynctrust thumbprint)"},
 		&cli.StringFlag{Name: "ca-store", Value: "TrustedRootCA", Usage: "TrustedRootCA | IntermediateCA | ThirdPartyRootCA"},
 		&cli.BoolFlag{Name: "install-root", Usage: "put the certificate into the store of every web server that lacks it"},
-		&cli.StringFlag{Name: "cert-file", Usage: "with --install-root: the certificate `FILE` (PEM or DER), when --owa does not supply it"},
+		&cli.StringFlag{Name: "cert-file", Usage: "with --install-root: the certificate `FILE` (PEM or DER), when --owa does not supply it; it must be the certificate trusted"},
+		&cli.StringFlag{Name: "trust-root", Usage: "with --owa: accept the Exchange root with this `THUMBPRINT` although no trust store here holds it and the web servers lack it"},
 		inventoryFlag(),
 	)
 	return &cli.Command{
@@ -420,19 +422,32 @@ func addWith(g *globals, ctx context.Context, c flags, conn psremote.Conn) error
 		}
 		certDER = certs
 	}
+	if c.String("trust-root") != "" && c.String("owa") == "" {
+		return usageErrorf("--trust-root accepts a root that --owa found: with --thumbprint, the thumbprint is already yours")
+	}
+	var vet *trust.RootVetting
 	if c.String("owa") != "" {
 		rep, err := resolveOWA(g, ctx, c)
 		if err != nil {
 			return err
 		}
-		p := rep.Recommended()
-		thumb = psremote.Thumbprint(p.RootThumbprint)
+		v, err := vetOWARoot(rep, c.String("owa"))
+		if err != nil {
+			return err
+		}
+		vet = &v
+		thumb, err = psremote.ParseThumbprint(v.Thumbprint)
+		if err != nil {
+			return err
+		}
 		if certDER == nil {
 			certDER = rep.RootCertificate().Raw
 		}
-		fmt.Fprintf(g.stderr, "lynctrust: the Exchange root is %s (%s)\n", thumb, p.RootSubject)
-		if !p.Trusted {
-			fmt.Fprintf(g.stderr, "lynctrust: warning: that root is in no trust store lynctrust knows; check it with lynctrust resolve --owa %s\n", c.String("owa"))
+		fmt.Fprintf(g.stderr, "lynctrust: the Exchange root is %s (%s)\n", thumb, v.Subject)
+	}
+	if certDER != nil {
+		if err := certMatches(certDER, thumb); err != nil {
+			return err
 		}
 	}
 	entry := psremote.Entry{Thumbprint: thumb, CAStore: store}
@@ -462,6 +477,13 @@ func addWith(g *globals, ctx context.Context, c flags, conn psremote.Conn) error
 	}
 	if len(unreadable) > 0 {
 		return &exitError{code: exitRemote, err: fmt.Errorf("could not check the certificate stores of %s", strings.Join(unreadable, "; "))}
+	}
+	if vet != nil {
+		by, err := vouchedBy(g, *vet, c.String("trust-root"), store, missing)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(g.stderr, "lynctrust: trusted because %s\n", by)
 	}
 	if len(missing) > 0 {
 		if !c.Bool("install-root") {

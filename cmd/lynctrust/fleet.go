@@ -28,7 +28,7 @@ func inventoryFlag() cli.Flag {
 type deploymentResult struct {
 	Name     string          `json:"name"`
 	Server   string          `json:"server"`
-	Status   string          `json:"status"` // clean, findings, changed, unchanged, failed
+	Status   string          `json:"status"` // clean, findings, changed, would change, unchanged, refused, failed
 	ExitCode int             `json:"exit_code"`
 	Error    string          `json:"error,omitempty"`
 	Hint     string          `json:"hint,omitempty"`
@@ -183,7 +183,10 @@ func runDeployment(g *globals, ctx context.Context, c *cli.Context, command stri
 	if b := bytes.TrimSpace(out.Bytes()); json.Valid(b) && len(b) > 0 {
 		res.Report = json.RawMessage(b)
 	}
+	var refusal *rootRefusal
 	switch {
+	case errors.As(err, &refusal):
+		res.Status, res.Error = "refused", err.Error()
 	case err != nil && res.ExitCode != exitFindings:
 		res.Status = "failed"
 		res.Error = err.Error()
@@ -195,6 +198,8 @@ func runDeployment(g *globals, ctx context.Context, c *cli.Context, command stri
 		res.Status = "findings"
 	case command == "add" && bytes.Contains(out.Bytes(), []byte(`"result": "unchanged"`)):
 		res.Status = "unchanged"
+	case command == "add" && (c.Bool("dry-run") || c.String("emit-ps1") != ""):
+		res.Status = "would change"
 	case command == "add":
 		res.Status = "changed"
 	default:

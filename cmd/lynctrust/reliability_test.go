@@ -99,7 +99,7 @@ func TestFaultMatrix(t *testing.T) {
 			case "add":
 				args, intended = []string{"add", "--thumbprint", root}, []string{ent, root}
 			case "remove":
-				args, intended = []string{"remove", "--thumbprint", ent}, []string{}
+				args, intended = []string{"remove", "--thumbprint", ent, "--yes"}, []string{}
 			case "replace":
 				args, intended = []string{"replace", "--thumbprint", root, "--yes"}, []string{root}
 			case "rollback":
@@ -282,7 +282,7 @@ func killRows(t *testing.T) string {
 		case "add":
 			a, intended = args("add", "--thumbprint", root), []string{ent, root}
 		case "remove":
-			a, intended = args("remove", "--thumbprint", ent), []string{}
+			a, intended = args("remove", "--thumbprint", ent, "--yes"), []string{}
 		case "replace":
 			a, intended = args("replace", "--thumbprint", root, "--yes"), []string{root}
 		case "rollback":

@@ -37,12 +37,16 @@ const (
 	Wildcard                 Scenario = "wildcard"
 	SmallKey                 Scenario = "small-key"
 	TLSAlert                 Scenario = "tls-alert"
+	// Impostor answers for the OWA host with a self-signed certificate that
+	// is no CA, issued for another name: a server that is not Exchange (a
+	// hijacked name, a proxy, an attacker), whose "root" must never be trusted.
+	Impostor Scenario = "impostor"
 )
 
 // Scenarios lists every scenario, sorted.
 func Scenarios() []Scenario {
 	s := []Scenario{Healthy, MissingIntermediate, MissingIntermediateNoAIA, MD2Root, MD5Intermediate, SHA1Intermediate,
-		CrossSigned, ExpiredIntermediate, WrongHost, WrongOrder, RootSent, Wildcard, SmallKey, TLSAlert}
+		CrossSigned, ExpiredIntermediate, WrongHost, WrongOrder, RootSent, Wildcard, SmallKey, TLSAlert, Impostor}
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s
 }
@@ -304,6 +308,10 @@ func (e *Exchange) issue(scn Scenario, now time.Time) (map[string][]byte, error)
 		e.Chain = []*Issued{leaf, root, inter}
 	case RootSent:
 		e.Chain = []*Issued{leaf, inter, root}
+	case Impostor:
+		fake := must(Issue(Spec{CommonName: "www.attacker.example", DNSNames: []string{"www.attacker.example"},
+			NotBefore: now.AddDate(0, 0, -1), NotAfter: year, Key: Key(2048, 4)}, nil))
+		e.Chain = []*Issued{fake}
 	case CrossSigned:
 		// The same root subject and key, cross-signed by an older root, as
 		// public CAs do when they introduce a new root.
