@@ -218,32 +218,12 @@ func remoteError(err error) error {
 	return &exitError{code: exitRemote, err: err}
 }
 
-// flags is what commands read their flags through: a *cli.Context, or a
-// deployment of an inventory laid over it.
+// flags is what the options of commands are read from: a *cli.Context, or
+// a stand-in in tests.
 type flags interface {
 	String(name string) string
 	Bool(name string) bool
 	Int(name string) int
 	IsSet(name string) bool
 	StringSlice(name string) []string
-}
-
-// overlay is a deployment's own values over the command line's flags.
-type overlay struct {
-	flags
-	values map[string]string
-}
-
-func (o overlay) String(name string) string {
-	if v, ok := o.values[name]; ok && v != "" {
-		return v
-	}
-	return o.flags.String(name)
-}
-
-func (o overlay) IsSet(name string) bool {
-	if v, ok := o.values[name]; ok && v != "" {
-		return true
-	}
-	return o.flags.IsSet(name)
 }

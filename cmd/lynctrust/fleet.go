@@ -145,6 +145,14 @@ func runFleet(g *globals, c *cli.Context, command string) error {
 	return nil
 }
 
+// or is a deployment's own value, else the command line's.
+func or(own, flag string) string {
+	if own != "" {
+		return own
+	}
+	return flag
+}
+
 // runDeployment runs the command on one deployment, with its output captured
 // as JSON for the fleet report.
 func runDeployment(g *globals, ctx context.Context, c *cli.Context, command string, d doctor.Deployment) deploymentResult {
@@ -166,18 +174,25 @@ func runDeployment(g *globals, ctx context.Context, c *cli.Context, command stri
 		return fail(err)
 	}
 	conn.Server, conn.User, conn.Password = d.Server, d.User, pw
-	values := map[string]string{"owa": d.OWA, "identity": d.Identity, "pool": d.Pool}
-	if command == "add" && c.String("thumbprint") != "" {
-		delete(values, "owa") // --thumbprint names the certificate for every deployment
-	}
-	f := overlay{c, values}
+	status := ""
 	switch command {
 	case "audit":
-		err = auditWith(&dg, ctx, f, conn)
+		o := auditOptionsFrom(c)
+		o.OWA = or(d.OWA, o.OWA)
+		err = runAudit(&dg, ctx, conn, o)
 	case "doctor":
-		err = doctorWith(&dg, ctx, f, &conn)
+		o := doctorOptionsFrom(c)
+		o.OWA, o.Pool = or(d.OWA, o.OWA), or(d.Pool, o.Pool)
+		err = runDoctor(&dg, ctx, &conn, o)
 	case "add":
-		err = addWith(&dg, ctx, f, conn)
+		o := addOptionsFrom(c)
+		o.Identity = or(d.Identity, o.Identity)
+		if o.Thumbprint == "" { // --thumbprint names the certificate for every deployment
+			o.OWA = or(d.OWA, o.OWA)
+		}
+		if err = o.check(); err == nil {
+			status, err = runAdd(&dg, ctx, conn, o)
+		}
 	}
 	res.ExitCode, res.Hint = exitCodeOf(err)
 	if b := bytes.TrimSpace(out.Bytes()); json.Valid(b) && len(b) > 0 {
@@ -196,12 +211,8 @@ func runDeployment(g *globals, ctx context.Context, c *cli.Context, command stri
 		}
 	case res.ExitCode == exitFindings:
 		res.Status = "findings"
-	case command == "add" && bytes.Contains(out.Bytes(), []byte(`"result": "unchanged"`)):
-		res.Status = "unchanged"
-	case command == "add" && (c.Bool("dry-run") || c.String("emit-ps1") != ""):
-		res.Status = "would change"
-	case command == "add":
-		res.Status = "changed"
+	case status != "":
+		res.Status = status
 	default:
 		res.Status = "clean"
 	}
