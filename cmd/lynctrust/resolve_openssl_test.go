@@ -85,6 +85,42 @@ func TestResolveOpenSSLTLS10RSA(t *testing.T) {
 	}
 }
 
+// TestWinRMOpenSSLTLS10 guards the other half of issue 13: over --https, a
+// listener that offers only TLS 1.0 (here openssl's, which answers a TLS 1.2
+// hello with a protocol_version alert) is named as the cause, with the fix.
+func TestWinRMOpenSSLTLS10(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed (scripts/test installs it)")
+	}
+	dir := t.TempDir()
+	now := time.Now()
+	leaf, err := tlab.Issue(tlab.Spec{CommonName: "fe01.contoso.test", DNSNames: []string{"fe01.contoso.test"}, NotBefore: now.AddDate(0, 0, -1), NotAfter: now.AddDate(1, 0, 0), Key: tlab.Key(2048, 2)}, nil)
+	check(t, err)
+	certFile, keyFile, pwFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "pw")
+	check(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.DER()}), 0o600))
+	check(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(leaf.Key)}), 0o600))
+	check(t, os.WriteFile(pwFile, []byte("not sent\n"), 0o600))
+	addr := startSServer(t, "-tls1", "-cipher", "DEFAULT:@SECLEVEL=0", "-cert", certFile, "-key", keyFile)
+	_, port := func() (string, string) { h, p, _ := net.SplitHostPort(addr); return h, p }()
+
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"lynctrust", "--resolve", "fe01.contoso.test:" + port + ":127.0.0.1", "audit",
+		"--server", "fe01.contoso.test:" + port, "--user", `CONTOSO\lyncadmin`, "--password-file", pwFile, "--https", "--ca-file", certFile},
+		strings.NewReader(""), &stdout, &stderr)
+	for _, s := range []string{
+		"the server offers only TLS 1.0 over HTTPS, and lynctrust requires TLS 1.2 for WinRM",
+		"hint: enable TLS 1.2 on the server",
+		"or drop --https to use the default, NTLM with message encryption over HTTP (5985)",
+	} {
+		if !strings.Contains(stderr.String(), s) {
+			t.Errorf("stderr lacks %q:\n%s", s, stderr.String())
+		}
+	}
+	if code != exitRemote {
+		t.Errorf("exit %d, want %d", code, exitRemote)
+	}
+}
+
 // startSServer runs `openssl s_server -www` on a loopback port until the
 // test ends, and returns its address once it accepts connections.
 func startSServer(t *testing.T, args ...string) string {
