@@ -218,8 +218,30 @@ func chainCheck(results []resolved) Check {
 	}
 	if c.Status != Pass {
 		c.Fix = "lynctrust resolve shows every path; fix the chain on Exchange (a trusted root cannot fix these)"
+		if fix, only := onlyLegacyTLS(results); only {
+			c.Fix = fix // the chain is fine: the TLS settings are what to change
+		}
 	}
 	return c
+}
+
+// onlyLegacyTLS reports whether old TLS is the only thing wrong, with its fix.
+func onlyLegacyTLS(results []resolved) (string, bool) {
+	fix := ""
+	for _, res := range results {
+		if res.err != nil {
+			return "", false
+		}
+		for _, f := range allFindings(res.report) {
+			switch {
+			case f.Code == trust.FindLegacyTLS:
+				fix = f.Fix
+			case f.Severity != trust.SevInfo:
+				return "", false
+			}
+		}
+	}
+	return fix, fix != ""
 }
 
 func allFindings(r *trust.Report) []trust.Finding {
