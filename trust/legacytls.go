@@ -123,7 +123,11 @@ func legacyTLSFindings(host string, t *TLSInfo) []Finding {
 	}
 	msg := what + ": lynctrust read the chain with suites it allows only for reading; clients with TLS 1.0 and 1.1 turned off, " +
 		"and current Go, curl and browsers that no longer offer RSA key exchange by default, cannot connect (Windows Server 2008 R2 offers TLS 1.0 only until TLS 1.2 is enabled)"
-	fix := `enable TLS 1.2 on every Exchange server (HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Server: Enabled=1, DisabledByDefault=0, then restart) ` +
-		"and put the ECDHE suites first; keep TLS 1.0 on while tethered Lync Phone Edition devices use Exchange, which they reach over TLS 1.0 only"
+	// Sources in docs/troubleshooting.md: Microsoft's Schannel protocol
+	// table (2008 R2: TLS 1.1 and 1.2 disabled), its TLS 1.0/1.1 disable
+	// guidance for Skype for Business (Exchange 2010 SP3 RU19 for TLS 1.2;
+	// Lync Phone Edition does not work without TLS 1.0).
+	fix := `enable TLS 1.2 on every Exchange server (HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Server: Enabled=1, DisabledByDefault=0, then restart; Exchange 2010 needs SP3 RU19 or later) ` +
+		"and keep ECDHE suites in the SSL Cipher Suite Order policy; leave TLS 1.0 on while tethered Lync Phone Edition devices use Exchange: they do not work without it"
 	return []Finding{{SevWarning, FindLegacyTLS, "", msg, fix}}
 }
