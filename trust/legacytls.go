@@ -113,6 +113,7 @@ func legacyTLSFindings(host string, t *TLSInfo) []Finding {
 		return nil
 	}
 	var what string
+	var who []string
 	switch {
 	case t.legacy() && t.RSAOnly:
 		what = fmt.Sprintf("%s offers only %s, with RSA key exchange only (it chose %s)", host, t.Version, t.CipherSuite)
@@ -121,8 +122,18 @@ func legacyTLSFindings(host string, t *TLSInfo) []Finding {
 	default:
 		what = fmt.Sprintf("%s offers only RSA key exchange (%s), without forward secrecy", host, t.CipherSuite)
 	}
-	msg := what + ": lynctrust read the chain with suites it allows only for reading; clients with TLS 1.0 and 1.1 turned off, " +
-		"and current Go, curl and browsers that no longer offer RSA key exchange by default, cannot connect (Windows Server 2008 R2 offers TLS 1.0 only until TLS 1.2 is enabled)"
+	if t.legacy() {
+		// Go's client defaults to TLS 1.2 (crypto/tls Config.MinVersion);
+		// OpenSSL 3 allows TLS 1.0 and 1.1 only at security level 0.
+		who = append(who, "clients that have TLS 1.0 and 1.1 turned off (Go's and OpenSSL 3's defaults among them)")
+	}
+	if t.RSAOnly {
+		// crypto/tls Config.CipherSuites: RSA key exchange left the default
+		// list in Go 1.22.
+		who = append(who, "clients that no longer offer RSA key exchange (Go since 1.22)")
+	}
+	msg := what + ": lynctrust read the chain anyway, with suites it allows only for reading; " + strings.Join(who, " and ") +
+		" cannot connect (Windows Server 2008 R2 offers TLS 1.0 only until TLS 1.2 is enabled)"
 	// Sources in docs/troubleshooting.md: Microsoft's Schannel protocol
 	// table (2008 R2: TLS 1.1 and 1.2 disabled), its TLS 1.0/1.1 disable
 	// guidance for Skype for Business (Exchange 2010 SP3 RU19 for TLS 1.2;
