@@ -40,6 +40,9 @@ type Conn struct {
 	AllowUnencrypted bool // Basic over plain HTTP
 	CACert           []byte
 	Insecure         bool // skip the server certificate check over HTTPS
+	// AllowTLS10 accepts TLS 1.0 and 1.1 over HTTPS (a stock Windows Server
+	// 2008 R2 offers nothing newer); off, TLS 1.2 is the minimum.
+	AllowTLS10       bool
 	Dial             DialFunc
 	OperationTimeout time.Duration // the WS-Man OperationTimeout; 20s when zero
 }
@@ -214,7 +217,11 @@ func explainConnect(c Conn, err error) error {
 	var dnsErr *net.DNSError
 	var f *Fault
 	var ke *KerberosError
+	var legacy *LegacyTLSError
 	switch {
+	case errors.As(err, &legacy):
+		// cmd words the remedy, with the flags.
+		return ce
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		ce.Err = errors.New("the server closed the connection without answering")
 		ce.Hint = "WinRM or the server may have restarted; lynctrust read the state again where it matters"
@@ -283,6 +290,9 @@ func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Ou
 	var tlsConfig *tls.Config
 	if c.HTTPS {
 		tlsConfig = &tls.Config{ServerName: c.Host(), MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.Insecure}
+		if c.AllowTLS10 {
+			tlsConfig.MinVersion = tls.VersionTLS10
+		}
 		if len(c.CACert) > 0 {
 			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(c.CACert) {
@@ -333,6 +343,19 @@ func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Ou
 	cmdline, stdin := CommandLine(script)
 	code, err := runGuarded(ctx, client, cmdline, &stdout, &stderr, stdin)
 	out := &Output{ExitCode: code, Requests: tr.requests, Errors: DecodeCLIXML(stderr.String())}
+	if err != nil && c.HTTPS && !c.AllowTLS10 && handshakeRefused(err) {
+		// Whatever the server answered a TLS 1.2 hello with (an alert, a
+		// TLS 1.0 ServerHello, a closed connection), a TLS 1.0 hello tells
+		// whether old TLS is the reason.
+		if v := probeLegacyTLS(ctx, c, dial); v != "" {
+			inner := err
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				inner = ue.Err // not the POST and URL around it
+			}
+			err = &LegacyTLSError{Server: net.JoinHostPort(c.Host(), strconv.Itoa(c.port())), Version: v, Err: inner}
+		}
+	}
 	if err != nil {
 		return out, explainConnect(c, err)
 	}

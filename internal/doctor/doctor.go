@@ -7,7 +7,6 @@ package doctor
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -219,8 +218,30 @@ func chainCheck(results []resolved) Check {
 	}
 	if c.Status != Pass {
 		c.Fix = "lynctrust resolve shows every path; fix the chain on Exchange (a trusted root cannot fix these)"
+		if fix, only := onlyLegacyTLS(results); only {
+			c.Fix = fix // the chain is fine: the TLS settings are what to change
+		}
 	}
 	return c
+}
+
+// onlyLegacyTLS reports whether old TLS is the only thing wrong, with its fix.
+func onlyLegacyTLS(results []resolved) (string, bool) {
+	fix := ""
+	for _, res := range results {
+		if res.err != nil {
+			return "", false
+		}
+		for _, f := range allFindings(res.report) {
+			switch {
+			case f.Code == trust.FindLegacyTLS:
+				fix = f.Fix
+			case f.Severity != trust.SevInfo:
+				return "", false
+			}
+		}
+	}
+	return fix, fix != ""
 }
 
 func allFindings(r *trust.Report) []trust.Finding {
@@ -340,8 +361,10 @@ func orUnknown(s string) string {
 // dateOf asks a web server for its clock (the Date header).
 func dateOf(ctx context.Context, o Options, url string) (time.Time, error) {
 	client := &http.Client{Timeout: o.Timeout, Transport: &http.Transport{DialContext: o.Dial, Proxy: nil,
-		// Only the Date header is read: the chain is checked elsewhere.
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+		// Only the Date header is read and nothing secret is sent: the chain
+		// is checked elsewhere, and a server that offers only TLS 1.0 with
+		// RSA key exchange (Windows Server 2008 R2) still has a clock.
+		TLSClientConfig: trust.ReadOnlyTLSConfig("")}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, url, nil)
 	if err != nil {
 		return time.Time{}, err

@@ -41,12 +41,15 @@ const (
 	// is no CA, issued for another name: a server that is not Exchange (a
 	// hijacked name, a proxy, an attacker), whose "root" must never be trusted.
 	Impostor Scenario = "impostor"
+	// LegacyTLS is a healthy chain served as Exchange 2010 on Windows
+	// Server 2008 R2 may serve it: TLS 1.0 only, RSA key exchange only.
+	LegacyTLS Scenario = "legacy-tls"
 )
 
 // Scenarios lists every scenario, sorted.
 func Scenarios() []Scenario {
 	s := []Scenario{Healthy, MissingIntermediate, MissingIntermediateNoAIA, MD2Root, MD5Intermediate, SHA1Intermediate,
-		CrossSigned, ExpiredIntermediate, WrongHost, WrongOrder, RootSent, Wildcard, SmallKey, TLSAlert, Impostor}
+		CrossSigned, ExpiredIntermediate, WrongHost, WrongOrder, RootSent, Wildcard, SmallKey, TLSAlert, Impostor, LegacyTLS}
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s
 }
@@ -200,6 +203,9 @@ func StartExchange(scn Scenario, opts ExchangeOptions) (*Exchange, error) {
 		Certificates: []tls.Certificate{{Certificate: chain, PrivateKey: e.Chain[0].Key}},
 		MinVersion:   tls.VersionTLS12,
 	}
+	if scn == LegacyTLS {
+		cfg.MinVersion, cfg.MaxVersion, cfg.CipherSuites = tls.VersionTLS10, tls.VersionTLS10, legacySuites
+	}
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html")
@@ -217,6 +223,12 @@ func StartExchange(scn Scenario, opts ExchangeOptions) (*Exchange, error) {
 	ok = true
 	return e, nil
 }
+
+// legacySuites are the RSA key exchange suites of Windows Server 2008 R2's
+// SChannel for TLS 1.0, without the RC4 ones. A Go server offers TLS 1.0 and
+// these suites when its Config names them (MinVersion and CipherSuites set
+// explicitly); no GODEBUG setting is involved.
+var legacySuites = []uint16{tls.TLS_RSA_WITH_AES_128_CBC_SHA, tls.TLS_RSA_WITH_AES_256_CBC_SHA, tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA}
 
 // handshakeCounter counts accepted connections, each of which is one TLS
 // handshake, including clients that close right after it.
