@@ -100,8 +100,42 @@ func Run(ctx context.Context, o Options) *Report {
 		r.Checks = append(r.Checks, c)
 		mu.Unlock()
 	}
+	ropts := trust.ResolveOptions{ExtraRoots: o.ExtraRoots, Dial: o.Dial, Timeout: o.Timeout, Now: o.Now}
+	// 1, 3, 4: the Exchange chains, read while the inventory is.
+	results, inv, invErr := gather(ctx, o, ropts)
+	add(chainCheck(results))
+	add(weakHashCheck(results))
+	add(intermediateCheck(results))
 
-	// 1, 3, 4: the Exchange chains.
+	var exchangeRoot string
+	for _, res := range results {
+		if res.kind == "owa" && res.report != nil && res.report.Recommended() != nil {
+			exchangeRoot = res.report.Recommended().RootThumbprint
+		}
+	}
+	pool, frontEnds := poolAndFrontEnds(o, inv)
+	probed := pool
+	if probed == "" && o.Conn != nil {
+		probed = o.Conn.Host() // the pool is unknown: the server's own ports
+	}
+	// 2, 5, 6, 7 are independent of each other.
+	var wg sync.WaitGroup
+	wg.Add(4)
+	go func() { defer wg.Done(); add(poolRootCheck(ctx, o, pool, exchangeRoot, inv, ropts)) }()
+	go func() { defer wg.Done(); add(clockCheck(ctx, o, frontEnds)) }()
+	go func() { defer wg.Done(); add(portsCheck(ctx, o, probed)) }()
+	go func() { defer wg.Done(); add(serverCheck(ctx, o, exchangeRoot, invErr)) }()
+	wg.Wait()
+	if o.Symptom != "" {
+		add(symptomCheck(o.Symptom))
+	}
+	sort.Slice(r.Checks, func(i, j int) bool { return r.Checks[i].ID < r.Checks[j].ID })
+	return r
+}
+
+// gather resolves the Exchange endpoints and reads the inventory, all at
+// once.
+func gather(ctx context.Context, o Options, ropts trust.ResolveOptions) ([]resolved, *psremote.Inventory, error) {
 	var targets []struct{ kind, url string }
 	if o.OWA != "" {
 		targets = append(targets, struct{ kind, url string }{"owa", o.OWA})
@@ -113,7 +147,6 @@ func Run(ctx context.Context, o Options) *Report {
 		targets = append(targets, struct{ kind, url string }{"autodiscover", "https://autodiscover." + o.Autodiscover + "/autodiscover/autodiscover.xml"})
 	}
 	results := make([]resolved, len(targets))
-	ropts := trust.ResolveOptions{ExtraRoots: o.ExtraRoots, Dial: o.Dial, Timeout: o.Timeout, Now: o.Now}
 	var inv *psremote.Inventory
 	var invErr error
 	var wg sync.WaitGroup
@@ -138,16 +171,12 @@ func Run(ctx context.Context, o Options) *Report {
 		}()
 	}
 	wg.Wait()
-	add(chainCheck(results))
-	add(weakHashCheck(results))
-	add(intermediateCheck(results))
+	return results, inv, invErr
+}
 
-	var exchangeRoot string
-	for _, res := range results {
-		if res.kind == "owa" && res.report != nil && res.report.Recommended() != nil {
-			exchangeRoot = res.report.Recommended().RootThumbprint
-		}
-	}
+// poolAndFrontEnds names the phones' registrar pool and the web servers
+// whose clocks are checked.
+func poolAndFrontEnds(o Options, inv *psremote.Inventory) (string, []string) {
 	pool := o.Pool
 	var frontEnds []string
 	if inv != nil {
@@ -168,23 +197,7 @@ func Run(ctx context.Context, o Options) *Report {
 		// line is still a Front End whose clock and ports can be checked.
 		frontEnds = []string{o.Conn.Host()}
 	}
-
-	// 2, 5, 6, 7 are independent of each other.
-	wg.Add(4)
-	go func() { defer wg.Done(); add(poolRootCheck(ctx, o, pool, exchangeRoot, inv, ropts)) }()
-	go func() { defer wg.Done(); add(clockCheck(ctx, o, frontEnds)) }()
-	probed := pool
-	if probed == "" && o.Conn != nil {
-		probed = o.Conn.Host() // the pool is unknown: the server's own ports
-	}
-	go func() { defer wg.Done(); add(portsCheck(ctx, o, probed)) }()
-	go func() { defer wg.Done(); add(serverCheck(ctx, o, exchangeRoot, invErr)) }()
-	wg.Wait()
-	if o.Symptom != "" {
-		add(symptomCheck(o.Symptom))
-	}
-	sort.Slice(r.Checks, func(i, j int) bool { return r.Checks[i].ID < r.Checks[j].ID })
-	return r
+	return pool, frontEnds
 }
 
 func chainCheck(results []resolved) Check {
