@@ -30,17 +30,23 @@ foreach ($c in $configs) {
         $wanted += ($t.Thumbprint + ':' + $t.CAStore)
     }
 }
-foreach ($p in @(Get-CsPool -LocalStore)) {
+# Pools, their computers and services come from the local replica of the
+# topology (Get-CsTopology -LocalStore): Get-CsPool and Get-CsService have no
+# -LocalStore and read the store itself, a second hop from most servers.
+$topology = Get-CsTopology -LocalStore
+foreach ($p in @($topology.Clusters)) {
     Write-Output (@('LYNCTRUST', 'pool', $p.Identity, $p.Site) -join $tab)
     foreach ($computer in $p.Computers) {
         Write-Output (@('LYNCTRUST', 'computer', $p.Identity, $computer) -join $tab)
     }
-}
-foreach ($w in @(Get-CsService -WebServer -LocalStore)) {
-    Write-Output (@('LYNCTRUST', 'webserver', $w.PoolFqdn, $w.SiteId) -join $tab)
-}
-foreach ($d in @(Get-CsService -Director -LocalStore)) {
-    Write-Output (@('LYNCTRUST', 'director', $d.PoolFqdn) -join $tab)
+    foreach ($service in $p.Services) {
+        if ($service -like 'WebServer:*') {
+            Write-Output (@('LYNCTRUST', 'webserver', $p.Identity, $p.Site) -join $tab)
+        }
+        if ($service -like 'Director:*') {
+            Write-Output (@('LYNCTRUST', 'director', $p.Identity) -join $tab)
+        }
+    }
 }
 try {
     foreach ($r in @(Get-CsManagementStoreReplicationStatus)) {
