@@ -60,6 +60,10 @@ type Runtime struct {
 	Stdin   io.Reader
 	vars    map[string]Value
 	errs    []*Error
+	// tryDepth counts the try blocks being run: a statement-terminating
+	// error (call == nil in statementError) is caught by try/catch whatever
+	// the preference says.
+	tryDepth int
 	// Stdout receives each output object as the console host formats it.
 	Out func(Value)
 }
@@ -216,7 +220,9 @@ func (rt *Runtime) stmt(n node) ([]Value, error) {
 			}
 		}
 	case *tryStmt:
+		rt.tryDepth++
 		out, err := rt.block(st.body)
+		rt.tryDepth--
 		var perr *Error
 		if err != nil && errors.As(err, &perr) && st.catch != nil {
 			saved := rt.vars["_"]
@@ -684,6 +690,12 @@ func (rt *Runtime) callMethod(x *call) (Value, error) {
 		if lname == "tostring" {
 			return ToString(o), nil
 		}
+		if lname == "gettype" && len(args) == 0 {
+			t := NewObject("System.RuntimeType").Set("FullName", o.Type).Set("Name", o.Type[strings.LastIndex(o.Type, ".")+1:])
+			name := o.Type
+			t.String = func() string { return name }
+			return t, nil
+		}
 	case *List:
 		switch lname {
 		case "add":
@@ -1143,6 +1155,9 @@ func (e ExitCode) Error() string { return fmt.Sprintf("exit code %d", int(e)) }
 // the error ends the script, otherwise it is written to the error stream and
 // the script goes on with the next statement.
 func (rt *Runtime) statementError(e *Error, call *Call) error {
+	if call == nil && rt.tryDepth > 0 {
+		return e
+	}
 	if call != nil && call.Has("ErrorAction") {
 		switch strings.ToLower(call.String("ErrorAction")) {
 		case "stop":
@@ -1237,11 +1252,15 @@ func (rt *Runtime) bind(cmd *Cmdlet, c *command, input []Value, hasInput bool) (
 		call.Params[strings.ToLower(order[pos])] = v
 		pos++
 	}
+	var missing []string
 	for _, m := range cmd.Mandatory {
 		if !call.Has(m) {
-			return call, &Error{Message: "Cannot process command because of one or more missing mandatory parameters: " + m + ".",
-				Category: "InvalidArgument", FQID: "MissingMandatoryParameter", Command: cmd.Name, Exception: "ParameterBindingException"}
+			missing = append(missing, m)
 		}
+	}
+	if len(missing) > 0 {
+		return call, &Error{Message: "Cannot process command because of one or more missing mandatory parameters: " + strings.Join(missing, " ") + ".",
+			Category: "InvalidArgument", FQID: "MissingMandatoryParameter", Command: cmd.Name, Exception: "ParameterBindingException"}
 	}
 	return call, nil
 }
