@@ -24,11 +24,6 @@ type session struct {
 	network  bool // a WinRM network logon: no credentials for a second hop
 	imported bool
 	rt       *pwsh.Runtime
-	// stored are the CACertID objects read from the store: PSListModifier's
-	// Remove matches items by reference, so only these can be removed
-	// (lync-facts §2: a fresh New-CsWebTrustedCACertificate object is not
-	// known to compare equal, and the lab assumes it does not).
-	stored map[*pwsh.Object]bool
 }
 
 var caStores = map[string]string{"trustedrootca": "TrustedRootCA", "intermediateca": "IntermediateCA", "thirdpartyrootca": "ThirdPartyRootCA"}
@@ -106,12 +101,7 @@ func (s *session) configObject(w *WebConfig) *pwsh.Object {
 	o.Set("Identity", w.Identity)
 	list := &pwsh.List{}
 	for _, c := range w.TrustedCACerts {
-		item := caCertObject(c)
-		if s.stored == nil {
-			s.stored = map[*pwsh.Object]bool{}
-		}
-		s.stored[item] = true
-		list.Items = append(list.Items, item)
+		list.Items = append(list.Items, caCertObject(c))
 	}
 	o.Set("TrustedCACerts", list)
 	for _, p := range webProps(s.d.Product) {
@@ -229,17 +219,14 @@ func (s *session) applyModifier(cur []CACert, v pwsh.Value, present bool) ([]CAC
 				}
 			}
 		case "remove":
-			for j, it := range items {
-				if o, ok := enumerateList(val)[j].(*pwsh.Object); !ok || !s.stored[o] {
-					continue // not the object read from the store: no match, nothing removed
-				}
-				for i, e := range out {
-					if strings.EqualFold(e.Thumbprint, it.Thumbprint) && strings.EqualFold(e.CAStore, it.CAStore) {
-						out = append(out[:i:i], out[i+1:]...)
-						break
-					}
-				}
-			}
+			// PSListModifier's Remove matches items with Equals; CACertID
+			// is not known to override it, so the lab compares by
+			// reference, the stricter rule (lync-facts §2). The cmdlet
+			// applies the modifier to the list it reads from the store
+			// itself: no object the script holds is one of those, so
+			// nothing is removed, whatever was passed. The reference's way
+			// to remove an item is the Instance pattern (Example 6).
+			_ = items
 		case "replace":
 			out = items
 		default:

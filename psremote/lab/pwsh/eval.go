@@ -989,7 +989,7 @@ func (rt *Runtime) binaryOp(x *binary) (Value, error) {
 	case "-join":
 		return joinValues(l, ToString(r)), nil
 	case "-split":
-		re, err := regexp.Compile("(?i)" + ToString(r))
+		re, err := dotnetRegexp(ToString(r))
 		if err != nil {
 			return nil, Errorf("InvalidOperation", "InvalidRegularExpression", "The regular expression pattern %s is not valid.", ToString(r))
 		}
@@ -1003,7 +1003,7 @@ func (rt *Runtime) binaryOp(x *binary) (Value, error) {
 		if arr, ok := r.([]Value); ok && len(arr) == 2 {
 			pat, repl = arr[0], arr[1]
 		}
-		re, err := regexp.Compile("(?i)" + ToString(pat))
+		re, err := dotnetRegexp(ToString(pat))
 		if err != nil {
 			return nil, Errorf("InvalidOperation", "InvalidRegularExpression", "The regular expression pattern %s is not valid.", ToString(pat))
 		}
@@ -1054,7 +1054,7 @@ func (rt *Runtime) compare(op string, l, r Value, cs bool) (Value, error) {
 		}
 		return re.MatchString(ToString(l)) == (op == "-like"), nil
 	case "-match", "-notmatch":
-		re, err := regexp.Compile("(?i)" + ToString(r))
+		re, err := dotnetRegexp(ToString(r))
 		if err != nil {
 			return nil, Errorf("InvalidOperation", "InvalidRegularExpression", "The regular expression pattern %s is not valid.", ToString(r))
 		}
@@ -1383,4 +1383,12 @@ func (rt *Runtime) RunBlock(sb *ScriptBlock, item Value) ([]Value, error) {
 	out, err := rt.block(sb.body)
 	rt.vars["_"] = saved
 	return out, err
+}
+
+var dotnetEscape = regexp.MustCompile(`\\u([0-9A-Fa-f]{4})`)
+
+// dotnetRegexp compiles a .NET pattern, case-insensitive as PowerShell's
+// operators are; .NET's \uXXXX escape is Go's \x{XXXX}.
+func dotnetRegexp(p string) (*regexp.Regexp, error) {
+	return regexp.Compile("(?i)" + dotnetEscape.ReplaceAllString(p, `\x{$1}`))
 }
