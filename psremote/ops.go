@@ -189,13 +189,13 @@ func readInventory(ctx context.Context, c Conn, fromCMS bool, extra []Entry) (*I
 			inv.Module = f[0]
 			inv.PSVersion, _ = strconv.Atoi(f[1])
 		case "config":
-			id, err := ParseIdentity(f[0])
+			id, err := ParseServerIdentity(f[0])
 			if err != nil {
 				return nil, fmt.Errorf("reading %s: %w", c.Host(), err)
 			}
 			inv.Configs = append(inv.Configs, Config{Identity: id, InferCertChainFromSSL: parseBool(f[1]), UseCertificateAuth: parseBool(f[2]), UsePinAuth: parseBool(f[3])})
 		case "trusted":
-			id, err := ParseIdentity(f[0])
+			id, err := ParseServerIdentity(f[0])
 			if err != nil {
 				return nil, err
 			}
@@ -314,10 +314,10 @@ func Apply(ctx context.Context, c Conn, changes []Change, asTask ...bool) (*Chan
 		for _, r := range out.Records {
 			switch r.Kind {
 			case "written":
-				id, _ := ParseIdentity(r.Fields[0])
+				id, _ := ParseServerIdentity(r.Fields[0])
 				res.Written = append(res.Written, id)
 			case "after", "conflict":
-				id, _ := ParseIdentity(r.Fields[0])
+				id, _ := ParseServerIdentity(r.Fields[0])
 				list, perr := ParseEntryList(r.Fields[1])
 				if perr != nil {
 					return res, perr

@@ -155,7 +155,7 @@ func ChangeScript(changes []Change) (string, error) {
 	b.WriteString(scriptText("prelude.ps1"))
 	b.WriteString("\n# The changes: identity, the list as lynctrust read it, the action, the entries.\n$changes = @()\n")
 	for _, c := range changes {
-		id, err := ParseIdentity(string(c.Identity))
+		id, err := ParseServerIdentity(string(c.Identity))
 		if err != nil {
 			return "", err
 		}
