@@ -561,7 +561,7 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 						continue
 					}
 					out = append(out, pwsh.NewObject("Microsoft.Rtc.Management.Xds.ReplicaState").Set("UpToDate", status[srv.FQDN]).
-						Set("ReplicaFqdn", srv.FQDN).Set("LastStatusReport", d.now().UTC().Format(time.RFC3339)))
+						Set("ReplicaFqdn", srv.FQDN).Set("LastUpdateCreation", d.now().UTC().Format(time.RFC3339)))
 				}
 				return out, nil
 			}}),
