@@ -195,3 +195,25 @@ func TestStoreReadsMeetTheSecondHop(t *testing.T) {
 		})
 	}
 }
+
+// TestWebServiceSettingsHaveTheReferenceProperties: the object
+// Get-CsWebServiceConfiguration returns has, per version, the properties
+// Set-CsWebServiceConfiguration documents (its parameters, less Identity,
+// Instance, TrustedCACerts and the switches), plus Identity and TrustedCACerts.
+func TestWebServiceSettingsHaveTheReferenceProperties(t *testing.T) {
+	r := LoadReference()
+	for _, product := range []string{"2010", "2013", "2015", "2019"} {
+		s := &session{d: &Deployment{Product: product}}
+		o := s.configObject(newWebConfig("Global", product))
+		var want []string
+		for _, n := range r.Params("Set-CsWebServiceConfiguration", product) {
+			if !notProperties[n] {
+				want = append(want, n)
+			}
+		}
+		want = append(want, "Identity", "TrustedCACerts")
+		if got := sorted(o.Props()); !reflect.DeepEqual(got, sorted(want)) {
+			t.Errorf("%s: properties %v, want %v", product, got, sorted(want))
+		}
+	}
+}
