@@ -238,11 +238,12 @@ var recordFields = map[string]int{
 // entries), the store checks, every change action (alone, together, an
 // empty Replace), each as a scheduled task too (--run-as-task), the
 // installation of a root (--install-root) in each store, and the bootstrap
-// that runs a long script.
+// that runs a long script; and the lines thumbprint --ps prints for pasting.
 func AllScripts() map[string]string {
 	e := Entry{"A909502DD82AE41504C0E0052E3C61AB8EB10D6B", TrustedRootCA}
 	f := Entry{"0563B8630D62D75ABBC8AB1E4BDFB5A899B24D43", IntermediateCA}
 	out := map[string]string{"bootstrap": bootstrap(1234)}
+	out["paste"], _ = PasteLines(e.Thumbprint, e.CAStore, "site:Redmond")
 	out[ScriptStores], _ = StoresScript([]Entry{e, f})
 	out[ScriptAudit], _ = AuditScript(true, e)
 	out["audit-replica"], _ = AuditScript(false)
