@@ -3,6 +3,8 @@ package lab
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -215,5 +217,17 @@ func TestWebServiceSettingsHaveTheReferenceProperties(t *testing.T) {
 		if got := sorted(o.Props()); !reflect.DeepEqual(got, sorted(want)) {
 			t.Errorf("%s: properties %v, want %v", product, got, sorted(want))
 		}
+	}
+}
+
+// TestEmbeddedReferenceIsTheJSON: the compressed copy the binary carries is
+// reference/lync-cmdlets.json (go generate ./psremote/lab makes it).
+func TestEmbeddedReferenceIsTheJSON(t *testing.T) {
+	want, err := os.ReadFile(filepath.Join("reference", "lync-cmdlets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(referenceJSON(), want) {
+		t.Error("reference/lync-cmdlets.json.gz is stale: run go generate ./psremote/lab")
 	}
 }
