@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/lynctrust/lynctrust/psremote"
@@ -30,9 +31,26 @@ type parsed struct {
 	} `json:"tokens"`
 }
 
-// treeSitter parses scripts with tree-sitter-powershell. It does not use the
-// lab's parser: the check below must not trust the lab.
-func treeSitter(t *testing.T, scripts map[string]string) map[string]parsed {
+// wrongScripts are deliberately wrong: the static check must fail them.
+var wrongScripts = map[string]string{
+	"localstore": "foreach ($p in @(Get-CsPool -LocalStore)) { $p.Identity }\nGet-CsService -WebServer -LocalStore\n",
+	"unknown":    "Get-CsWebTrustedCACertificates\n",
+	"sets":       "Get-CsWebServiceConfiguration -Identity global -Filter 'site:*'\n",
+	"later":      "Set-CsWebServiceConfiguration -EnableCORS $true\n",
+	"ps3":        "$o = [pscustomobject]@{a=1}\n$h = [ordered]@{}\nif ('a' -in @('a')) { $PSItem }\n$o | ConvertTo-Json\nRemove-Item x -ErrorAction Ignore\n",
+}
+
+var (
+	tsOnce   sync.Once
+	tsResult map[string]parsed
+	tsErr    error
+)
+
+// treeSitter parses every script lynctrust can send (by name) and the wrong
+// ones (as "wrong/NAME") with tree-sitter-powershell, once for the package:
+// node spends most of its time compiling the grammar. It does not use the
+// lab's parser: the checks must not trust the lab.
+func treeSitter(t *testing.T) map[string]parsed {
 	t.Helper()
 	dir := filepath.Join("..", "tools", "treesitter")
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "tree-sitter-powershell")); err != nil {
@@ -41,20 +59,27 @@ func treeSitter(t *testing.T, scripts map[string]string) map[string]parsed {
 		}
 		t.Skip("tree-sitter-powershell is not installed (scripts/test installs it)")
 	}
-	in, _ := json.Marshal(scripts)
-	cmd := exec.Command("node", filepath.Join(dir, "commands.mjs"))
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node: %v\n%s", err, stderr.String())
+	tsOnce.Do(func() {
+		scripts := psremote.AllScripts()
+		for name, src := range wrongScripts {
+			scripts["wrong/"+name] = src
+		}
+		in, _ := json.Marshal(scripts)
+		cmd := exec.Command("node", filepath.Join(dir, "commands.mjs"))
+		cmd.Stdin = bytes.NewReader(in)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			tsErr = fmt.Errorf("node: %v\n%s", err, stderr.String())
+			return
+		}
+		tsErr = json.Unmarshal(out, &tsResult)
+	})
+	if tsErr != nil {
+		t.Fatal(tsErr)
 	}
-	var res map[string]parsed
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return tsResult
 }
 
 var lyncCmdlet = regexp.MustCompile(`(?i)^[a-z]+-cs[a-z]`)
@@ -172,7 +197,7 @@ func checkScript(ref *lab.Reference, product string, p parsed) []string {
 func TestScriptsUseOnlyTheReference(t *testing.T) {
 	ref := lab.LoadReference()
 	scripts := psremote.AllScripts()
-	res := treeSitter(t, scripts)
+	res := treeSitter(t)
 	lyncSeen := map[string]bool{}
 	for _, product := range []string{"2010", "2013", "2015", "2019"} {
 		for name := range scripts {
@@ -208,14 +233,11 @@ func TestScriptsUseOnlyTheReference(t *testing.T) {
 // parameter of later versions, and PowerShell 3.0 constructs on 2010.
 func TestTheStaticCheckFailsAWrongScript(t *testing.T) {
 	ref := lab.LoadReference()
-	wrong := map[string]string{
-		"localstore": "foreach ($p in @(Get-CsPool -LocalStore)) { $p.Identity }\nGet-CsService -WebServer -LocalStore\n",
-		"unknown":    "Get-CsWebTrustedCACertificates\n",
-		"sets":       "Get-CsWebServiceConfiguration -Identity global -Filter 'site:*'\n",
-		"later":      "Set-CsWebServiceConfiguration -EnableCORS $true\n",
-		"ps3":        "$o = [pscustomobject]@{a=1}\n$h = [ordered]@{}\nif ('a' -in @('a')) { $PSItem }\n$o | ConvertTo-Json\nRemove-Item x -ErrorAction Ignore\n",
+	all := treeSitter(t)
+	res := map[string]parsed{}
+	for name := range wrongScripts {
+		res[name] = all["wrong/"+name]
 	}
-	res := treeSitter(t, wrong)
 	want := map[string][]string{
 		"localstore": {"Get-CsPool -localstore: no such parameter in 2013", "get-csservice -localstore: no such parameter in 2013"},
 		"unknown":    {"get-cswebtrustedcacertificates: no such cmdlet in 2013"},
@@ -223,7 +245,7 @@ func TestTheStaticCheckFailsAWrongScript(t *testing.T) {
 		"later":      {},
 		"ps3":        {},
 	}
-	for name := range wrong {
+	for name := range wrongScripts {
 		got := strings.Join(checkScript(ref, "2013", res[name]), "\n")
 		for _, w := range want[name] {
 			if !strings.Contains(strings.ToLower(got), strings.ToLower(w)) {
