@@ -50,6 +50,10 @@ func TestStoredThumbprintsCompareNormalised(t *testing.T) {
 	if g == nil || len(g.Trusted) != 1 || string(g.Trusted[0].Thumbprint) != root {
 		t.Fatalf("the audit reads %+v", g)
 	}
+	// The store check looks for the thumbprint itself, which the server has.
+	if len(inv.Stores) != 1 || !inv.Stores[0].Present {
+		t.Errorf("the store check says %+v", inv.Stores)
+	}
 	other := psremote.Entry{Thumbprint: "A909502DD82AE41504C0E0052E3C61AB8EB10D6B", CAStore: psremote.IntermediateCA}
 	res, err := psremote.Apply(ctx, c, []psremote.Change{{Identity: psremote.GlobalIdentity, Expected: g.Trusted, Action: psremote.Add, Entries: []psremote.Entry{other}}})
 	if err != nil {

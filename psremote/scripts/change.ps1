@@ -2,10 +2,8 @@
 # collections, with a compare-and-swap: each collection is read again and
 # compared with what lynctrust read before; if anyone changed it meanwhile,
 # nothing is written. After the write the collection is read back.
-# Stored thumbprints are compared as lynctrust's thumbprint command
-# normalises them (separators and invisible marks removed, upper case): an
+# Stored thumbprints are compared normalised ($noise, in the prelude): an
 # entry saved years ago with spaces or U+200E must not look changed.
-$noise = '[ \t:?\-\u00A0\u00AD\u200B-\u200F\u202A-\u202F\u2060-\u2069\uFEFF]'
 $done = 0
 foreach ($change in $changes) {
     $identity = $change[0]

@@ -27,7 +27,7 @@ foreach ($c in $configs) {
     Write-Output (@('LYNCTRUST', 'config', $c.Identity, $c.InferCertChainFromSSL, $c.UseCertificateAuth, $c.UsePinAuth) -join $tab)
     foreach ($t in $c.TrustedCACerts) {
         Write-Output (@('LYNCTRUST', 'trusted', $c.Identity, $t.Thumbprint, $t.CAStore) -join $tab)
-        $wanted += ($t.Thumbprint + ':' + $t.CAStore)
+        $wanted += (($t.Thumbprint -replace $noise, '').ToUpper() + ':' + $t.CAStore)
     }
 }
 # Pools, their computers and services come from the local replica of the
