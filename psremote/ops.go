@@ -14,7 +14,7 @@ var (
 	ErrModuleNotFound = errors.New("neither the SkypeForBusiness nor the Lync module loads on the server")
 	ErrNotAdmin       = errors.New("the account may not change the Lync configuration: it must be a member of RTCUniversalServerAdmins")
 	ErrNoCMSAccess    = errors.New("the account cannot read the Central Management Store: it must be a member of RTCUniversalServerAdmins or RTCUniversalReadOnlyAdmins")
-	ErrDoubleHop      = errors.New("the Central Management Store is on a remote SQL server, which refuses the second hop from a WinRM session (Login failed for user 'NT AUTHORITY\\ANONYMOUS LOGON')")
+	ErrDoubleHop      = errors.New("the Central Management Store is on another server (the SQL back end in Enterprise Edition, the Standard Edition server that hosts it otherwise), which refuses the second hop from a WinRM session (Login failed for user 'NT AUTHORITY\\ANONYMOUS LOGON')")
 	ErrConflict       = errors.New("someone changed TrustedCACerts since lynctrust read it")
 	ErrLocalAccount   = errors.New("Basic and certificate authentication sign in a local account of the server, and the Lync cmdlets need a domain account in RTCUniversalServerAdmins")
 	ErrScriptFailed   = errors.New("the script failed on the server")

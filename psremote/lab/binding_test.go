@@ -177,6 +177,7 @@ func TestStoreReadsMeetTheSecondHop(t *testing.T) {
 		{"the Standard Edition server that hosts the store", Options{Directors: 1}, func(d *Deployment) *Server { return d.Servers[0] }, true},
 		{"a Director beside it", Options{Directors: 1}, func(d *Deployment) *Server { return d.Servers[1] }, false},
 		{"an Enterprise Edition Front End", Options{Edition: "enterprise", FrontEnds: 2}, func(d *Deployment) *Server { return d.Servers[0] }, false},
+		{"a second Standard Edition server", Options{StandardServers: 2}, func(d *Deployment) *Server { return d.Servers[1] }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := startTestLab(t, tc.opts)

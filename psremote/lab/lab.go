@@ -25,12 +25,16 @@ import (
 
 // Options shape a lab deployment.
 type Options struct {
-	Product   string        // 2010, 2013, 2015 or 2019 (2019 when empty)
-	Edition   string        // standard or enterprise (standard when empty)
-	FrontEnds int           // Front Ends in the pool (Enterprise Edition); 1 when zero
-	Directors int           // Director servers
-	Scenario  tlab.Scenario // the Exchange certificate scenario (healthy when empty)
-	StateDir  string        // where lab.json and the CA files go; a temporary directory when empty
+	Product   string // 2010, 2013, 2015 or 2019 (2019 when empty)
+	Edition   string // standard or enterprise (standard when empty)
+	FrontEnds int    // Front Ends in the pool (Enterprise Edition); 1 when zero
+	// StandardServers is the number of Standard Edition servers, each its
+	// own pool (Standard Edition); 1 when zero. The first hosts the Central
+	// Management Store; the others read it over the network.
+	StandardServers int
+	Directors       int           // Director servers
+	Scenario        tlab.Scenario // the Exchange certificate scenario (healthy when empty)
+	StateDir        string        // where lab.json and the CA files go; a temporary directory when empty
 	// SiteCollection creates a site-scope Web Services collection for the
 	// pool's site, which then governs the pool instead of Global.
 	SiteCollection bool
@@ -152,6 +156,12 @@ func Start(opts Options) (*Lab, error) {
 	if opts.Edition == "standard" && opts.FrontEnds > 1 {
 		return nil, fmt.Errorf("a Standard Edition pool has one server; use --edition enterprise for %d Front Ends", opts.FrontEnds)
 	}
+	if opts.StandardServers <= 0 {
+		opts.StandardServers = 1
+	}
+	if opts.Edition == "enterprise" && opts.StandardServers > 1 {
+		return nil, fmt.Errorf("%d Standard Edition servers: they are a Standard Edition deployment", opts.StandardServers)
+	}
 	if opts.Scenario == "" {
 		opts.Scenario = tlab.Healthy
 	}
@@ -233,6 +243,11 @@ func Start(opts Options) (*Lab, error) {
 	d.Pools = append(d.Pools, &Pool{FQDN: poolFQDN, Site: site, Role: "FrontEnd", Computers: names})
 	for _, n := range names {
 		d.Servers = append(d.Servers, &Server{FQDN: n, Role: "FrontEnd", Pool: poolFQDN, Site: site})
+	}
+	for i := 2; i <= opts.StandardServers; i++ {
+		n := fmt.Sprintf("se%02d.%s", i, dom.DNS)
+		d.Pools = append(d.Pools, &Pool{FQDN: n, Site: site, Role: "FrontEnd", Computers: []string{n}})
+		d.Servers = append(d.Servers, &Server{FQDN: n, Role: "FrontEnd", Pool: n, Site: site})
 	}
 	if opts.Directors > 0 {
 		dirPool := "dir01." + dom.DNS
