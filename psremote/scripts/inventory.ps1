@@ -34,6 +34,10 @@ foreach ($c in $configs) {
 # topology (Get-CsTopology -LocalStore): Get-CsPool and Get-CsService have no
 # -LocalStore and read the store itself, a second hop from most servers.
 $topology = Get-CsTopology -LocalStore
+if (@($topology.Clusters).Count -eq 0) {
+    Write-Output ('LYNCTRUST' + $tab + 'error' + $tab + 'read-failed' + $tab + 'Get-CsTopology -LocalStore returned no Clusters on ' + $env:COMPUTERNAME)
+    exit 4
+}
 foreach ($p in @($topology.Clusters)) {
     Write-Output (@('LYNCTRUST', 'pool', $p.Identity, $p.Site) -join $tab)
     foreach ($computer in $p.Computers) {
