@@ -14,7 +14,7 @@ var (
 	ErrModuleNotFound = errors.New("neither the SkypeForBusiness nor the Lync module loads on the server")
 	ErrNotAdmin       = errors.New("the account may not change the Lync configuration: it must be a member of RTCUniversalServerAdmins")
 	ErrNoCMSAccess    = errors.New("the account cannot read the Central Management Store: it must be a member of RTCUniversalServerAdmins or RTCUniversalReadOnlyAdmins")
-	ErrDoubleHop      = errors.New("the Central Management Store is on a remote SQL server, which refuses the second hop from a WinRM session (Login failed for user 'NT AUTHORITY\\ANONYMOUS LOGON')")
+	ErrDoubleHop      = errors.New("the Central Management Store is on another server (the SQL back end in Enterprise Edition, the Standard Edition server that hosts it otherwise), which refuses the second hop from a WinRM session (Login failed for user 'NT AUTHORITY\\ANONYMOUS LOGON')")
 	ErrConflict       = errors.New("someone changed TrustedCACerts since lynctrust read it")
 	ErrLocalAccount   = errors.New("Basic and certificate authentication sign in a local account of the server, and the Lync cmdlets need a domain account in RTCUniversalServerAdmins")
 	ErrScriptFailed   = errors.New("the script failed on the server")
@@ -189,13 +189,13 @@ func readInventory(ctx context.Context, c Conn, fromCMS bool, extra []Entry) (*I
 			inv.Module = f[0]
 			inv.PSVersion, _ = strconv.Atoi(f[1])
 		case "config":
-			id, err := ParseIdentity(f[0])
+			id, err := ParseServerIdentity(f[0])
 			if err != nil {
 				return nil, fmt.Errorf("reading %s: %w", c.Host(), err)
 			}
 			inv.Configs = append(inv.Configs, Config{Identity: id, InferCertChainFromSSL: parseBool(f[1]), UseCertificateAuth: parseBool(f[2]), UsePinAuth: parseBool(f[3])})
 		case "trusted":
-			id, err := ParseIdentity(f[0])
+			id, err := ParseServerIdentity(f[0])
 			if err != nil {
 				return nil, err
 			}
@@ -321,10 +321,10 @@ func RunChange(ctx context.Context, c Conn, script string, asTask bool) (*Change
 		for _, r := range out.Records {
 			switch r.Kind {
 			case "written":
-				id, _ := ParseIdentity(r.Fields[0])
+				id, _ := ParseServerIdentity(r.Fields[0])
 				res.Written = append(res.Written, id)
 			case "after", "conflict":
-				id, _ := ParseIdentity(r.Fields[0])
+				id, _ := ParseServerIdentity(r.Fields[0])
 				list, perr := ParseEntryList(r.Fields[1])
 				if perr != nil {
 					return res, perr

@@ -155,7 +155,7 @@ func ChangeScript(changes []Change) (string, error) {
 	b.WriteString(scriptText("prelude.ps1"))
 	b.WriteString("\n# The changes: identity, the list as lynctrust read it, the action, the entries.\n$changes = @()\n")
 	for _, c := range changes {
-		id, err := ParseIdentity(string(c.Identity))
+		id, err := ParseServerIdentity(string(c.Identity))
 		if err != nil {
 			return "", err
 		}
@@ -232,16 +232,42 @@ var recordFields = map[string]int{
 	"replica": 2, "replication-unknown": 1, "cert": 7, "conflict": 2, "written": 1, "after": 2, "installed": 2,
 }
 
-// AllScripts renders every script lynctrust can run, with sample values, for
-// the tests that parse them.
+// AllScripts renders every script lynctrust can send, with sample values,
+// for the tests that parse them and check them against the reference: the
+// audit (from the replica and from the store, with and without extra
+// entries), the store checks, every change action (alone, together, an
+// empty Replace), each as a scheduled task too (--run-as-task), the
+// installation of a root (--install-root) in each store, and the bootstrap
+// that runs a long script; and the lines thumbprint --ps prints for pasting.
 func AllScripts() map[string]string {
 	e := Entry{"A909502DD82AE41504C0E0052E3C61AB8EB10D6B", TrustedRootCA}
-	stores, _ := StoresScript([]Entry{e})
-	change, _ := ChangeScript([]Change{{Identity: "site:Redmond", Expected: nil, Action: Add, Entries: []Entry{e}},
-		{Identity: "Global", Expected: []Entry{e}, Action: Remove, Entries: []Entry{e}}})
-	install, _ := InstallScript("MIIB", TrustedRootCA)
-	task, _ := TaskScript(change, `LAB\lyncadmin`, "")
-	audit, _ := AuditScript(true, e)
-	return map[string]string{ScriptAudit: audit, ScriptStores: stores, ScriptChange: change, ScriptInstall: install, "task": task,
-		"bootstrap": bootstrap(1234)}
+	f := Entry{"0563B8630D62D75ABBC8AB1E4BDFB5A899B24D43", IntermediateCA}
+	out := map[string]string{"bootstrap": bootstrap(1234)}
+	out["paste"], _ = PasteLines(e.Thumbprint, e.CAStore, "site:Redmond")
+	out[ScriptStores], _ = StoresScript([]Entry{e, f})
+	out[ScriptAudit], _ = AuditScript(true, e)
+	out["audit-replica"], _ = AuditScript(false)
+	changes := map[string][]Change{
+		ScriptChange: {{Identity: "site:Redmond", Expected: nil, Action: Add, Entries: []Entry{e}},
+			{Identity: "Global", Expected: []Entry{e}, Action: Remove, Entries: []Entry{e}}},
+		"change-add":           {{Identity: "Global", Action: Add, Entries: []Entry{e, f}}},
+		"change-remove":        {{Identity: "service:WebServer:pool01.lab.test", Expected: []Entry{e, f}, Action: Remove, Entries: []Entry{f}}},
+		"change-replace":       {{Identity: "Global", Expected: []Entry{e}, Action: Replace, Entries: []Entry{f}}},
+		"change-replace-empty": {{Identity: "Global", Expected: []Entry{e}, Action: Replace}},
+	}
+	for name, cs := range changes {
+		script, _ := ChangeScript(cs)
+		out[name] = script
+		out[name+"-task"], _ = TaskScript(script, `LAB\lyncadmin`, "")
+	}
+	out["task"] = out[ScriptChange+"-task"]
+	delete(out, ScriptChange+"-task")
+	for _, st := range []CAStore{TrustedRootCA, IntermediateCA, ThirdPartyRootCA} {
+		name := ScriptInstall
+		if st != TrustedRootCA {
+			name += "-" + string(st)
+		}
+		out[name], _ = InstallScript("MIIB", st)
+	}
+	return out
 }

@@ -103,6 +103,34 @@ func ParseIdentity(s string) (Identity, error) {
 		ErrInvalidValue, s, IdentityGrammar)
 }
 
+// ParseServerIdentity accepts an identity as a server prints it. Lync allows
+// more in a site name than an administrator may type on lynctrust's command
+// line (letters, digits, space, '.', '_', '-'), so a site read from the server
+// may hold any printable character; Quote keeps it inert in a script. Control
+// characters, which no record or script can carry, are refused.
+func ParseServerIdentity(s string) (Identity, error) {
+	if id, err := ParseIdentity(s); err == nil {
+		return id, nil
+	}
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(strings.ToLower(t), "site:") {
+		name := t[len("site:"):]
+		if name != "" && len([]rune(name)) <= 256 && printable(name) {
+			return Identity("site:" + name), nil
+		}
+	}
+	return "", fmt.Errorf("%w: identity %q: want %s", ErrInvalidValue, s, IdentityGrammar)
+}
+
+func printable(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || (r >= 0x7F && r <= 0x9F) || r == 0xFFFD || r == 0x2028 || r == 0x2029 {
+			return false
+		}
+	}
+	return true
+}
+
 // Scope is "global", "site" or "service".
 func (id Identity) Scope() string {
 	switch {

@@ -30,6 +30,33 @@ func TestParseIdentity(t *testing.T) {
 	}
 }
 
+// TestParseServerIdentity: an identity read from a server may name a site
+// with any printable character Lync allows; each stays one quoted string.
+func TestParseServerIdentity(t *testing.T) {
+	for in, want := range map[string]Identity{
+		"Site:Zürich (HQ) #2":                    "site:Zürich (HQ) #2",
+		"Site:Red'mond":                          "site:Red'mond",
+		"Site:a;b $x `y":                         "site:a;b $x `y",
+		"Global":                                 "Global",
+		"Service:WebServer:fe01.pool01.lab.test": "service:WebServer:fe01.pool01.lab.test",
+	} {
+		got, err := ParseServerIdentity(in)
+		if err != nil || got != want {
+			t.Errorf("ParseServerIdentity(%q) = %q, %v; want %q", in, got, err, want)
+			continue
+		}
+		q, err := Quote(string(got))
+		if err != nil || !strings.HasPrefix(q, "'") || strings.Count(q, "'")%2 != 0 {
+			t.Errorf("Quote(%q) = %q, %v", got, q, err)
+		}
+	}
+	for _, in := range []string{"", "site:", "Site:Red\nmond", "Site:a\tb", "Site:\u0085", "Site:\ufffd", "pool01.lab.test", "service:Registrar:fe01.lab.test"} {
+		if _, err := ParseServerIdentity(in); !errors.Is(err, ErrInvalidValue) {
+			t.Errorf("ParseServerIdentity(%q) accepted", in)
+		}
+	}
+}
+
 func TestParseCAStore(t *testing.T) {
 	for _, in := range []string{"TrustedRootCA", "trustedrootca", "IntermediateCA", "ThirdPartyRootCA"} {
 		if _, err := ParseCAStore(in); err != nil {

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lynctrust/lynctrust/psremote"
 	"github.com/lynctrust/lynctrust/trust"
@@ -22,17 +24,22 @@ func auditCommand(g *globals) *cli.Command {
 	return &cli.Command{
 		Name:  "audit",
 		Usage: "read TrustedCACerts at every scope and check every web server's stores",
-		Description: `Reads every Web Services configuration collection (global, site, service) from the
-local replica of the Central Management Store (-LocalStore, so no second hop), works out which
-collection governs each pool, and checks each trusted certificate in the matching
-LocalMachine store of every Front End and Director. With --owa it also says whether each
-pool's governing collection trusts the Exchange root.
+		Description: `Reads every Web Services configuration collection (global, site, service) and the
+topology from the local replica of the Central Management Store (Get-CsWebServiceConfiguration
+-LocalStore and Get-CsTopology -LocalStore, so no second hop), works out which collection
+governs each pool, and checks each trusted certificate in the matching LocalMachine store of
+every Front End and Director. With --owa it also says whether each pool's governing
+collection trusts the Exchange root. --emit-ps1 FILE writes the read script instead, for
+running by hand in the Lync Server Management Shell; it connects to nothing.
 
 Exit status: 0 clean; 2 findings (errors or warnings); 3 a server could not be reached.
 
 EXAMPLES:
-   $ lynctrust audit --server fe01.pool01.contoso.com --user CONTOSO\lyncadmin --owa https://mail.contoso.com/owa`,
-		Flags:  append(append(connFlags(), owaFlags()...), inventoryFlag()),
+   $ lynctrust audit --server fe01.pool01.contoso.com --user CONTOSO\lyncadmin --owa https://mail.contoso.com/owa
+   $ lynctrust audit --emit-ps1 audit.ps1
+   lynctrust: wrote audit.ps1; run it in the Lync Server Management Shell on a Front End`,
+		Flags: append(append(append(connFlags(), owaFlags()...), inventoryFlag()),
+			&cli.StringFlag{Name: "emit-ps1", Usage: "write the read script to `FILE` for the Lync Server Management Shell; connect to nothing"}),
 		Action: func(c *cli.Context) error { return auditAction(g, c) },
 	}
 }
@@ -77,6 +84,12 @@ func auditAction(g *globals, c *cli.Context) error {
 	if err := refuseLateFlags(c); err != nil {
 		return err
 	}
+	if f := c.String("emit-ps1"); f != "" {
+		return emitAudit(g, f)
+	}
+	if f := c.String("emit-ps1"); f != "" {
+		return emitAudit(g, f)
+	}
 	if c.String("inventory") != "" {
 		return runFleet(g, c, "audit")
 	}
@@ -85,6 +98,25 @@ func auditAction(g *globals, c *cli.Context) error {
 		return err
 	}
 	return runAudit(g, c.Context, conn, auditOptionsFrom(c))
+}
+
+// emitAudit writes the audit's read script, as audit sends it, for an
+// administrator who runs it by hand.
+func emitAudit(g *globals, file string) error {
+	script, err := psremote.AuditScript(false)
+	if err != nil {
+		return usageError(err)
+	}
+	header := fmt.Sprintf("# lynctrust %s: the audit's read script, written %s\n"+
+		"# Run it in the Lync Server Management Shell on a Front End. It changes nothing: it reads the\n"+
+		"# Web Services configuration and the topology from the local replica, the replication status,\n"+
+		"# and this server's certificate stores, and prints one tab-separated record per line.\n\n",
+		version, g.now().UTC().Format(time.RFC3339))
+	if err := os.WriteFile(file, []byte(header+script), 0o644); err != nil {
+		return usageError(fmt.Errorf("--emit-ps1: %w", err))
+	}
+	fmt.Fprintf(g.stderr, "lynctrust: wrote %s; run it in the Lync Server Management Shell on a Front End\n", file)
+	return nil
 }
 
 // runAudit audits one deployment: the command's body, shared with --inventory.
@@ -99,7 +131,7 @@ func runAudit(g *globals, ctx context.Context, conn psremote.Conn, o auditOption
 	if rep != nil {
 		opts.ExchangeRoot = psremote.Thumbprint(rep.Recommended().RootThumbprint)
 	}
-	g.log.Debug("auditing", "server", conn.Server, "reads", "-LocalStore")
+	g.log.Debug("auditing", "server", conn.Server, "reads", "Get-CsWebServiceConfiguration -LocalStore, Get-CsTopology -LocalStore")
 	r, err := psremote.Audit(ctx, conn, opts)
 	if err != nil {
 		return remoteError(err)

@@ -218,7 +218,7 @@ func remoteError(err error) error {
 	case errors.Is(err, psremote.ErrNotAdmin), errors.Is(err, psremote.ErrNoCMSAccess):
 		return &exitError{code: exitRemote, err: err, hint: "add the account to RTCUniversalServerAdmins (RTCUniversalReadOnlyAdmins is enough for audit), then sign in again"}
 	case errors.Is(err, psremote.ErrDoubleHop):
-		return &exitError{code: exitRemote, err: err, hint: "in Enterprise Edition, add --run-as-task (the write runs as a one-shot scheduled task under your account), or write the script with --emit-ps1 FILE and run it in the Lync Management Shell on a Front End; reads work over WinRM"}
+		return &exitError{code: exitRemote, err: err, hint: "add --run-as-task (the write runs as a one-shot scheduled task under your account), or write the script with --emit-ps1 FILE and run it in the Lync Management Shell on a Front End; in Standard Edition, --server can also name the server that hosts the store; reads work over WinRM"}
 	case errors.Is(err, psremote.ErrConflict):
 		return &exitError{code: exitRemote, err: err, hint: "nothing was written; run the command again to work from the current list"}
 	case errors.As(err, &se):

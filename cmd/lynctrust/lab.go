@@ -34,6 +34,7 @@ EXAMPLES:
 			&cli.StringFlag{Name: "edition", Value: "standard", Usage: "standard or enterprise"},
 			&cli.IntFlag{Name: "front-ends", Value: 1, Usage: "Front Ends in the pool (enterprise)"},
 			&cli.IntFlag{Name: "directors", Usage: "Director servers"},
+			&cli.IntFlag{Name: "standard-servers", Value: 1, Usage: "Standard Edition servers, each its own pool; the first hosts the Central Management Store (standard)"},
 			&cli.BoolFlag{Name: "site-collection", Usage: "give the site its own Web Services collection"},
 			&cli.StringFlag{Name: "dir", Usage: "keep the lab in `DIR`: lab.json, its CA files, and its state, so that it comes back as it was when started again (default: --state-dir when given on the command line, else a temporary directory, gone when it stops)"},
 			&cli.DurationFlag{Name: "latency", Usage: "delay every WinRM request by this much"},
@@ -67,7 +68,7 @@ func runLab(g *globals, c *cli.Context) error {
 		dir = globalString(c, "state-dir")
 	}
 	l, err := lab.Start(lab.Options{Product: c.String("product"), Edition: c.String("edition"), FrontEnds: c.Int("front-ends"),
-		Directors: c.Int("directors"), Scenario: tlab.Scenario(c.String("scenario")), StateDir: dir, SiteCollection: c.Bool("site-collection"),
+		Directors: c.Int("directors"), StandardServers: c.Int("standard-servers"), Scenario: tlab.Scenario(c.String("scenario")), StateDir: dir, SiteCollection: c.Bool("site-collection"),
 		Persist: dir != "", Basic: c.Bool("basic"), Certificate: c.Bool("certificate-auth"), Kerberos: c.Bool("kerberos")})
 	if err != nil {
 		return usageError(err)

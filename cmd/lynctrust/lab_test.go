@@ -39,6 +39,8 @@ func cmdLync(ts *testscript.TestScript, neg bool, args []string) {
 			opts.Edition = v
 		case "front-ends":
 			opts.FrontEnds, _ = strconv.Atoi(v)
+		case "standard-servers":
+			opts.StandardServers, _ = strconv.Atoi(v)
 		case "directors":
 			opts.Directors, _ = strconv.Atoi(v)
 		case "scenario":

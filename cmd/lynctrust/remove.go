@@ -16,9 +16,10 @@ func removeCommand(g *globals) *cli.Command {
 	return &cli.Command{
 		Name:  "remove",
 		Usage: "take one certificate out of TrustedCACerts, leaving the others alone",
-		Description: `Reads the collection, then removes only the matching item (@{Remove=…} with the object
-read from the store), after checking that nobody changed the list meanwhile. The other
-entries are verified present afterwards. A snapshot is saved first.
+		Description: `Reads the collection, then removes only the matching item the way the cmdlet reference
+does (Set-CsWebServiceConfiguration Example 6: the item is removed from the object read, which
+is written back with -Instance), after checking that nobody changed the list meanwhile. The
+other entries are verified present afterwards. A snapshot is saved first.
 
 EXAMPLES:
    $ lynctrust remove --server fe01.pool01.contoso.com --user CONTOSO\lyncadmin --thumbprint A909502DD82AE41504C0E0052E3C61AB8EB10D6B`,

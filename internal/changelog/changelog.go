@@ -113,7 +113,7 @@ func Load(path string) (*Snapshot, error) {
 		return nil, fmt.Errorf("snapshot %s holds no TrustedCACerts list", path)
 	}
 	for id, list := range s.Lists {
-		if _, err := psremote.ParseIdentity(string(id)); err != nil {
+		if _, err := psremote.ParseServerIdentity(string(id)); err != nil {
 			return nil, fmt.Errorf("snapshot %s: %w", path, err)
 		}
 		for _, e := range list {

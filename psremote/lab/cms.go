@@ -27,34 +27,56 @@ func (w *WebConfig) clone() *WebConfig {
 	return c
 }
 
+// webDefaults are the defaults of a Web Services configuration's
+// properties (lync-facts §2); those it does not give are empty [inferred].
+var webDefaults = map[string]any{
+	"InferCertChainFromSSL": false, "EnableCertChainDownload": true, "UseCertificateAuth": true,
+	"UsePinAuth": true, "UseWindowsAuth": "Negotiate", "CASigningKeyLength": 2048,
+	"DefaultValidityPeriodHours": 4320, "MaxValidityPeriodHours": 8760, "MinValidityPeriodHours": 8,
+	"MaxCSRKeySize": 16384, "MinCSRKeySize": 1024, "EnableGroupExpansion": true, "MaxGroupSizeToExpand": 100,
+	"MACResolverUrl": "", "SecondaryLocationSourceUrl": "", "AllowAnonymousAccessToLWAConference": true,
+	"ShowDownloadCommunicatorAttendeeLink": true, "ShowJoinUsingLegacyClientLink": false,
+	"AllowExternalAuthentication": true, "AutoLaunchLyncWebAccess": false, "ShowAlternateJoinOptionsExpanded": false,
+	"UseWsFedPassiveAuth": false, "WsFedPassiveMetadataUri": "", "EnableCORS": false,
+	"EnableMediaBasicAuth": false, "EnableStatisticsInResponse": false, "HstsMaxAgeInSeconds": 31536000,
+	"MobilePreferredAuthType": "None", "UseDomainAuthInLWA": false, "UseWebClientLegacyUI": false,
+	"PendingGetWaitTimeOutInMinutes": 0, "PendingGetWaitSupportingApps": "",
+	"OverrideAuthTypeForInternalClients": "", "OverrideAuthTypeForExternalClients": "",
+}
+
+// notProperties are Set-CsWebServiceConfiguration's parameters that are
+// not properties of the object it sets.
+var notProperties = map[string]bool{"Identity": true, "Instance": true, "TrustedCACerts": true, "Force": true, "WhatIf": true, "Confirm": true}
+
 // webProps are the properties of a Web Services configuration with their
-// defaults, per product (lync-facts §2).
+// defaults, per product: every parameter Set-CsWebServiceConfiguration takes
+// in that version, in the reference, except Identity, Instance,
+// TrustedCACerts and the switches.
 func webProps(product string) []struct {
 	name string
 	def  any
 } {
-	type p = struct {
+	var out []struct {
 		name string
 		def  any
 	}
-	props := []p{
-		{"InferCertChainFromSSL", false}, {"EnableCertChainDownload", true}, {"UseCertificateAuth", true},
-		{"UsePinAuth", true}, {"UseWindowsAuth", "Negotiate"}, {"CASigningKeyLength", 2048},
-		{"DefaultValidityPeriodHours", 4320}, {"MaxValidityPeriodHours", 8760}, {"MinValidityPeriodHours", 8},
-		{"MaxCSRKeySize", 16384}, {"MinCSRKeySize", 1024}, {"EnableGroupExpansion", true}, {"MaxGroupSizeToExpand", 100},
-		{"MACResolverUrl", ""}, {"SecondaryLocationSourceUrl", ""}, {"AllowAnonymousAccessToLWAConference", true},
-		{"ShowDownloadCommunicatorAttendeeLink", true}, {"ShowJoinUsingLegacyClientLink", false},
+	for _, n := range LoadReference().Params("Set-CsWebServiceConfiguration", product) {
+		if notProperties[n] {
+			continue
+		}
+		def, ok := webDefaults[n]
+		if !ok {
+			def = ""
+		}
+		if n == "CrossDomainAuthorizationList" {
+			def = nil // a list the lab does not model: $null
+		}
+		out = append(out, struct {
+			name string
+			def  any
+		}{n, def})
 	}
-	if product != "2010" {
-		props = append(props, p{"AllowExternalAuthentication", true}, p{"AutoLaunchLyncWebAccess", false},
-			p{"ShowAlternateJoinOptionsExpanded", false}, p{"UseWsFedPassiveAuth", false}, p{"WsFedPassiveMetadataUri", ""}, p{"EnableCORS", false})
-	}
-	if product == "2015" || product == "2019" {
-		props = append(props, p{"EnableMediaBasicAuth", false}, p{"EnableStatisticsInResponse", false},
-			p{"HstsMaxAgeInSeconds", 31536000}, p{"MobilePreferredAuthType", "None"}, p{"UseDomainAuthInLWA", false},
-			p{"UseWebClientLegacyUI", false}, p{"PendingGetWaitTimeOutInMinutes", 0})
-	}
-	return props
+	return out
 }
 
 func newWebConfig(identity, product string) *WebConfig {

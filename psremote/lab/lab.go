@@ -25,15 +25,23 @@ import (
 
 // Options shape a lab deployment.
 type Options struct {
-	Product   string        // 2010, 2013, 2015 or 2019 (2019 when empty)
-	Edition   string        // standard or enterprise (standard when empty)
-	FrontEnds int           // Front Ends in the pool (Enterprise Edition); 1 when zero
-	Directors int           // Director servers
-	Scenario  tlab.Scenario // the Exchange certificate scenario (healthy when empty)
-	StateDir  string        // where lab.json and the CA files go; a temporary directory when empty
+	Product   string // 2010, 2013, 2015 or 2019 (2019 when empty)
+	Edition   string // standard or enterprise (standard when empty)
+	FrontEnds int    // Front Ends in the pool (Enterprise Edition); 1 when zero
+	// StandardServers is the number of Standard Edition servers, each its
+	// own pool (Standard Edition); 1 when zero. The first hosts the Central
+	// Management Store; the others read it over the network.
+	StandardServers int
+	Directors       int           // Director servers
+	Scenario        tlab.Scenario // the Exchange certificate scenario (healthy when empty)
+	StateDir        string        // where lab.json and the CA files go; a temporary directory when empty
 	// SiteCollection creates a site-scope Web Services collection for the
 	// pool's site, which then governs the pool instead of Global.
 	SiteCollection bool
+	// Site is the name of the site every pool is in ("Redmond" when
+	// empty). Lync allows more characters in a site name than letters,
+	// digits, space, '.', '_' and '-'.
+	Site string
 	// MissingRootOn lists servers whose LocalMachine\Root lacks the Exchange root.
 	MissingRootOn []string
 	// AllowUnencrypted and Basic change the WinRM service defaults (both false on Windows).
@@ -148,6 +156,12 @@ func Start(opts Options) (*Lab, error) {
 	if opts.Edition == "standard" && opts.FrontEnds > 1 {
 		return nil, fmt.Errorf("a Standard Edition pool has one server; use --edition enterprise for %d Front Ends", opts.FrontEnds)
 	}
+	if opts.StandardServers <= 0 {
+		opts.StandardServers = 1
+	}
+	if opts.Edition == "enterprise" && opts.StandardServers > 1 {
+		return nil, fmt.Errorf("%d Standard Edition servers: they are a Standard Edition deployment", opts.StandardServers)
+	}
 	if opts.Scenario == "" {
 		opts.Scenario = tlab.Healthy
 	}
@@ -203,7 +217,11 @@ func Start(opts Options) (*Lab, error) {
 	l.ports["exchange-tls"], l.ports["exchange-aia"] = ex.Addr2Port(), ex.AIAPort
 
 	dom := Domain{NetBIOS: "LAB", DNS: "lab.test"}
-	d := &Deployment{Product: opts.Product, Edition: opts.Edition, Domain: dom, Knobs: l.Knobs, now: opts.Now, Sites: []string{"Redmond"}}
+	site := opts.Site
+	if site == "" {
+		site = "Redmond"
+	}
+	d := &Deployment{Product: opts.Product, Edition: opts.Edition, Domain: dom, Knobs: l.Knobs, now: opts.Now, Sites: []string{site}}
 	d.Accounts = []*Account{
 		{User: "lyncadmin", Password: randomPassword(), Groups: []string{GroupServerAdmins, GroupAdministrators}},
 		{User: "lyncreader", Password: randomPassword(), Groups: []string{GroupReadOnlyAdmins, GroupRemoteMgmt}},
@@ -222,9 +240,14 @@ func Start(opts Options) (*Lab, error) {
 		names = []string{poolFQDN}
 		d.CMSHost = poolFQDN
 	}
-	d.Pools = append(d.Pools, &Pool{FQDN: poolFQDN, Site: "Redmond", Role: "FrontEnd", Computers: names})
+	d.Pools = append(d.Pools, &Pool{FQDN: poolFQDN, Site: site, Role: "FrontEnd", Computers: names})
 	for _, n := range names {
-		d.Servers = append(d.Servers, &Server{FQDN: n, Role: "FrontEnd", Pool: poolFQDN, Site: "Redmond"})
+		d.Servers = append(d.Servers, &Server{FQDN: n, Role: "FrontEnd", Pool: poolFQDN, Site: site})
+	}
+	for i := 2; i <= opts.StandardServers; i++ {
+		n := fmt.Sprintf("se%02d.%s", i, dom.DNS)
+		d.Pools = append(d.Pools, &Pool{FQDN: n, Site: site, Role: "FrontEnd", Computers: []string{n}})
+		d.Servers = append(d.Servers, &Server{FQDN: n, Role: "FrontEnd", Pool: n, Site: site})
 	}
 	if opts.Directors > 0 {
 		dirPool := "dir01." + dom.DNS
@@ -236,14 +259,14 @@ func Start(opts Options) (*Lab, error) {
 				n = fmt.Sprintf("dir%02d.%s", i, dom.DNS)
 			}
 			dnames = append(dnames, n)
-			d.Servers = append(d.Servers, &Server{FQDN: n, Role: "Director", Pool: dirPool, Site: "Redmond"})
+			d.Servers = append(d.Servers, &Server{FQDN: n, Role: "Director", Pool: dirPool, Site: site})
 		}
-		d.Pools = append(d.Pools, &Pool{FQDN: dirPool, Site: "Redmond", Role: "Director", Computers: dnames})
+		d.Pools = append(d.Pools, &Pool{FQDN: dirPool, Site: site, Role: "Director", Computers: dnames})
 	}
 	global := newWebConfig("Global", opts.Product)
 	st := &cmsState{Version: 1, Time: opts.Now().Add(-time.Hour), Configs: map[string]*WebConfig{"global": global}}
 	if opts.SiteCollection {
-		st.Configs["site:redmond"] = newWebConfig("Site:Redmond", opts.Product)
+		st.Configs[strings.ToLower("site:"+site)] = newWebConfig("Site:"+site, opts.Product)
 	}
 	d.history = []*cmsState{st}
 	l.Deployment = d

@@ -24,24 +24,33 @@ type session struct {
 	network  bool // a WinRM network logon: no credentials for a second hop
 	imported bool
 	rt       *pwsh.Runtime
-	// stored are the CACertID objects read from the store: PSListModifier's
-	// Remove matches items by reference, so only these can be removed
-	// (lync-facts §2: a fresh New-CsWebTrustedCACertificate object is not
-	// known to compare equal, and the lab assumes it does not).
-	stored map[*pwsh.Object]bool
 }
 
 var caStores = map[string]string{"trustedrootca": "TrustedRootCA", "intermediateca": "IntermediateCA", "thirdpartyrootca": "ThirdPartyRootCA"}
 
 // cmsAccess checks that the session may reach the Central Management Store.
-// In Enterprise Edition the store is on a SQL back end; from a WinRM network
-// logon the Lync cmdlets reach it as a second hop, without credentials, and
-// SQL refuses the anonymous login (lync-facts §3; the double-hop risk).
+// The store lives on one server: the Standard Edition Front End that hosts
+// it, or the SQL back end of an Enterprise Edition pool. Anywhere else (an
+// Enterprise Edition Front End, a Director, another Standard Edition server)
+// the cmdlets reach it over the network: from a WinRM network logon that is a
+// second hop, without credentials, and SQL refuses the anonymous login
+// (lync-facts §3, the double-hop risk; §10: the getters without -LocalStore
+// read the store itself). The role follows from where the store is, not
+// from the edition.
 func (s *session) cmsAccess(write bool) error {
-	if s.d.Edition == "enterprise" && s.network {
+	if s.network && !s.hostsCMS() {
 		return &pwsh.Error{Message: "Command execution failed: Login failed for user 'NT AUTHORITY\\ANONYMOUS LOGON'.",
 			Category: "InvalidOperation", FQID: "Microsoft.Rtc.Management.SqlCommandExecutionFailed"}
 	}
+	return s.permission(write)
+}
+
+// hostsCMS reports whether the session's server holds the Central
+// Management Store itself.
+func (s *session) hostsCMS() bool { return strings.EqualFold(s.srv.FQDN, s.d.CMSHost) }
+
+// permission checks the account's groups for reading or writing the store.
+func (s *session) permission(write bool) error {
 	if !inGroup(s.acct, GroupServerAdmins) && !inGroup(s.acct, GroupReadOnlyAdmins) {
 		return &pwsh.Error{Message: "Command execution failed: Cannot open database \"xds\" requested by the login. The login failed. Login failed for user '" +
 			s.acct.Name(s.d.Domain) + "'.", Category: "InvalidOperation", FQID: "Microsoft.Rtc.Management.SqlCommandExecutionFailed"}
@@ -92,12 +101,7 @@ func (s *session) configObject(w *WebConfig) *pwsh.Object {
 	o.Set("Identity", w.Identity)
 	list := &pwsh.List{}
 	for _, c := range w.TrustedCACerts {
-		item := caCertObject(c)
-		if s.stored == nil {
-			s.stored = map[*pwsh.Object]bool{}
-		}
-		s.stored[item] = true
-		list.Items = append(list.Items, item)
+		list.Items = append(list.Items, caCertObject(c))
 	}
 	o.Set("TrustedCACerts", list)
 	for _, p := range webProps(s.d.Product) {
@@ -215,17 +219,14 @@ func (s *session) applyModifier(cur []CACert, v pwsh.Value, present bool) ([]CAC
 				}
 			}
 		case "remove":
-			for j, it := range items {
-				if o, ok := enumerateList(val)[j].(*pwsh.Object); !ok || !s.stored[o] {
-					continue // not the object read from the store: no match, nothing removed
-				}
-				for i, e := range out {
-					if strings.EqualFold(e.Thumbprint, it.Thumbprint) && strings.EqualFold(e.CAStore, it.CAStore) {
-						out = append(out[:i:i], out[i+1:]...)
-						break
-					}
-				}
-			}
+			// PSListModifier's Remove matches items with Equals; CACertID
+			// is not known to override it, so the lab compares by
+			// reference, the stricter rule (lync-facts §2). The cmdlet
+			// applies the modifier to the list it reads from the store
+			// itself: no object the script holds is one of those, so
+			// nothing is removed, whatever was passed. The reference's way
+			// to remove an item is the Instance pattern (Example 6).
+			_ = items
 		case "replace":
 			out = items
 		default:
@@ -270,7 +271,12 @@ func (s *session) concurrentChange() {
 func (s *session) cmdlets() []*pwsh.Cmdlet {
 	d := s.d
 	module := moduleOf[d.Product]
+	// lync binds a Lync cmdlet's parameters from the reference for the
+	// product; a cmdlet the product lacks is not there at all (nil).
 	lync := func(c *pwsh.Cmdlet) *pwsh.Cmdlet {
+		if bindFromReference(c, d.Product) == nil {
+			return nil
+		}
 		run := c.Run
 		c.Run = func(call *pwsh.Call) ([]pwsh.Value, error) {
 			if err := s.needModule(c.Name); err != nil {
@@ -280,7 +286,7 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 		}
 		return c
 	}
-	return []*pwsh.Cmdlet{
+	all := []*pwsh.Cmdlet{
 		{Name: "Import-Module", Params: []string{"Name"}, Positional: []string{"Name"},
 			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
 				name := c.String("Name")
@@ -310,7 +316,7 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 				}
 				return nil, nil
 			}},
-		lync(&pwsh.Cmdlet{Name: "Get-CsWebServiceConfiguration", Params: []string{"Identity", "Filter", "LocalStore"}, Switches: []string{"LocalStore"}, Positional: []string{"Identity"},
+		lync(&pwsh.Cmdlet{Name: "Get-CsWebServiceConfiguration",
 			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
 				var st *cmsState
 				if c.Has("LocalStore") {
@@ -324,8 +330,8 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 					st = d.current()
 					d.mu.Unlock()
 				}
-				if !inGroup(s.acct, GroupServerAdmins) && !inGroup(s.acct, GroupReadOnlyAdmins) {
-					return nil, s.cmsAccess(false)
+				if err := s.permission(false); err != nil {
+					return nil, err
 				}
 				var out []pwsh.Value
 				if c.Has("Identity") {
@@ -349,7 +355,7 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 				}
 				return out, nil
 			}}),
-		lync(&pwsh.Cmdlet{Name: "New-CsWebTrustedCACertificate", Params: []string{"Thumbprint", "CAStore"},
+		lync(&pwsh.Cmdlet{Name: "New-CsWebTrustedCACertificate",
 			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
 				if !c.Has("Thumbprint") || !c.Has("CAStore") {
 					missing := "Thumbprint"
@@ -368,8 +374,7 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 				// Like the real cmdlet it only builds the object: it does not look in the store.
 				return []pwsh.Value{caCertObject(CACert{Thumbprint: c.String("Thumbprint"), CAStore: store})}, nil
 			}}),
-		lync(&pwsh.Cmdlet{Name: "Set-CsWebServiceConfiguration", Params: append([]string{"Identity", "Instance", "TrustedCACerts", "Force"}, propNames(d.Product)...),
-			Switches: []string{"Force"}, Positional: []string{"Identity"},
+		lync(&pwsh.Cmdlet{Name: "Set-CsWebServiceConfiguration",
 			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
 				if err := s.cmsAccess(true); err != nil {
 					return nil, err
@@ -422,8 +427,7 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 				s.srv.Counters.Writes.Add(1)
 				return nil, nil
 			}}),
-		lync(&pwsh.Cmdlet{Name: "New-CsWebServiceConfiguration", Params: append([]string{"Identity", "TrustedCACerts", "InMemory", "Force"}, propNames(d.Product)...),
-			Switches: []string{"InMemory", "Force"}, Positional: []string{"Identity"},
+		lync(&pwsh.Cmdlet{Name: "New-CsWebServiceConfiguration",
 			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
 				id, err := s.identityArg(c, "")
 				if err != nil {
@@ -453,7 +457,7 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 				s.srv.Counters.Writes.Add(1)
 				return nil, nil
 			}}),
-		lync(&pwsh.Cmdlet{Name: "Remove-CsWebServiceConfiguration", Params: []string{"Identity", "Force"}, Switches: []string{"Force"}, Positional: []string{"Identity"},
+		lync(&pwsh.Cmdlet{Name: "Remove-CsWebServiceConfiguration",
 			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
 				id, err := s.identityArg(c, "")
 				if err != nil {
@@ -477,72 +481,75 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 				s.srv.Counters.Writes.Add(1)
 				return nil, nil
 			}}),
-		lync(&pwsh.Cmdlet{Name: "Get-CsPool", Params: []string{"Identity", "LocalStore"}, Switches: []string{"LocalStore"}, Positional: []string{"Identity"},
+		// The topology getters without -LocalStore read the Central
+		// Management Store itself (lync-facts §10).
+		lync(&pwsh.Cmdlet{Name: "Get-CsTopology",
 			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
 				if !c.Has("LocalStore") {
 					if err := s.cmsAccess(false); err != nil {
 						return nil, err
 					}
+				} else if err := s.permission(false); err != nil {
+					return nil, err
+				}
+				if c.Has("AsXml") {
+					return []pwsh.Value{s.topologyXML()}, nil
+				}
+				return []pwsh.Value{s.topologyObject()}, nil
+			}}),
+		lync(&pwsh.Cmdlet{Name: "Get-CsPool",
+			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+				if err := s.cmsAccess(false); err != nil {
+					return nil, err
 				}
 				var out []pwsh.Value
-				for _, p := range d.Pools {
-					if c.Has("Identity") && !strings.EqualFold(c.String("Identity"), p.FQDN) {
+				for _, p := range s.clusters() {
+					if !matchIdentity(c, p.FQDN) || (c.Has("Site") && !strings.EqualFold(c.String("Site"), p.Site)) {
 						continue
 					}
-					comps := make([]pwsh.Value, len(p.Computers))
-					for i, x := range p.Computers {
-						comps[i] = x
-					}
-					services := []pwsh.Value{"WebServer:" + p.FQDN}
-					o := pwsh.NewObject("Microsoft.Rtc.Management.Xds.DisplayPool").Set("Identity", p.FQDN).Set("Fqdn", p.FQDN).
-						Set("Site", "Site:"+p.Site).Set("Computers", comps).Set("Services", services)
-					out = append(out, o)
+					out = append(out, s.clusterObject(p))
 				}
 				if c.Has("Identity") && len(out) == 0 {
 					return nil, &pwsh.Error{Message: fmt.Sprintf("Cannot find pool \"%s\".", c.String("Identity")), Category: "ObjectNotFound", FQID: "PoolNotFound"}
 				}
 				return out, nil
 			}}),
-		lync(&pwsh.Cmdlet{Name: "Get-CsComputer", Params: []string{"Identity", "Pool", "LocalStore"}, Switches: []string{"LocalStore"}, Positional: []string{"Identity"},
+		lync(&pwsh.Cmdlet{Name: "Get-CsComputer",
 			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+				if err := s.cmsAccess(false); err != nil {
+					return nil, err
+				}
 				var out []pwsh.Value
 				for _, srv := range d.Servers {
-					if (c.Has("Pool") && !strings.EqualFold(c.String("Pool"), srv.Pool)) || (c.Has("Identity") && !strings.EqualFold(c.String("Identity"), srv.FQDN)) {
+					if (c.Has("Pool") && !strings.EqualFold(c.String("Pool"), srv.Pool)) || !matchIdentity(c, srv.FQDN) ||
+						(c.Has("Local") && srv != s.srv) {
 						continue
 					}
-					out = append(out, pwsh.NewObject("Microsoft.Rtc.Management.Deploy.Internal.Machine").Set("Identity", srv.FQDN).Set("Pool", srv.Pool).Set("Fqdn", srv.FQDN))
+					out = append(out, machineObject(srv.FQDN, srv.Pool))
 				}
 				return out, nil
 			}}),
-		lync(&pwsh.Cmdlet{Name: "Get-CsService", Params: []string{"Identity", "WebServer", "Director", "CentralManagement", "LocalStore"},
-			Switches: []string{"WebServer", "Director", "CentralManagement", "LocalStore"}, Positional: []string{"Identity"},
+		lync(&pwsh.Cmdlet{Name: "Get-CsService",
 			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+				if err := s.cmsAccess(false); err != nil {
+					return nil, err
+				}
 				var out []pwsh.Value
-				if c.Has("Director") {
-					for _, p := range d.Pools {
-						if p.Role == "Director" {
-							out = append(out, pwsh.NewObject("Microsoft.Rtc.Management.Xds.DisplayDirector").Set("Identity", "Director:"+p.FQDN).
-								Set("PoolFqdn", p.FQDN).Set("SiteId", "Site:"+p.Site))
-						}
+				for _, svc := range s.services() {
+					if c.Has("PoolFqdn") && !strings.EqualFold(c.String("PoolFqdn"), svc.pool) {
+						continue
 					}
-					return out, nil
-				}
-				if c.Has("CentralManagement") {
-					out = append(out, pwsh.NewObject("Microsoft.Rtc.Management.Xds.DisplayCentralManagementService").
-						Set("Identity", "CentralManagement:"+d.Pools[0].FQDN).Set("PoolFqdn", d.Pools[0].FQDN).Set("Active", true))
-					return out, nil
-				}
-				for _, p := range d.Pools {
-					o := pwsh.NewObject("Microsoft.Rtc.Management.Xds.DisplayWebServer").Set("Identity", "WebServer:"+p.FQDN).
-						Set("PoolFqdn", p.FQDN).Set("SiteId", "Site:"+p.Site).Set("Role", p.Role).
-						Set("InternalFqdn", p.FQDN).Set("ExternalFqdn", p.FQDN).
-						Set("CAHandlerInternalUri", "https://"+p.FQDN+"/CertProv/CertProvisioningService.svc")
-					out = append(out, o)
+					if role := roleSwitch(c); role != "" && role != svc.role {
+						continue
+					}
+					if !matchIdentity(c, svc.role+":"+svc.pool) {
+						continue
+					}
+					out = append(out, serviceObject(svc))
 				}
 				return out, nil
 			}}),
-		lync(&pwsh.Cmdlet{Name: "Get-CsManagementStoreReplicationStatus", Params: []string{"ReplicaFqdn", "CentralManagementStoreStatus"},
-			Switches: []string{"CentralManagementStoreStatus"},
+		lync(&pwsh.Cmdlet{Name: "Get-CsManagementStoreReplicationStatus",
 			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
 				if err := s.cmsAccess(false); err != nil {
 					return nil, err
@@ -553,12 +560,19 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 					if c.Has("ReplicaFqdn") && !strings.EqualFold(c.String("ReplicaFqdn"), srv.FQDN) {
 						continue
 					}
-					out = append(out, pwsh.NewObject("Microsoft.Rtc.Management.Xds.ReplicaStatus").Set("UpToDate", status[srv.FQDN]).
-						Set("ReplicaFqdn", srv.FQDN).Set("LastStatusReport", d.now().UTC().Format(time.RFC3339)))
+					out = append(out, pwsh.NewObject("Microsoft.Rtc.Management.Xds.ReplicaState").Set("UpToDate", status[srv.FQDN]).
+						Set("ReplicaFqdn", srv.FQDN).Set("LastUpdateCreation", d.now().UTC().Format(time.RFC3339)))
 				}
 				return out, nil
 			}}),
 	}
+	var out []*pwsh.Cmdlet
+	for _, c := range all {
+		if c != nil {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func propNames(product string) []string {

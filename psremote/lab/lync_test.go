@@ -70,10 +70,17 @@ func TestCmdletBehaviour(t *testing.T) {
 			"$d = New-CsWebTrustedCACertificate -Thumbprint '" + root + "' -CAStore TrustedRootCA\n" +
 			"Set-CsWebServiceConfiguration -TrustedCACerts @{Remove=$d}\n" +
 			"(Get-CsWebServiceConfiguration).TrustedCACerts.Count", "1", "", 0},
-		{"the object read from the store does Remove", imp +
+		{"items compare by reference: not even the object read from the store Removes", imp +
+			"Set-CsWebServiceConfiguration -TrustedCACerts @{Add=(New-CsWebTrustedCACertificate -Thumbprint 'AA' -CAStore TrustedRootCA)}\n" +
+			"$n = (Get-CsWebServiceConfiguration).TrustedCACerts.Count\n" +
 			"$item = (Get-CsWebServiceConfiguration).TrustedCACerts | Select-Object -First 1\n" +
 			"Set-CsWebServiceConfiguration -TrustedCACerts @{Remove=$item}\n" +
-			"(Get-CsWebServiceConfiguration).TrustedCACerts.Count", "0", "", 0},
+			"(Get-CsWebServiceConfiguration).TrustedCACerts.Count -eq $n", "True", "", 0},
+		{"the Instance pattern removes the item read", imp +
+			"Set-CsWebServiceConfiguration -TrustedCACerts @{Add=(New-CsWebTrustedCACertificate -Thumbprint 'AA' -CAStore TrustedRootCA)}\n" +
+			"$x = Get-CsWebServiceConfiguration -Identity global\n$n = $x.TrustedCACerts.Count\n$item = $x.TrustedCACerts | Select-Object -First 1\n" +
+			"$x.TrustedCACerts.Remove($item)\nSet-CsWebServiceConfiguration -Instance $x\n" +
+			"(Get-CsWebServiceConfiguration).TrustedCACerts.Count -eq ($n - 1)", "True\r\nTrue", "", 0},
 		{"the Instance pattern", imp +
 			"Set-CsWebServiceConfiguration -TrustedCACerts @{Add=(New-CsWebTrustedCACertificate -Thumbprint 'AA' -CAStore TrustedRootCA),(New-CsWebTrustedCACertificate -Thumbprint 'BB' -CAStore IntermediateCA)}\n" +
 			"$x = Get-CsWebServiceConfiguration -Identity global\n$x.TrustedCACerts.RemoveAt(0)\nSet-CsWebServiceConfiguration -Instance $x\n" +

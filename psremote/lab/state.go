@@ -23,6 +23,8 @@ type savedState struct {
 	Directors        int                            `json:"directors"`
 	Scenario         string                         `json:"scenario"`
 	SiteCollection   bool                           `json:"site_collection"`
+	Site             string                         `json:"site,omitempty"`
+	StandardServers  int                            `json:"standard_servers,omitempty"`
 	MissingRootOn    []string                       `json:"missing_root_on,omitempty"`
 	Basic            bool                           `json:"basic"`
 	Certificate      bool                           `json:"certificate"`
@@ -61,6 +63,7 @@ func loadState(path string) (*savedState, error) {
 func (s *savedState) apply(o Options) Options {
 	o.Product, o.Edition, o.FrontEnds, o.Directors = s.Product, s.Edition, s.FrontEnds, s.Directors
 	o.Scenario, o.SiteCollection, o.MissingRootOn = tlab.Scenario(s.Scenario), s.SiteCollection, s.MissingRootOn
+	o.Site, o.StandardServers = s.Site, s.StandardServers
 	o.Basic, o.AllowUnencrypted, o.Certificate, o.Kerberos = s.Basic, s.AllowUnencrypted, s.Certificate, s.Kerberos
 	return o
 }
@@ -118,7 +121,7 @@ func (l *Lab) save() error {
 	defer l.saveMu.Unlock()
 	d := l.Deployment
 	s := savedState{Product: l.shape.Product, Edition: l.shape.Edition, FrontEnds: l.shape.FrontEnds, Directors: l.shape.Directors,
-		Scenario: string(l.shape.Scenario), SiteCollection: l.shape.SiteCollection, MissingRootOn: l.shape.MissingRootOn,
+		Scenario: string(l.shape.Scenario), SiteCollection: l.shape.SiteCollection, Site: l.shape.Site, StandardServers: l.shape.StandardServers, MissingRootOn: l.shape.MissingRootOn,
 		Basic: l.shape.Basic, Certificate: l.shape.Certificate, Kerberos: l.shape.Kerberos, AllowUnencrypted: l.shape.AllowUnencrypted, IssuedAt: l.issuedAt, Serial: l.serialStart,
 		Keys: tlab.Keys(), Ports: l.ports, Passwords: map[string]string{}, CMSVersion: d.currentVersion(), CMS: d.CMS(),
 		Stores: map[string]map[string][]string{}}

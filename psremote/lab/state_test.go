@@ -18,10 +18,12 @@ func TestStateSurvivesARestart(t *testing.T) {
 		t.Fatal("script failed")
 	}
 	// A change through the CMS (as a console session on the server would make it).
-	l.Deployment.Edition = "standard"
+	cms := l.Deployment.CMSHost
+	l.Deployment.CMSHost = l.Deployment.Servers[0].FQDN
 	if _, errs, code := ps(t, l, "lyncadmin", imp+"Set-CsWebServiceConfiguration -TrustedCACerts @{Add=(New-CsWebTrustedCACertificate -Thumbprint '"+root+"' -CAStore TrustedRootCA)}"); code != 0 {
 		t.Fatal(errs)
 	}
+	l.Deployment.CMSHost = cms
 	l.Server(l.Info.Servers[1].FQDN).RemoveFromStore("Root", root)
 	l.Deployment.OnChange()
 	before := fmt.Sprint(l.Info)

@@ -2,6 +2,8 @@
 # collections, with a compare-and-swap: each collection is read again and
 # compared with what lynctrust read before; if anyone changed it meanwhile,
 # nothing is written. After the write the collection is read back.
+# Stored thumbprints are compared normalised ($noise, in the prelude): an
+# entry saved years ago with spaces or U+200E must not look changed.
 $done = 0
 foreach ($change in $changes) {
     $identity = $change[0]
@@ -11,7 +13,7 @@ foreach ($change in $changes) {
         Write-Output (@('LYNCTRUST', 'error', 'no-collection', $identity) -join $tab)
         exit 6
     }
-    $current = @($c.TrustedCACerts | ForEach-Object { $_.Thumbprint + ':' + $_.CAStore }) -join ','
+    $current = @($c.TrustedCACerts | ForEach-Object { ($_.Thumbprint -replace $noise, '').ToUpper() + ':' + $_.CAStore }) -join ','
     if ($current -ne $expected) {
         Write-Output (@('LYNCTRUST', 'conflict', $identity, $current) -join $tab)
         exit 5
@@ -31,10 +33,14 @@ foreach ($change in $changes) {
         Set-CsWebServiceConfiguration -Identity $identity -TrustedCACerts @{Add=$certs}
     }
     if ($action -eq 'Remove') {
-        # The items to remove are the objects read from the store: a fresh
-        # New-CsWebTrustedCACertificate object need not compare equal.
-        $items = @($c.TrustedCACerts | Where-Object { $entries -contains ($_.Thumbprint + ':' + $_.CAStore) })
-        Set-CsWebServiceConfiguration -Identity $identity -TrustedCACerts @{Remove=$items}
+        # As the reference removes one item of a list (Set-CsWebServiceConfiguration,
+        # Example 6): from the object read, written back with -Instance. The
+        # items are that object's own: a new object need not compare equal.
+        $items = @($c.TrustedCACerts | Where-Object { $entries -contains (($_.Thumbprint -replace $noise, '').ToUpper() + ':' + $_.CAStore) })
+        foreach ($item in $items) {
+            $removed = $c.TrustedCACerts.Remove($item)
+        }
+        Set-CsWebServiceConfiguration -Instance $c
     }
     if ($action -eq 'Replace') {
         $certs = @()
@@ -54,5 +60,5 @@ foreach ($change in $changes) {
 foreach ($change in $changes) {
     $identity = $change[0]
     $after = Get-CsWebServiceConfiguration -Identity $identity
-    Write-Output (@('LYNCTRUST', 'after', $identity, (@($after.TrustedCACerts | ForEach-Object { $_.Thumbprint + ':' + $_.CAStore }) -join ',')) -join $tab)
+    Write-Output (@('LYNCTRUST', 'after', $identity, (@($after.TrustedCACerts | ForEach-Object { ($_.Thumbprint -replace $noise, '').ToUpper() + ':' + $_.CAStore }) -join ',')) -join $tab)
 }

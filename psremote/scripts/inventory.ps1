@@ -27,20 +27,30 @@ foreach ($c in $configs) {
     Write-Output (@('LYNCTRUST', 'config', $c.Identity, $c.InferCertChainFromSSL, $c.UseCertificateAuth, $c.UsePinAuth) -join $tab)
     foreach ($t in $c.TrustedCACerts) {
         Write-Output (@('LYNCTRUST', 'trusted', $c.Identity, $t.Thumbprint, $t.CAStore) -join $tab)
-        $wanted += ($t.Thumbprint + ':' + $t.CAStore)
+        $wanted += (($t.Thumbprint -replace $noise, '').ToUpper() + ':' + $t.CAStore)
     }
 }
-foreach ($p in @(Get-CsPool -LocalStore)) {
+# Pools, their computers and services come from the local replica of the
+# topology (Get-CsTopology -LocalStore): Get-CsPool and Get-CsService have no
+# -LocalStore and read the store itself, a second hop from most servers.
+$topology = Get-CsTopology -LocalStore
+if (@($topology.Clusters).Count -eq 0) {
+    Write-Output ('LYNCTRUST' + $tab + 'error' + $tab + 'read-failed' + $tab + 'Get-CsTopology -LocalStore returned no Clusters on ' + $env:COMPUTERNAME)
+    exit 4
+}
+foreach ($p in @($topology.Clusters)) {
     Write-Output (@('LYNCTRUST', 'pool', $p.Identity, $p.Site) -join $tab)
     foreach ($computer in $p.Computers) {
         Write-Output (@('LYNCTRUST', 'computer', $p.Identity, $computer) -join $tab)
     }
-}
-foreach ($w in @(Get-CsService -WebServer -LocalStore)) {
-    Write-Output (@('LYNCTRUST', 'webserver', $w.PoolFqdn, $w.SiteId) -join $tab)
-}
-foreach ($d in @(Get-CsService -Director -LocalStore)) {
-    Write-Output (@('LYNCTRUST', 'director', $d.PoolFqdn) -join $tab)
+    foreach ($service in $p.Services) {
+        if ($service -like 'WebServer:*') {
+            Write-Output (@('LYNCTRUST', 'webserver', $p.Identity, $p.Site) -join $tab)
+        }
+        if ($service -like 'Director:*') {
+            Write-Output (@('LYNCTRUST', 'director', $p.Identity) -join $tab)
+        }
+    }
 }
 try {
     foreach ($r in @(Get-CsManagementStoreReplicationStatus)) {

@@ -4,6 +4,10 @@
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $tab = "`t"
+# What lynctrust's thumbprint command strips from a thumbprint (separators and
+# invisible marks): Lync keeps a thumbprint as it was given, so one saved as
+# pasted is compared, and looked up in the stores, without them.
+$noise = '[ \t:?\-\u00A0\u00AD\u200B-\u200F\u202A-\u202F\u2060-\u2069\uFEFF]'
 $lyncModule = $null
 foreach ($name in @('SkypeForBusiness', 'Lync')) {
     if ($lyncModule -eq $null) {

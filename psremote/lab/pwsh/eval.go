@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"sort"
 	"strings"
 )
 
@@ -17,8 +16,17 @@ type Cmdlet struct {
 	Switches   []string // those that take no value
 	Positional []string // parameters bound by position, in order
 	PS3        bool     // exists only from PowerShell 3.0 on
-	Native     bool     // a program (schtasks.exe): arguments are passed as words, $LASTEXITCODE is set
-	Run        func(c *Call) ([]Value, error)
+	// Sets maps a parameter to the parameter sets it belongs to; a parameter
+	// that is not in it, or whose sets include "(All)", is in every set.
+	Sets map[string][]string
+	// Aliases maps an alias (lower case) to its parameter.
+	Aliases map[string]string
+	// Mandatory are parameters every parameter set requires.
+	Mandatory []string
+	// Common are the common parameters it takes; nil means commonParams.
+	Common []string
+	Native bool // a program (schtasks.exe): arguments are passed as words, $LASTEXITCODE is set
+	Run    func(c *Call) ([]Value, error)
 }
 
 // Call is one invocation of a cmdlet.
@@ -52,6 +60,10 @@ type Runtime struct {
 	Stdin   io.Reader
 	vars    map[string]Value
 	errs    []*Error
+	// tryDepth counts the try blocks being run: a statement-terminating
+	// error (call == nil in statementError) is caught by try/catch whatever
+	// the preference says.
+	tryDepth int
 	// Stdout receives each output object as the console host formats it.
 	Out func(Value)
 }
@@ -208,7 +220,9 @@ func (rt *Runtime) stmt(n node) ([]Value, error) {
 			}
 		}
 	case *tryStmt:
+		rt.tryDepth++
 		out, err := rt.block(st.body)
+		rt.tryDepth--
 		var perr *Error
 		if err != nil && errors.As(err, &perr) && st.catch != nil {
 			saved := rt.vars["_"]
@@ -283,7 +297,11 @@ func (rt *Runtime) evalStmtValue(n node) (Value, error) {
 }
 
 func errorRecord(e *Error) *Object {
-	ex := NewObject("System.Exception").Set("Message", e.Message)
+	typ := "System.Exception"
+	if e.Exception != "" {
+		typ = "System.Management.Automation." + e.Exception
+	}
+	ex := NewObject(typ).Set("Message", e.Message)
 	ex.String = func() string { return e.Message }
 	o := NewObject("System.Management.Automation.ErrorRecord").Set("Exception", ex).
 		Set("FullyQualifiedErrorId", e.FQID).Set("CategoryInfo", e.Category)
@@ -672,6 +690,12 @@ func (rt *Runtime) callMethod(x *call) (Value, error) {
 		if lname == "tostring" {
 			return ToString(o), nil
 		}
+		if lname == "gettype" && len(args) == 0 {
+			t := NewObject("System.RuntimeType").Set("FullName", o.Type).Set("Name", o.Type[strings.LastIndex(o.Type, ".")+1:])
+			name := o.Type
+			t.String = func() string { return name }
+			return t, nil
+		}
 	case *List:
 		switch lname {
 		case "add":
@@ -965,7 +989,7 @@ func (rt *Runtime) binaryOp(x *binary) (Value, error) {
 	case "-join":
 		return joinValues(l, ToString(r)), nil
 	case "-split":
-		re, err := regexp.Compile("(?i)" + ToString(r))
+		re, err := dotnetRegexp(ToString(r))
 		if err != nil {
 			return nil, Errorf("InvalidOperation", "InvalidRegularExpression", "The regular expression pattern %s is not valid.", ToString(r))
 		}
@@ -979,7 +1003,7 @@ func (rt *Runtime) binaryOp(x *binary) (Value, error) {
 		if arr, ok := r.([]Value); ok && len(arr) == 2 {
 			pat, repl = arr[0], arr[1]
 		}
-		re, err := regexp.Compile("(?i)" + ToString(pat))
+		re, err := dotnetRegexp(ToString(pat))
 		if err != nil {
 			return nil, Errorf("InvalidOperation", "InvalidRegularExpression", "The regular expression pattern %s is not valid.", ToString(pat))
 		}
@@ -1030,7 +1054,7 @@ func (rt *Runtime) compare(op string, l, r Value, cs bool) (Value, error) {
 		}
 		return re.MatchString(ToString(l)) == (op == "-like"), nil
 	case "-match", "-notmatch":
-		re, err := regexp.Compile("(?i)" + ToString(r))
+		re, err := dotnetRegexp(ToString(r))
 		if err != nil {
 			return nil, Errorf("InvalidOperation", "InvalidRegularExpression", "The regular expression pattern %s is not valid.", ToString(r))
 		}
@@ -1086,13 +1110,22 @@ func (rt *Runtime) invoke(c *command, input []Value, hasInput bool) ([]Value, er
 	if !ok || (cmd.PS3 && rt.PSVersion < 3) {
 		return nil, rt.statementError(&Error{Message: fmt.Sprintf("The term '%s' is not recognized as the name of a cmdlet, function, script file, or operable program. "+
 			"Check the spelling of the name, or if a path was included, verify that the path is correct and try again.", c.name),
-			Category: "ObjectNotFound", FQID: "CommandNotFoundException", Target: c.name}, nil)
+			Category: "ObjectNotFound", FQID: "CommandNotFoundException", Target: c.name, Exception: "CommandNotFoundException"}, nil)
 	}
 	call, err := rt.bind(cmd, c, input, hasInput)
-	var out []Value
-	if err == nil {
-		out, err = cmd.Run(call)
+	if err != nil {
+		// A ParameterBindingException: -ErrorAction does not apply to it,
+		// since the command never ran (only the preference and try/catch do).
+		var perr *Error
+		if errors.As(err, &perr) {
+			if perr.Command == "" {
+				perr.Command = cmd.Name
+			}
+			return nil, rt.statementError(perr, nil)
+		}
+		return nil, err
 	}
+	out, err := cmd.Run(call)
 	if cmd.Native {
 		code := 0
 		var ec ExitCode
@@ -1122,6 +1155,9 @@ func (e ExitCode) Error() string { return fmt.Sprintf("exit code %d", int(e)) }
 // the error ends the script, otherwise it is written to the error stream and
 // the script goes on with the next statement.
 func (rt *Runtime) statementError(e *Error, call *Call) error {
+	if call == nil && rt.tryDepth > 0 {
+		return e
+	}
 	if call != nil && call.Has("ErrorAction") {
 		switch strings.ToLower(call.String("ErrorAction")) {
 		case "stop":
@@ -1199,19 +1235,100 @@ func (rt *Runtime) bind(cmd *Cmdlet, c *command, input []Value, hasInput bool) (
 		}
 		call.Params[strings.ToLower(pname)] = v
 	}
+	sets, err := resolveSets(cmd, call)
+	if err != nil {
+		return call, err
+	}
 	pos := 0
+	order := positionalIn(cmd, sets)
 	for _, v := range positional {
-		for pos < len(cmd.Positional) && call.Has(cmd.Positional[pos]) {
+		for pos < len(order) && call.Has(order[pos]) {
 			pos++
 		}
-		if pos >= len(cmd.Positional) {
+		if pos >= len(order) {
 			return call, &Error{Message: fmt.Sprintf("A positional parameter cannot be found that accepts argument '%s'.", ToString(v)),
-				Category: "InvalidArgument", FQID: "PositionalParameterNotFound", Command: cmd.Name}
+				Category: "InvalidArgument", FQID: "PositionalParameterNotFound", Command: cmd.Name, Exception: "ParameterBindingException"}
 		}
-		call.Params[strings.ToLower(cmd.Positional[pos])] = v
+		call.Params[strings.ToLower(order[pos])] = v
 		pos++
 	}
+	var missing []string
+	for _, m := range cmd.Mandatory {
+		if !call.Has(m) {
+			missing = append(missing, m)
+		}
+	}
+	if len(missing) > 0 {
+		return call, &Error{Message: "Cannot process command because of one or more missing mandatory parameters: " + strings.Join(missing, " ") + ".",
+			Category: "InvalidArgument", FQID: "MissingMandatoryParameter", Command: cmd.Name, Exception: "ParameterBindingException"}
+	}
 	return call, nil
+}
+
+// resolveSets keeps the parameter sets every named parameter belongs to;
+// none left is PowerShell's AmbiguousParameterSet error.
+func resolveSets(cmd *Cmdlet, call *Call) (map[string]bool, error) {
+	if cmd.Sets == nil {
+		return nil, nil
+	}
+	var left map[string]bool
+	for name := range call.Params {
+		in := setsOf(cmd, name)
+		if in == nil {
+			continue
+		}
+		if left == nil {
+			left = in
+			continue
+		}
+		for s := range left {
+			if !in[s] {
+				delete(left, s)
+			}
+		}
+	}
+	if left != nil && len(left) == 0 {
+		return nil, &Error{Message: "Parameter set cannot be resolved using the specified named parameters.",
+			Category: "InvalidArgument", FQID: "AmbiguousParameterSet", Command: cmd.Name, Exception: "ParameterBindingException"}
+	}
+	return left, nil
+}
+
+// setsOf is the sets a parameter (lower case) is in; nil means all of them.
+func setsOf(cmd *Cmdlet, lname string) map[string]bool {
+	for p, ss := range cmd.Sets {
+		if strings.ToLower(p) != lname {
+			continue
+		}
+		out := map[string]bool{}
+		for _, s := range ss {
+			if s == "(All)" {
+				return nil
+			}
+			out[s] = true
+		}
+		return out
+	}
+	return nil
+}
+
+// positionalIn is the positional parameters, in order, of the sets left.
+func positionalIn(cmd *Cmdlet, sets map[string]bool) []string {
+	if sets == nil {
+		return cmd.Positional
+	}
+	var out []string
+	for _, p := range cmd.Positional {
+		in := setsOf(cmd, strings.ToLower(p))
+		ok := in == nil
+		for s := range in {
+			ok = ok || sets[s]
+		}
+		if ok {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 var commonParams = []string{"ErrorAction", "WarningAction", "Verbose", "Debug", "ErrorVariable", "OutVariable", "WhatIf", "Confirm"}
@@ -1225,15 +1342,26 @@ func isSwitch(c *Cmdlet, name string) bool {
 	return false
 }
 
-// matchParam resolves a parameter name or unambiguous prefix, as PowerShell does.
+// matchParam resolves a parameter name, alias or unambiguous prefix, as
+// PowerShell does.
 func matchParam(c *Cmdlet, given string) (string, error) {
-	all := append(append([]string(nil), c.Params...), commonParams...)
+	common := c.Common
+	if common == nil {
+		common = commonParams
+	}
+	all := append(append([]string(nil), c.Params...), common...)
+	lg := strings.ToLower(given)
+	if p, ok := c.Aliases[lg]; ok {
+		return p, nil
+	}
 	var matches []string
+	seen := map[string]bool{}
 	for _, p := range all {
 		if strings.EqualFold(p, given) {
 			return p, nil
 		}
-		if strings.HasPrefix(strings.ToLower(p), strings.ToLower(given)) {
+		if strings.HasPrefix(strings.ToLower(p), lg) && !seen[strings.ToLower(p)] {
+			seen[strings.ToLower(p)] = true
 			matches = append(matches, p)
 		}
 	}
@@ -1242,11 +1370,10 @@ func matchParam(c *Cmdlet, given string) (string, error) {
 		return matches[0], nil
 	case 0:
 		return "", &Error{Message: fmt.Sprintf("A parameter cannot be found that matches parameter name '%s'.", given),
-			Category: "InvalidArgument", FQID: "NamedParameterNotFound", Command: c.Name}
+			Category: "InvalidArgument", FQID: "NamedParameterNotFound", Command: c.Name, Exception: "ParameterBindingException"}
 	}
-	sort.Strings(matches)
 	return "", &Error{Message: fmt.Sprintf("Parameter cannot be processed because the parameter name '%s' is ambiguous. Possible matches include: -%s.", given, strings.Join(matches, " -")),
-		Category: "InvalidArgument", FQID: "AmbiguousParameter", Command: c.Name}
+		Category: "InvalidArgument", FQID: "AmbiguousParameter", Command: c.Name, Exception: "ParameterBindingException"}
 }
 
 // RunBlock runs a script block with $_ set, for ForEach-Object and Where-Object.
@@ -1256,4 +1383,12 @@ func (rt *Runtime) RunBlock(sb *ScriptBlock, item Value) ([]Value, error) {
 	out, err := rt.block(sb.body)
 	rt.vars["_"] = saved
 	return out, err
+}
+
+var dotnetEscape = regexp.MustCompile(`\\u([0-9A-Fa-f]{4})`)
+
+// dotnetRegexp compiles a .NET pattern, case-insensitive as PowerShell's
+// operators are; .NET's \uXXXX escape is Go's \x{XXXX}.
+func dotnetRegexp(p string) (*regexp.Regexp, error) {
+	return regexp.Compile("(?i)" + dotnetEscape.ReplaceAllString(p, `\x{$1}`))
 }

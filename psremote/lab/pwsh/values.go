@@ -99,6 +99,9 @@ type Error struct {
 	FQID     string // FullyQualifiedErrorId
 	Command  string // the cmdlet that raised it
 	Target   string
+	// Exception is the .NET exception's short name (ParameterBindingException,
+	// CommandNotFoundException); "Exception" when empty.
+	Exception string
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -118,7 +121,11 @@ func (e *Error) Render() string {
 	if e.Command != "" {
 		target = e.Command
 	}
-	fmt.Fprintf(&b, "    + CategoryInfo          : %s: (%s) [%s], %s\n", cat, target, e.Command, "Exception")
+	exc := e.Exception
+	if exc == "" {
+		exc = "Exception"
+	}
+	fmt.Fprintf(&b, "    + CategoryInfo          : %s: (%s) [%s], %s\n", cat, target, e.Command, exc)
 	fqid := e.FQID
 	if e.Command != "" && fqid != "" && !strings.Contains(fqid, ",") {
 		fqid += "," + e.Command
