@@ -226,7 +226,7 @@ func explainConnect(c Conn, err error) error {
 		ce.Err = errors.New("the server closed the connection without answering")
 		ce.Hint = "WinRM or the server may have restarted; lynctrust read the state again where it matters"
 	case errors.As(err, new(*tls.CertificateVerificationError)), errors.As(err, new(x509.UnknownAuthorityError)), errors.As(err, new(x509.HostnameError)):
-		ce.Hint = "pass the CA that issued the server's WinRM HTTPS certificate with --ca-file (--insecure-skip-tls-verify skips the check, and exposes the password)"
+		ce.Hint = "pass the CA that issued the server's WinRM HTTPS certificate with --winrm-ca-file (--insecure-skip-tls-verify skips the check, and exposes the password)"
 	case errors.Is(err, ErrUnauthorized):
 		ce.Err = errors.New("wrong user or password (HTTP 401)")
 		ce.Hint = "check the user (DOMAIN\\user or user@domain) and the password"
@@ -299,7 +299,7 @@ func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Ou
 				if cert, err := x509.ParseCertificate(c.CACert); err == nil {
 					pool.AddCert(cert)
 				} else {
-					return nil, errors.New("--ca-file holds no PEM or DER certificate")
+					return nil, errors.New("--winrm-ca-file holds no PEM or DER certificate")
 				}
 			}
 			tlsConfig.RootCAs = pool

@@ -27,7 +27,7 @@ type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 // plain dialer.
 type ResolveOptions struct {
 	ServerName string      // SNI and the name the leaf must match; the URL's host when empty
-	ExtraRoots []StoreCert // --ca-file certificates
+	ExtraRoots []StoreCert // --owa-ca-file certificates
 	// Roots, when not nil, replaces the system roots (tests use it to stay
 	// independent of the machine).
 	Roots   []StoreCert
@@ -511,13 +511,13 @@ func makePath(rp rawPath, now time.Time) Path {
 		if !path.Trusted {
 			path.Findings = append(path.Findings, Finding{SevError, FindUntrustedRoot, name(last.cert),
 				fmt.Sprintf("the path ends at %s, which is in no trust store lynctrust knows", name(last.cert)),
-				"if this is your enterprise root, pass it with --ca-file; otherwise the chain needs a publicly trusted root"})
+				"if this is your enterprise root, pass it with --owa-ca-file; otherwise the chain needs a publicly trusted root"})
 		}
 	} else {
 		path.Findings = append(path.Findings, Finding{SevError, FindNoPath, name(last.cert),
 			fmt.Sprintf("no path to any known root: the issuer of %s (%s) was not sent by the server, is in no store and could not be downloaded",
 				name(last.cert), last.cert.Issuer.String()),
-			"install the missing intermediate on every Exchange server, or pass the root with --ca-file"})
+			"install the missing intermediate on every Exchange server, or pass the root with --owa-ca-file"})
 	}
 	return path
 }

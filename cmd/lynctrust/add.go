@@ -98,6 +98,10 @@ func (o addOptions) check() error {
 		return usageErrorf("--trust-root accepts a root that --owa found: with --thumbprint, the thumbprint is already yours")
 	case o.Identity != "" && o.AllGoverning:
 		return usageErrorf("--identity and --all-governing exclude each other")
+	case o.CertFile != "" && !o.InstallRoot:
+		return usageErrorf("--cert-file is the certificate --install-root installs: add --install-root, or leave it out")
+	case len(o.OWACAFiles) > 0 && o.OWA == "":
+		return usageErrorf("--owa-ca-file adds roots for the chain --owa presents: with --thumbprint it does nothing")
 	}
 	return nil
 }

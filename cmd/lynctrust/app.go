@@ -17,21 +17,30 @@ import (
 	"golang.org/x/term"
 )
 
-// Exit codes, documented in the README and in `lynctrust --help`.
+// Exit codes, one table for every command, documented in the README and in
+// `lynctrust --help`.
 const (
-	exitOK         = 0 // done, or clean
-	exitUsage      = 1 // bad input or usage
-	exitFindings   = 2 // audit, resolve or doctor found problems
+	exitOK         = 0 // done: changed, or nothing to change; clean
+	exitUsage      = 1 // bad input or usage: nothing was done
+	exitFindings   = 2 // something wrong was found; nothing was changed
 	exitRemote     = 3 // a remote or network failure
 	exitUnverified = 4 // a change was made but verification did not see it
+	exitDeclined   = 5 // the confirmation was declined: nothing was changed
+	exitLocal      = 6 // the snapshot or the journal could not be written
 )
 
-const exitCodesHelp = `EXIT STATUS:
-   0  done; nothing wrong found
-   1  bad input or usage
-   2  findings: resolve, audit or doctor found something wrong
-   3  a remote or network failure (unreachable, refused, WinRM or TLS error)
-   4  a change was made but verification did not see it`
+const exitCodesHelp = `EXIT STATUS (every command):
+   0  done: the change was made or was not needed; nothing wrong found
+   1  bad input or usage; nothing was done
+   2  findings: resolve, audit or doctor found something wrong, or add stopped
+      because of what it found (an untrusted root, a store that lacks the
+      certificate); nothing was changed
+   3  a remote or network failure (unreachable, refused, 401, WinRM fault,
+      script error); after a failed write lynctrust reads again and says what is there
+   4  a change was made but verification did not see it
+   5  the confirmation was declined; nothing was changed
+   6  a local failure: the snapshot could not be written (nothing was changed),
+      or the journal could not be written after the change`
 
 // exitError carries the exit code for an error, and an optional hint. An
 // exitError with a nil err prints nothing: the command has already said why.
@@ -237,6 +246,10 @@ func setUsageErrors(c *cli.Command) {
 		e := &exitError{code: exitUsage, err: fmt.Errorf("%s: %w (see lynctrust %s --help)", name, err, name)}
 		if _, bad, ok := strings.Cut(err.Error(), "flag provided but not defined: "); ok {
 			e.hint = suggestFlag(ctx.Command.Flags, strings.TrimLeft(bad, "-"))
+			if strings.TrimLeft(bad, "-") == "ca-file" {
+				// It had two meanings; each has its own name now.
+				e.hint = "--ca-file is now --owa-ca-file (extra roots for the Exchange chain) or --winrm-ca-file (the CA of the server's WinRM HTTPS certificate)"
+			}
 		}
 		return e
 	}

@@ -27,7 +27,7 @@ func connFlags() []cli.Flag {
 		&cli.StringFlag{Name: "client-cert", EnvVars: []string{"LYNCTRUST_CLIENT_CERT"}, Usage: "with --auth certificate: the client certificate, PEM `FILE`"},
 		&cli.StringFlag{Name: "client-key", EnvVars: []string{"LYNCTRUST_CLIENT_KEY"}, Usage: "with --auth certificate: its private key, PEM `FILE`"},
 		&cli.StringFlag{Name: "krb5-conf", Usage: "with --auth kerberos: the Kerberos configuration `FILE` (default: KRB5_CONFIG, /etc/krb5.conf, else the realm's KDCs from DNS)"},
-		&cli.StringFlag{Name: "ca-file", Usage: "CA certificate (PEM or DER) that issued the server's WinRM HTTPS certificate"},
+		&cli.StringFlag{Name: "winrm-ca-file", Usage: "with --https: the CA certificate `FILE` (PEM or DER) that issued the server's WinRM HTTPS certificate"},
 		&cli.BoolFlag{Name: "insecure-skip-tls-verify", Usage: "do NOT check the server's WinRM HTTPS certificate (anyone in the path can read the password)"},
 		&cli.BoolFlag{Name: "insecure-allow-tls10", Usage: "accept TLS 1.0 and 1.1 from the WinRM HTTPS listener (a stock Windows Server 2008 R2 offers nothing newer); enabling TLS 1.2 on the server is the fix"},
 		&cli.BoolFlag{Name: "allow-unencrypted", Usage: "allow Basic over plain HTTP (the password travels in the clear)"},
@@ -124,6 +124,9 @@ func transportSettings(g *globals, c flags) (psremote.Conn, error) {
 	default:
 		return psremote.Conn{}, usageErrorf("--auth %q: want ntlm, kerberos, basic or certificate", c.String("auth"))
 	}
+	if err := refuseIdleTransportFlags(c, auth, https); err != nil {
+		return psremote.Conn{}, err
+	}
 	conn := psremote.Conn{Auth: auth, HTTPS: https, AllowUnencrypted: c.Bool("allow-unencrypted"), Insecure: c.Bool("insecure-skip-tls-verify"),
 		Krb5Conf: c.String("krb5-conf"), Dial: psremote.DialFunc(g.resolve.dialer()), OperationTimeout: min(20*time.Second, g.timeout)}
 	if conn.Insecure {
@@ -136,10 +139,10 @@ func transportSettings(g *globals, c flags) (psremote.Conn, error) {
 		conn.AllowTLS10 = true
 		fmt.Fprintln(g.stderr, "lynctrust: WARNING: --insecure-allow-tls10: WinRM may run over TLS 1.0 or 1.1, which current standards retire; enable TLS 1.2 on the server")
 	}
-	if f := c.String("ca-file"); f != "" {
+	if f := c.String("winrm-ca-file"); f != "" {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return psremote.Conn{}, usageError(fmt.Errorf("--ca-file: %w", err))
+			return psremote.Conn{}, usageError(fmt.Errorf("--winrm-ca-file: %w", err))
 		}
 		conn.CACert = b
 	}
@@ -165,6 +168,23 @@ func transportSettings(g *globals, c flags) (psremote.Conn, error) {
 		return psremote.Conn{}, usageErrorf("--client-cert %s and --client-key %s are not a certificate and its key in PEM: %s", certFile, keyFile, pairProblem(conn.ClientCert, conn.ClientKey, err))
 	}
 	return conn, nil
+}
+
+// refuseIdleTransportFlags refuses flags that would do nothing with the
+// sign-in chosen, rather than ignore them.
+func refuseIdleTransportFlags(c flags, auth string, https bool) error {
+	for _, f := range []string{"winrm-ca-file", "insecure-skip-tls-verify"} {
+		if !https && c.IsSet(f) {
+			return usageErrorf("--%s is for the WinRM HTTPS listener: add --https, or leave it out", f)
+		}
+	}
+	switch {
+	case auth != "kerberos" && c.IsSet("krb5-conf"):
+		return usageErrorf("--krb5-conf goes with --auth kerberos")
+	case auth != "basic" && c.IsSet("allow-unencrypted"):
+		return usageErrorf("--allow-unencrypted is for --auth basic over plain HTTP; NTLM encrypts the messages itself")
+	}
+	return nil
 }
 
 // pairProblem says what is wrong with a certificate and key, without quoting

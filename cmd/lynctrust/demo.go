@@ -65,7 +65,7 @@ func runDemo(g *globals, c *cli.Context) error {
 		"store), and LYNCTRUST_RESOLVE-style mappings send the lab's host names to loopback.\n",
 		info.OWAURL, info.Servers[0].Pool)
 	say("1. Find the Exchange root CA's thumbprint from OWA")
-	if err := step(0, "resolve", "--root-only", "--owa", info.OWAURL, "--ca-file", info.PublicCAFile); err != nil {
+	if err := step(0, "resolve", "--root-only", "--owa", info.OWAURL, "--owa-ca-file", info.PublicCAFile); err != nil {
 		return err
 	}
 	say("2. Audit: is that root trusted for every pool, and present on every Front End?")

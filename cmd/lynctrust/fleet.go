@@ -42,9 +42,18 @@ type fleetReport struct {
 	Deployments []deploymentResult `json:"deployments"`
 }
 
-// worse is the worse of two exit codes: 4 (a change not verified) over 3
-// (unreachable) over 2 (findings) over 1 (bad input) over 0.
-func worse(a, b int) int { return max(a, b) }
+// severity ranks exit codes for a fleet's summary: a change not verified,
+// then a journal or snapshot not written, unreachable, declined, findings,
+// bad input, done.
+var severity = map[int]int{exitUnverified: 6, exitLocal: 5, exitRemote: 4, exitDeclined: 3, exitFindings: 2, exitUsage: 1, exitOK: 0}
+
+// worse is the worse of two exit codes.
+func worse(a, b int) int {
+	if severity[b] > severity[a] {
+		return b
+	}
+	return a
+}
 
 func exitCodeOf(err error) (int, string) {
 	if err == nil {

@@ -99,11 +99,11 @@ func runLab(g *globals, c *cli.Context) error {
 	fmt.Fprintf(g.stdout, "  export LYNCTRUST_SERVER=%s LYNCTRUST_USER='%s'\n", info.Servers[0].FQDN, user)
 	fmt.Fprintf(g.stdout, "  lynctrust audit --password-file %s --owa %s --owa-ca-file %s\n", pwFile, info.OWAURL, info.PublicCAFile)
 	if info.Krb5Conf != "" {
-		fmt.Fprintf(g.stdout, "  KRB5_CONFIG=%s lynctrust audit --auth kerberos --https --ca-file %s --user lyncadmin@%s --password-file %s\n",
+		fmt.Fprintf(g.stdout, "  KRB5_CONFIG=%s lynctrust audit --auth kerberos --https --winrm-ca-file %s --user lyncadmin@%s --password-file %s\n",
 			info.Krb5Conf, info.EnterpriseCAFile, info.Domain, pwFile)
 	}
 	if info.CertificateAuth {
-		fmt.Fprintf(g.stdout, "  lynctrust doctor --auth certificate --https --ca-file %s --client-cert %s --client-key %s\n",
+		fmt.Fprintf(g.stdout, "  lynctrust doctor --auth certificate --https --winrm-ca-file %s --client-cert %s --client-key %s\n",
 			info.EnterpriseCAFile, info.ClientCertFile, info.ClientKeyFile)
 	}
 	fmt.Fprintln(g.stdout, "\nPress Ctrl-C to stop.")

@@ -20,7 +20,7 @@ func resolveCommand(g *globals) *cli.Command {
 		Usage: "find the Exchange root CA thumbprint and everything wrong with the chain",
 		Description: `Connects to OWA, EWS or autodiscover over TLS, takes the chain exactly as the server
 sends it, and builds every certification path to a root from the certificates sent, the
-system's roots, --ca-file and AIA downloads. For each path it prints the certificates with
+system's roots, --owa-ca-file and AIA downloads. For each path it prints the certificates with
 where each came from, the root's SHA-1 thumbprint as Windows shows it, and the findings:
 weak hashes (MD2/MD4/MD5 cause TLS alert 43), missing intermediates, expiry, host name,
 order, extra certificates, wildcard leaves, small keys.
@@ -32,15 +32,16 @@ EXAMPLES:
    $ lynctrust resolve --owa mail.contoso.com --root-only
    A909502DD82AE41504C0E0052E3C61AB8EB10D6B
    $ lynctrust resolve --autodiscover contoso.com --ews https://ews.contoso.com/EWS/Exchange.asmx
-   $ lynctrust resolve --owa mail.contoso.com --ca-file corp-root.cer --save-root exchange-root.cer`,
+   $ lynctrust resolve --owa mail.contoso.com --owa-ca-file corp-root.cer --save-root exchange-root.cer`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "owa", Usage: "OWA URL: https://host[:port][/path] or host[:port] (repeatable)"},
 			&cli.StringSliceFlag{Name: "ews", Usage: "EWS URL (repeatable)"},
 			&cli.StringSliceFlag{Name: "autodiscover", Usage: "mail DOMAIN: tries https://autodiscover.DOMAIN and https://DOMAIN"},
 			&cli.StringFlag{Name: "servername", Usage: "server name to send (SNI) and to check the certificate against"},
-			&cli.StringSliceFlag{Name: "ca-file", Usage: "extra trusted roots: PEM, DER or PKCS#7 (repeatable)"},
+			&cli.StringSliceFlag{Name: "owa-ca-file", Usage: "extra trusted roots for the Exchange chain: PEM, DER or PKCS#7 (repeatable)"},
 			&cli.BoolFlag{Name: "no-aia", Usage: "do not download missing issuers from AIA URLs"},
-			&cli.BoolFlag{Name: "root-only", Usage: "print only the recommended root's thumbprint"},
+			&cli.BoolFlag{Name: "root-only", Usage: "print only the recommended root's thumbprint (findings go to standard error; exit 0 when a root was found)"},
+			&cli.BoolFlag{Name: "strict", Usage: "with --root-only: exit 2 when there are findings, as without it"},
 			&cli.BoolFlag{Name: "all-roots", Usage: "print the root thumbprint of every path"},
 			&cli.StringFlag{Name: "save-root", Usage: "write the recommended root to `FILE` (DER for .cer/.der, otherwise PEM)"},
 		},
@@ -76,6 +77,7 @@ type resolveOptions struct {
 	CAFiles                []string
 	NoAIA                  bool
 	RootOnly, AllRoots     bool
+	Strict                 bool
 	SaveRoot               string
 }
 
@@ -87,10 +89,13 @@ func resolveAction(g *globals, c *cli.Context) error {
 		return usageErrorf("resolve: unexpected argument %q: give the server with --owa, --ews or --autodiscover", c.Args().First())
 	}
 	o := resolveOptions{OWA: c.StringSlice("owa"), EWS: c.StringSlice("ews"), Autodiscover: c.StringSlice("autodiscover"),
-		ServerName: c.String("servername"), CAFiles: c.StringSlice("ca-file"), NoAIA: c.Bool("no-aia"),
-		RootOnly: c.Bool("root-only"), AllRoots: c.Bool("all-roots"), SaveRoot: c.String("save-root")}
-	if o.RootOnly && o.AllRoots {
+		ServerName: c.String("servername"), CAFiles: c.StringSlice("owa-ca-file"), NoAIA: c.Bool("no-aia"),
+		RootOnly: c.Bool("root-only"), AllRoots: c.Bool("all-roots"), Strict: c.Bool("strict"), SaveRoot: c.String("save-root")}
+	switch {
+	case o.RootOnly && o.AllRoots:
 		return usageErrorf("resolve: --root-only and --all-roots exclude each other")
+	case o.Strict && !o.RootOnly:
+		return usageErrorf("resolve: --strict goes with --root-only (without it, findings exit 2 already)")
 	}
 	return runResolve(g, c.Context, o)
 }
@@ -133,11 +138,11 @@ func loadCAFiles(paths []string) ([]trust.StoreCert, error) {
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
 		if err != nil {
-			return nil, usageError(fmt.Errorf("--ca-file: %w", err))
+			return nil, usageError(fmt.Errorf("--owa-ca-file: %w", err))
 		}
 		certs, err := trust.ParseCertificates(data)
 		if err != nil {
-			return nil, usageError(fmt.Errorf("--ca-file %s: %w", p, err))
+			return nil, usageError(fmt.Errorf("--owa-ca-file %s: %w", p, err))
 		}
 		for _, c := range certs {
 			out = append(out, trust.StoreCert{Cert: c, Store: p})
@@ -183,10 +188,24 @@ func runResolve(g *globals, ctx context.Context, o resolveOptions) error {
 	switch {
 	case len(unreachable) > 0:
 		return silent(exitRemote)
+	case o.RootOnly && !o.Strict && out.RecommendedRoot != "" && everyRoot(roots):
+		// A runbook's ROOT=$(lynctrust resolve --root-only) gets the root
+		// and exit 0; the findings went to standard error.
+		return nil
 	case !out.Healthy:
 		return silent(exitFindings)
 	}
 	return nil
+}
+
+// everyRoot reports whether every endpoint's recommended path has a root.
+func everyRoot(roots []*trust.Report) bool {
+	for _, r := range roots {
+		if p := r.Recommended(); p == nil || p.RootThumbprint == "" {
+			return false
+		}
+	}
+	return true
 }
 
 // resolveAll resolves each target; a group of alternatives is unreachable
@@ -234,6 +253,9 @@ func renderResolve(g *globals, o resolveOptions, out *resolveOutput, roots []*tr
 				continue
 			}
 			fmt.Fprintln(g.stdout, p.RootThumbprint)
+			for _, f := range append(append([]trust.Finding{}, r.Findings...), p.Findings...) {
+				fmt.Fprintf(g.stderr, "lynctrust: %s: %s: %s\n", r.Target, f.Severity, f.Message)
+			}
 		}
 		return nil
 	case o.AllRoots:

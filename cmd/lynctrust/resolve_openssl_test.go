@@ -64,7 +64,7 @@ func TestResolveOpenSSLTLS10RSA(t *testing.T) {
 	owa := "https://mail.contoso.test:" + port + "/owa"
 	resolveFlag := "mail.contoso.test:" + port + ":127.0.0.1"
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"lynctrust", "--resolve", resolveFlag, "resolve", "--owa", owa, "--ca-file", rootFile, "--no-aia"}, strings.NewReader(""), &stdout, &stderr)
+	code := run(context.Background(), []string{"lynctrust", "--resolve", resolveFlag, "resolve", "--owa", owa, "--owa-ca-file", rootFile, "--no-aia"}, strings.NewReader(""), &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}
@@ -79,7 +79,7 @@ func TestResolveOpenSSLTLS10RSA(t *testing.T) {
 		}
 	}
 	stdout.Reset()
-	code = run(context.Background(), []string{"lynctrust", "--resolve", resolveFlag, "resolve", "--owa", owa, "--ca-file", rootFile, "--no-aia", "--root-only"}, strings.NewReader(""), &stdout, &stderr)
+	code = run(context.Background(), []string{"lynctrust", "--resolve", resolveFlag, "resolve", "--owa", owa, "--owa-ca-file", rootFile, "--no-aia", "--root-only"}, strings.NewReader(""), &stdout, &stderr)
 	if code != 0 || strings.TrimSpace(stdout.String()) != want {
 		t.Errorf("--root-only: exit %d, %q, want %s; stderr %s", code, stdout.String(), want, stderr.String())
 	}
@@ -105,7 +105,7 @@ func TestWinRMOpenSSLTLS10(t *testing.T) {
 
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"lynctrust", "--resolve", "fe01.contoso.test:" + port + ":127.0.0.1", "audit",
-		"--server", "fe01.contoso.test:" + port, "--user", `CONTOSO\lyncadmin`, "--password-file", pwFile, "--https", "--ca-file", certFile},
+		"--server", "fe01.contoso.test:" + port, "--user", `CONTOSO\lyncadmin`, "--password-file", pwFile, "--https", "--winrm-ca-file", certFile},
 		strings.NewReader(""), &stdout, &stderr)
 	for _, s := range []string{
 		"the server offers only TLS 1.0 over HTTPS, and lynctrust requires TLS 1.2 for WinRM",

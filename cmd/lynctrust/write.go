@@ -159,14 +159,15 @@ func applyPlan(g *globals, ctx context.Context, p *change.Plan) (string, error) 
 	for _, s := range res.Installed {
 		fmt.Fprintf(g.stderr, "lynctrust: installed %s into LocalMachine\\%s on %s\n", p.Request.Entry.Thumbprint, p.Request.Entry.CAStore.CertStore(), s)
 	}
-	if res.JournalErr != nil {
-		fmt.Fprintf(g.stderr, "lynctrust: %v\n", res.JournalErr)
-	}
 	if res.Reread {
 		sayReread(g, p, res)
 	}
 	if err != nil {
 		return string(res.Status), applyError(g, res, err)
+	}
+	if res.JournalErr != nil {
+		return string(res.Status), &exitError{code: exitLocal, err: fmt.Errorf("the change was made and verified, but the journal could not be written: %w", res.JournalErr),
+			hint: "the snapshot " + res.Snapshot + " holds the list before the change; free the state directory, and note the change by hand"}
 	}
 	how := "read back from the Central Management Store"
 	if res.Survived != nil {
@@ -182,7 +183,7 @@ func applyError(g *globals, res *change.Result, err error) error {
 	var unverified *change.UnverifiedError
 	switch {
 	case errors.Is(err, change.ErrNoSnapshot):
-		return err
+		return &exitError{code: exitLocal, err: err, hint: "make the state directory writable (--state-dir DIR, or LYNCTRUST_STATE_DIR)"}
 	case errors.As(err, &unverified):
 		return &exitError{code: exitUnverified, err: err, hint: "roll back with lynctrust rollback --snapshot " + res.Snapshot}
 	case res.Status == change.Conflict:
@@ -234,8 +235,8 @@ func confirmPlan(g *globals, p *change.Plan, w writeOptions) error {
 	case err != nil:
 		return err
 	case !ok:
-		fmt.Fprintln(g.stderr, "lynctrust: nothing was changed")
-		return silent(exitUsage)
+		fmt.Fprintln(g.stderr, "lynctrust: declined; nothing was changed")
+		return silent(exitDeclined)
 	}
 	return nil
 }

@@ -83,7 +83,7 @@ type Exchange struct {
 	// Resolve maps the lab's names to its listeners, for --resolve.
 	Resolve []string
 	// PublicRootFile holds the lab's public root CA(s) as PEM, the stand-in
-	// for a public CA in the trust store: pass it with --ca-file.
+	// for a public CA in the trust store: pass it with --owa-ca-file.
 	PublicRootFile string
 	// Root is the root that should end up trusted in TrustedCACerts; Roots are
 	// every root of the scenario (two for cross-signed).
