@@ -124,7 +124,7 @@ func transportSettings(g *globals, c flags) (psremote.Conn, error) {
 		return psremote.Conn{}, usageErrorf("--auth %q: want ntlm, kerberos, basic or certificate", c.String("auth"))
 	}
 	conn := psremote.Conn{Auth: auth, HTTPS: https, AllowUnencrypted: c.Bool("allow-unencrypted"), Insecure: c.Bool("insecure-skip-tls-verify"),
-		Krb5Conf: c.String("krb5-conf"), Dial: psremote.DialFunc(g.resolve.dialer()), OperationTimeout: min(20*time.Second, g.timeout)}
+		Krb5Conf: c.String("krb5-conf"), Dial: psremote.DialFunc(g.resolve.dialer()), OperationTimeout: operationTimeout(g.timeout), Timeout: g.timeout}
 	if conn.Insecure {
 		fmt.Fprintln(g.stderr, "lynctrust: WARNING: --insecure-skip-tls-verify: the WinRM server's certificate is NOT checked; anyone in the path can read the password")
 	}
@@ -157,6 +157,14 @@ func transportSettings(g *globals, c flags) (psremote.Conn, error) {
 		return psremote.Conn{}, usageErrorf("--client-cert %s and --client-key %s are not a certificate and its key in PEM: %s", certFile, keyFile, pairProblem(conn.ClientCert, conn.ClientKey, err))
 	}
 	return conn, nil
+}
+
+// operationTimeout is how long a Receive may wait on the server: under
+// --timeout, which bounds each request, so that the server's TimedOut fault
+// comes before lynctrust's own deadline; at most 20 s, and whole seconds.
+func operationTimeout(timeout time.Duration) time.Duration {
+	op := min(20*time.Second, timeout*3/4).Truncate(time.Second)
+	return max(op, time.Second)
 }
 
 // pairProblem says what is wrong with a certificate and key, without quoting
