@@ -47,6 +47,9 @@ type Conn struct {
 	// answer; OperationTimeout+40s when zero. Keep it above
 	// OperationTimeout, which a Receive may wait on the server.
 	Timeout time.Duration
+	// Lookup says whether a host name resolves, for CheckPeer; nil asks
+	// DNS.
+	Lookup func(ctx context.Context, host string) error
 }
 
 // signsInLocally says the authentication reaches only the server's local

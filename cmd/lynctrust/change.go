@@ -499,7 +499,11 @@ func addWith(g *globals, ctx context.Context, c flags, conn psremote.Conn) error
 		} else {
 			b64 := base64.StdEncoding.EncodeToString(certDER)
 			for _, s := range missing {
-				if err := psremote.Install(ctx, conn.On(s), b64, store); err != nil {
+				peer, err := conn.Peer(ctx, s)
+				if err != nil {
+					return &exitError{code: exitRemote, err: err}
+				}
+				if err := psremote.Install(ctx, peer, b64, store); err != nil {
 					return remoteError(err)
 				}
 				fmt.Fprintf(g.stderr, "lynctrust: installed %s into LocalMachine\\%s on %s\n", thumb, store.CertStore(), s)

@@ -154,6 +154,9 @@ func runDeployment(g *globals, ctx context.Context, c *cli.Context, command stri
 		res.Status, res.Error = "failed", err.Error()
 		return res
 	}
+	if err := checkServer("inventory: deployment "+strconv.Quote(d.Name)+": server", d.Server); err != nil {
+		return fail(err)
+	}
 	pw, err := d.PasswordOf()
 	if err != nil {
 		return fail(usageError(err))

@@ -151,13 +151,26 @@ func Run(ctx context.Context, o Options) *Report {
 	}
 	pool := o.Pool
 	var frontEnds []string
+	var refused []string
+	// Names from the topology are contacted only if CheckPeer passes them.
+	expected := func(name string) bool {
+		if err := o.Conn.CheckPeer(ctx, name); err != nil {
+			refused = append(refused, err.Error())
+			return false
+		}
+		return true
+	}
 	if inv != nil {
 		for _, p := range inv.Pools {
-			if p.Web && !p.Director && pool == "" {
+			if p.Web && !p.Director && pool == "" && expected(p.FQDN) {
 				pool = p.FQDN // the phones' registrar pool, not a Director
 			}
 			if p.Web {
-				frontEnds = append(frontEnds, p.Computers...)
+				for _, fe := range p.Computers {
+					if expected(fe) {
+						frontEnds = append(frontEnds, fe)
+					}
+				}
 			}
 		}
 	}
@@ -183,6 +196,10 @@ func Run(ctx context.Context, o Options) *Report {
 	wg.Wait()
 	if o.Symptom != "" {
 		add(symptomCheck(o.Symptom))
+	}
+	if len(refused) > 0 {
+		add(Check{ID: 9, Name: "server names in the topology", Status: Fail, Evidence: refused,
+			Fix: "check the topology (Get-CsPool): lynctrust signs in only to host names in the domain of --server that resolve"})
 	}
 	sort.Slice(r.Checks, func(i, j int) bool { return r.Checks[i].ID < r.Checks[j].ID })
 	return r
