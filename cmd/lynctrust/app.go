@@ -22,6 +22,7 @@ const (
 	exitFindings   = 2 // audit, resolve or doctor found problems
 	exitRemote     = 3 // a remote or network failure
 	exitUnverified = 4 // a change was made but verification did not see it
+	exitJournal    = 5 // a change was made and verified, but the journal could not be written
 )
 
 const exitCodesHelp = `EXIT STATUS:
@@ -29,7 +30,8 @@ const exitCodesHelp = `EXIT STATUS:
    1  bad input or usage
    2  findings: resolve, audit or doctor found something wrong
    3  a remote or network failure (unreachable, refused, WinRM or TLS error)
-   4  a change was made but verification did not see it`
+   4  a change was made but verification did not see it
+   5  a change was made and verified, but the journal could not be written`
 
 // exitError carries the exit code for an error, and an optional hint. An
 // exitError with a nil err prints nothing: the command has already said why.

@@ -173,11 +173,12 @@ func execute(g *globals, ctx context.Context, c flags, p *plan) error {
 				// again verifies it.
 				fmt.Fprintf(g.stderr, "lynctrust: %v\nlynctrust: the change is in place all the same: reading it again verifies it\n", err)
 				entry.Result, entry.Message = "changed", "verified by reading again after: "+err.Error()
-				if jerr := changelog.Append(dir, entry); jerr != nil {
-					fmt.Fprintf(g.stderr, "lynctrust: %v\n", jerr)
+				jerr := changelog.Append(dir, entry)
+				if err := g.emit(map[string]any{"result": "changed", "snapshot": path, "after": entry.After}, diffGrid(p),
+					record("done", "verified", "read again from the Central Management Store", "snapshot", path, "next", nextSteps)); err != nil {
+					return err
 				}
-				return g.emit(map[string]any{"result": "changed", "snapshot": path, "after": entry.After}, diffGrid(p),
-					record("done", "verified", "read again from the Central Management Store", "snapshot", path, "next", nextSteps))
+				return journalFailed(jerr, path)
 			}
 		}
 		if jerr := changelog.Append(dir, entry); jerr != nil {
@@ -188,16 +189,30 @@ func execute(g *globals, ctx context.Context, c flags, p *plan) error {
 	entry.After = res.After
 	if err := verified(p, res.After); err != nil {
 		entry.Result, entry.Message = "unverified", err.Error()
-		changelog.Append(dir, entry)
+		if jerr := changelog.Append(dir, entry); jerr != nil {
+			fmt.Fprintf(g.stderr, "lynctrust: %v\n", jerr)
+		}
 		return &exitError{code: exitUnverified, err: fmt.Errorf("the change was made but reading it back does not show it: %w", err),
 			hint: "roll back with lynctrust rollback --snapshot " + path}
 	}
 	entry.Result = "changed"
-	if err := changelog.Append(dir, entry); err != nil {
-		fmt.Fprintf(g.stderr, "lynctrust: %v\n", err)
+	jerr := changelog.Append(dir, entry)
+	if err := g.emit(map[string]any{"result": "changed", "snapshot": path, "after": res.After}, diffGrid(p),
+		record("done", "verified", "read back from the Central Management Store", "snapshot", path, "next", nextSteps)); err != nil {
+		return err
 	}
-	return g.emit(map[string]any{"result": "changed", "snapshot": path, "after": res.After}, diffGrid(p),
-		record("done", "verified", "read back from the Central Management Store", "snapshot", path, "next", nextSteps))
+	return journalFailed(jerr, path)
+}
+
+// journalFailed is the error of a change that was made, but that the
+// journal does not record: the exit status is not 0, and the message says
+// what was done and where the snapshot is.
+func journalFailed(jerr error, snapshot string) error {
+	if jerr == nil {
+		return nil
+	}
+	return &exitError{code: exitJournal, err: fmt.Errorf("the change was made and verified, but the journal could not be written: %w", jerr),
+		hint: "the snapshot taken before the change is " + snapshot + " (lynctrust rollback --snapshot undoes the change); free space in the state directory (--state-dir) so the next change is journaled"}
 }
 
 const nextSteps = "phones pick up the change at their next sign-in; reboot tethered Lync Phone Edition devices (and re-tether them) to be sure"

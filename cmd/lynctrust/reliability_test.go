@@ -142,7 +142,7 @@ func TestFaultMatrix(t *testing.T) {
 					t.Errorf("%s / %s: changed without a snapshot", f.name, cmd)
 				}
 			}
-			entries, _ := changelog.Read(state)
+			entries, _, _ := changelog.Read(state)
 			o.journal = "-"
 			if write && len(entries) > 1 {
 				last := entries[len(entries)-1]
