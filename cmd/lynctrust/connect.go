@@ -144,6 +144,9 @@ func transportSettings(g *globals, c flags) (psremote.Conn, error) {
 	if conn.Insecure {
 		fmt.Fprintln(g.stderr, "lynctrust: WARNING: --insecure-skip-tls-verify: the WinRM server's certificate is NOT checked; anyone in the path can read the password")
 	}
+	if auth == "basic" && !https {
+		fmt.Fprintln(g.stderr, "lynctrust: WARNING: --auth basic --allow-unencrypted: the password travels in the CLEAR over HTTP; anyone in the path can read it (use --https)")
+	}
 	if f := c.String("ca-file"); f != "" {
 		b, err := os.ReadFile(f)
 		if err != nil {
