@@ -83,9 +83,9 @@ func runFleet(g *globals, c *cli.Context, command string) error {
 
 	var pw progress.Writer
 	var trackers []*progress.Tracker
-	if f, ok := g.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if f, ok := g.rawStderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		pw = progress.NewWriter()
-		pw.SetOutputWriter(g.stderr)
+		pw.SetOutputWriter(g.rawStderr)
 		pw.SetAutoStop(true)
 		pw.SetUpdateFrequency(100 * time.Millisecond)
 		for _, d := range inv.Deployments {

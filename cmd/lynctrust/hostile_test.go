@@ -3,12 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	pslab "github.com/lynctrust/lynctrust/psremote/lab"
 )
 
 // silentPeer accepts TCP connections and never answers.
@@ -84,5 +90,113 @@ func TestSilentServerTimeoutAndInterrupt(t *testing.T) {
 	}
 	if took > 1500*time.Millisecond {
 		t.Errorf("an interrupt after 0.5 s ended the audit after %v", took)
+	}
+}
+
+// A WinRM service (Basic over plain HTTP) whose one command fails with a
+// PowerShell error that carries escape sequences, as CLIXML sends them
+// (_x001B_): one clears the screen and draws a fake password prompt.
+func clixmlPeer(t *testing.T) string {
+	t.Helper()
+	const shell = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/"
+	env := func(action, body string) string {
+		return `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" ` +
+			`xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:rsp="http://schemas.microsoft.com/wbem/wsman/1/windows/shell">` +
+			`<s:Header><a:Action>` + action + `</a:Action></s:Header><s:Body>` + body + `</s:Body></s:Envelope>`
+	}
+	clixml := "#< CLIXML\r\n<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\">" +
+		"<S S=\"Error\">Access denied_x001B_[2J_x001B_[H_x001B_]0;pwned_x0007_Password for LAB\\lyncadmin: _x009B_31m_x000D__x000A_</S></Objs>"
+	stderr := base64.StdEncoding.EncodeToString([]byte(clixml))
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/soap+xml;charset=UTF-8")
+		switch {
+		case bytes.Contains(b, []byte("transfer/Create<")):
+			io.WriteString(w, env("http://schemas.xmlsoap.org/ws/2004/09/transfer/CreateResponse",
+				`<w:ResourceCreated><a:ReferenceParameters><w:SelectorSet><w:Selector Name="ShellId">S1</w:Selector></w:SelectorSet></a:ReferenceParameters></w:ResourceCreated>`))
+		case bytes.Contains(b, []byte("shell/Command<")):
+			io.WriteString(w, env(shell+"CommandResponse", `<rsp:CommandResponse><rsp:CommandId>C1</rsp:CommandId></rsp:CommandResponse>`))
+		case bytes.Contains(b, []byte("shell/Receive<")):
+			io.WriteString(w, env(shell+"ReceiveResponse", `<rsp:ReceiveResponse><rsp:Stream Name="stderr" CommandId="C1">`+stderr+
+				`</rsp:Stream><rsp:CommandState CommandId="C1" State="`+shell+`CommandState/Done"><rsp:ExitCode>1</rsp:ExitCode></rsp:CommandState></rsp:ReceiveResponse>`))
+		default:
+			io.WriteString(w, env(shell+"SignalResponse", ""))
+		}
+	}))
+	t.Cleanup(s.Close)
+	return s.Listener.Addr().String()
+}
+
+// noControls fails if raw control characters reached the output.
+func noControls(t *testing.T, what, s string) {
+	t.Helper()
+	for _, r := range s {
+		if (r < 0x20 && r != '\n' && r != '\t') || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
+			t.Errorf("%s holds the control character %U: %q", what, r, s)
+			return
+		}
+	}
+}
+
+func TestServerControlCharactersAreEscaped(t *testing.T) {
+	_, port, _ := net.SplitHostPort(clixmlPeer(t))
+	code, stdout, stderr, _ := runCLI(context.Background(), "--state-dir", t.TempDir(), "--resolve", "se01.lab.test:5985:127.0.0.1:"+port,
+		"audit", "--server", "se01.lab.test", "--user", `SE01\Administrator`, "--password-file", passwordFile(t), "--auth", "basic", "--allow-unencrypted")
+	if code == 0 {
+		t.Errorf("exit 0")
+	}
+	noControls(t, "stdout", stdout)
+	noControls(t, "stderr", stderr)
+	if !strings.Contains(stderr, `Access denied\x1b[2J\x1b[H\x1b]0;pwned\x07Password for LAB\lyncadmin: \u009b31m`) {
+		t.Errorf("the error is not shown escaped: %q", stderr)
+	}
+}
+
+// Names in the topology with escape sequences are shown escaped, in every
+// table format.
+func TestTopologyNamesWithEscapesAreEscaped(t *testing.T) {
+	l, err := pslab.Start(pslab.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	srv := l.Info.Servers[0]
+	l.Deployment.NameComputer(srv.Pool, "\x1b]0;pwned\x07\x1b[1;1fpassword:\x1b[8m.lab.test")
+	user, pw := l.Account("lyncadmin")
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pwFile, []byte(pw), 0o600)
+	for _, format := range []string{"table", "csv", "markdown", "html", "json"} {
+		code, stdout, stderr, _ := runCLI(context.Background(), "--state-dir", t.TempDir(), "--resolve", strings.Join(l.Info.Resolve, ","), "--output", format,
+			"audit", "--server", srv.FQDN, "--user", user, "--password-file", pwFile)
+		if code != exitFindings {
+			t.Errorf("%s: exit %d: %s", format, code, stderr)
+		}
+		noControls(t, format+" stdout", stdout)
+		noControls(t, format+" stderr", stderr)
+		want := `\x1b]0;pwned\x07\x1b[1;1fpassword:\x1b[8m.lab.test`
+		if format == "json" {
+			want = `\u001b]0;pwned\u0007\u001b[1;1fpassword:\u001b[8m.lab.test`
+		}
+		if !strings.Contains(stdout, want) {
+			t.Errorf("%s: the name is not shown escaped:\n%s", format, stdout)
+		}
+	}
+}
+
+func TestEscapeControls(t *testing.T) {
+	for in, want := range map[string]string{
+		"se01.lab.test":            "se01.lab.test",
+		"a\tb\nc":                  "a\tb\nc",
+		"\x1b[2J":                  `\x1b[2J`,
+		"bell\a\b\r\x7f":           `bell\x07\x08\x0d\x7f`,
+		"\u009b31m":                `\u009b31m`,
+		"\xff\xfe":                 `\xff\xfe`,
+		"admin\u202egnp.exe":       `admin\u202egnp.exe`,
+		"Zürich – café":            "Zürich – café",
+		"\u200eBA1DC7\u200f (LRM)": "\u200eBA1DC7\u200f (LRM)",
+	} {
+		if got := escapeControls(in); got != want {
+			t.Errorf("escapeControls(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
