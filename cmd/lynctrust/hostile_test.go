@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -198,5 +199,87 @@ func TestEscapeControls(t *testing.T) {
 		if got := escapeControls(in); got != want {
 			t.Errorf("escapeControls(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// hugePeer answers every request with 3 GB, generated as it goes.
+func hugePeer(t *testing.T) string {
+	t.Helper()
+	chunk := bytes.Repeat([]byte("<x>AAAAAAAAAAAAAAAAAAAAAAAAAAAAA</x>"), 2048)
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/soap+xml;charset=UTF-8")
+		for n := 0; n < 3<<30; n += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(s.Close)
+	return s.Listener.Addr().String()
+}
+
+// deepPeer answers with an envelope nested a million deep.
+func deepPeer(t *testing.T) string {
+	t.Helper()
+	body := `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>` + strings.Repeat("<a>", 1_000_000)
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/soap+xml;charset=UTF-8")
+		io.WriteString(w, body)
+	}))
+	t.Cleanup(s.Close)
+	return s.Listener.Addr().String()
+}
+
+// peakHeap runs f and returns the most heap in use meanwhile, above the
+// start, sampled every few milliseconds.
+func peakHeap(f func()) uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	base, top := m.HeapInuse, m.HeapInuse
+	done := make(chan struct{})
+	go func() { defer close(done); f() }()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return top - base
+		case <-tick.C:
+			runtime.ReadMemStats(&m)
+			top = max(top, m.HeapInuse)
+		}
+	}
+}
+
+// audit against a peer that sends 3 GB, or a million-deep envelope: a clear
+// error, exit 3, under 200 MB, within the timeout plus a second.
+func TestHostileRepliesEndTheAudit(t *testing.T) {
+	for name, tc := range map[string]struct {
+		addr, want string
+	}{
+		"3 GB":         {hugePeer(t), "the WinRM reply is larger than 4 MB"},
+		"million deep": {deepPeer(t), "the WinRM reply nests XML deeper than 64 levels"},
+	} {
+		_, port, _ := net.SplitHostPort(tc.addr)
+		var code int
+		var stderr string
+		var took time.Duration
+		top := peakHeap(func() {
+			code, _, stderr, took = runCLI(context.Background(), "--state-dir", t.TempDir(), "--timeout", "5s", "--resolve", "se01.lab.test:5985:127.0.0.1:"+port,
+				"audit", "--server", "se01.lab.test", "--user", `SE01\Administrator`, "--password-file", passwordFile(t), "--auth", "basic", "--allow-unencrypted")
+		})
+		if code != exitRemote || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s: exit %d, stderr %q", name, code, stderr)
+		}
+		if top > 200<<20 {
+			t.Errorf("%s: peak heap %d MB", name, top>>20)
+		}
+		if took > 6*time.Second {
+			t.Errorf("%s: took %v", name, took)
+		}
+		t.Logf("%s: exit %d in %v, peak heap %d MB", name, code, took.Round(time.Millisecond), top>>20)
 	}
 }
