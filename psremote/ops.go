@@ -302,7 +302,14 @@ func Apply(ctx context.Context, c Conn, changes []Change, asTask ...bool) (*Chan
 	if err != nil {
 		return nil, err
 	}
-	if len(asTask) > 0 && asTask[0] {
+	return RunChange(ctx, c, script, len(asTask) > 0 && asTask[0])
+}
+
+// RunChange sends a script that ChangeScript rendered, exactly as it is (in
+// the scheduled task's wrapper with asTask), and reads its records.
+func RunChange(ctx context.Context, c Conn, script string, asTask bool) (*ChangeResult, error) {
+	var err error
+	if asTask {
 		if script, err = TaskScript(script, c.User, c.Password); err != nil {
 			return nil, err
 		}

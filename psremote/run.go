@@ -41,6 +41,9 @@ type Conn struct {
 	AllowUnencrypted bool // Basic over plain HTTP
 	CACert           []byte
 	Insecure         bool // skip the server certificate check over HTTPS
+	// AllowTLS10 accepts TLS 1.0 and 1.1 over HTTPS (a stock Windows Server
+	// 2008 R2 offers nothing newer); off, TLS 1.2 is the minimum.
+	AllowTLS10       bool
 	Dial             DialFunc
 	OperationTimeout time.Duration // the WS-Man OperationTimeout; 20s when zero
 	// Timeout bounds each request, from sending it to the end of its
@@ -222,7 +225,11 @@ func explainConnect(c Conn, err error) error {
 	var dnsErr *net.DNSError
 	var f *Fault
 	var ke *KerberosError
+	var legacy *LegacyTLSError
 	switch {
+	case errors.As(err, &legacy):
+		// cmd words the remedy, with the flags.
+		return ce
 	case errors.Is(err, ErrReplyTooLarge), errors.Is(err, ErrReplyTooDeep), errors.Is(err, ErrOutputTooLarge):
 		ce.Hint = "this is not what a Windows WinRM service sends; check that --server (and any --resolve) names the Front End, and what answers on that port"
 	case errors.Is(err, context.Canceled):
@@ -295,6 +302,9 @@ func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Ou
 	var tlsConfig *tls.Config
 	if c.HTTPS {
 		tlsConfig = &tls.Config{ServerName: c.Host(), MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.Insecure}
+		if c.AllowTLS10 {
+			tlsConfig.MinVersion = tls.VersionTLS10
+		}
 		if len(c.CACert) > 0 {
 			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(c.CACert) {
@@ -354,6 +364,19 @@ func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Ou
 	out := &Output{ExitCode: code, Requests: tr.requests, Errors: DecodeCLIXML(stderr.String())}
 	if cause := context.Cause(ctx); errors.Is(cause, ErrOutputTooLarge) {
 		return out, explainConnect(c, cause)
+	}
+	if err != nil && c.HTTPS && !c.AllowTLS10 && handshakeRefused(err) {
+		// Whatever the server answered a TLS 1.2 hello with (an alert, a
+		// TLS 1.0 ServerHello, a closed connection), a TLS 1.0 hello tells
+		// whether old TLS is the reason.
+		if v := probeLegacyTLS(ctx, c, dial); v != "" {
+			inner := err
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				inner = ue.Err // not the POST and URL around it
+			}
+			err = &LegacyTLSError{Server: net.JoinHostPort(c.Host(), strconv.Itoa(c.port())), Version: v, Err: inner}
+		}
 	}
 	if err != nil {
 		return out, explainConnect(c, err)

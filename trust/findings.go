@@ -52,6 +52,7 @@ const (
 	FindNoCertificate       = "no-certificate"
 	FindAIAFailed           = "aia-download-failed"
 	FindAIASkipped          = "aia-not-followed"
+	FindLegacyTLS           = "legacy-tls"
 )
 
 func worst(fs []Finding) Severity {

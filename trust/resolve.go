@@ -86,6 +86,9 @@ type Report struct {
 	Paths      []Path     `json:"paths"`
 	AIA        []AIAFetch `json:"aia_downloads"`
 	Handshakes int        `json:"tls_handshakes"`
+	// TLS is what the handshake settled on; nil for a chain analysed
+	// without one.
+	TLS *TLSInfo `json:"tls,omitempty"`
 }
 
 // Recommended returns the recommended path, or nil when no path was built.
@@ -246,7 +249,7 @@ func Resolve(ctx context.Context, ep Endpoint, opts ResolveOptions) (*Report, er
 	if name == "" {
 		name = ep.Host
 	}
-	sent, err := fetchChain(ctx, ep, name, opts)
+	sent, state, err := fetchChain(ctx, ep, name, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -254,35 +257,36 @@ func Resolve(ctx context.Context, ep Endpoint, opts ResolveOptions) (*Report, er
 	if roots == nil {
 		roots = SystemRoots()
 	}
-	return Analyze(ctx, ep, name, sent, roots, opts), nil
+	r := Analyze(ctx, ep, name, sent, roots, opts)
+	r.TLS = tlsInfo(state)
+	if r.TLS.RSAKeyExchange {
+		// The server chose RSA key exchange over the ECDHE suites offered:
+		// ask once more, without RSA, to learn whether it has anything else.
+		r.TLS.RSAOnly = probeForwardSecrecy(ctx, ep, name, r.TLS, opts)
+		r.Handshakes++
+	}
+	r.Findings = append(r.Findings, legacyTLSFindings(ep.Host, r.TLS)...)
+	return r, nil
 }
 
-func fetchChain(ctx context.Context, ep Endpoint, name string, opts ResolveOptions) ([]*x509.Certificate, error) {
+func fetchChain(ctx context.Context, ep Endpoint, name string, opts ResolveOptions) ([]*x509.Certificate, tls.ConnectionState, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	raw, err := opts.Dial(ctx, "tcp", ep.Address())
 	if err != nil {
-		return nil, classify(ep.Address(), err)
+		return nil, tls.ConnectionState{}, classify(ep.Address(), err)
 	}
 	defer raw.Close()
 	if dl, ok := ctx.Deadline(); ok {
 		_ = raw.SetDeadline(dl)
 	}
-	cfg := &tls.Config{
-		// Verification is off on purpose: diagnosing a broken chain is the point,
-		// and the paths are built and checked below, certificate by certificate.
-		InsecureSkipVerify: true,
-		MinVersion:         tls.VersionTLS10,
-	}
-	if net.ParseIP(name) == nil {
-		cfg.ServerName = name
-	}
-	conn := tls.Client(raw, cfg)
+	conn := tls.Client(raw, ReadOnlyTLSConfig(sni(name)))
 	if err := conn.HandshakeContext(ctx); err != nil {
-		return nil, classify(ep.Address(), err)
+		return nil, tls.ConnectionState{}, classify(ep.Address(), err)
 	}
 	defer conn.Close()
-	return conn.ConnectionState().PeerCertificates, nil
+	state := conn.ConnectionState()
+	return state.PeerCertificates, state, nil
 }
 
 // Analyze builds the report for a chain already in hand. It is Resolve
@@ -625,7 +629,7 @@ func downloadAIA(ctx context.Context, u string, opts ResolveOptions) ([]*x509.Ce
 		DialContext: opts.Dial,
 		// An AIA download over https is only a way to find a certificate, which
 		// is then checked by signature like every other.
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+		TLSClientConfig: ReadOnlyTLSConfig(""),
 		Proxy:           nil,
 	}, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		if req.URL.Scheme != "http" && req.URL.Scheme != "https" {

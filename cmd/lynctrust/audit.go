@@ -33,13 +33,13 @@ Exit status: 0 clean; 2 findings (errors or warnings); 3 a server could not be r
 EXAMPLES:
    $ lynctrust audit --server fe01.pool01.contoso.com --user CONTOSO\lyncadmin --owa https://mail.contoso.com/owa`,
 		Flags:  append(append(connFlags(), owaFlags()...), inventoryFlag()),
-		Action: func(c *cli.Context) error { return runAudit(g, c) },
+		Action: func(c *cli.Context) error { return auditAction(g, c) },
 	}
 }
 
-// resolveOWA finds the recommended Exchange root for --owa.
-func resolveOWA(g *globals, ctx context.Context, c flags) (*trust.Report, error) {
-	owa := c.String("owa")
+// resolveOWA finds the recommended Exchange root of an OWA URL, with extra
+// roots from the --owa-ca-file files.
+func resolveOWA(g *globals, ctx context.Context, owa string, caFiles []string) (*trust.Report, error) {
 	if owa == "" {
 		return nil, nil
 	}
@@ -47,7 +47,7 @@ func resolveOWA(g *globals, ctx context.Context, c flags) (*trust.Report, error)
 	if err != nil {
 		return nil, usageError(fmt.Errorf("--owa: %w", err))
 	}
-	extra, err := loadCAFiles(c.StringSlice("owa-ca-file"))
+	extra, err := loadCAFiles(caFiles)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +62,18 @@ func resolveOWA(g *globals, ctx context.Context, c flags) (*trust.Report, error)
 	return rep, nil
 }
 
-func runAudit(g *globals, c *cli.Context) error {
+// auditOptions are audit's flags, read in one place.
+type auditOptions struct {
+	OWA        string
+	OWACAFiles []string
+	Parallel   int
+}
+
+func auditOptionsFrom(c flags) auditOptions {
+	return auditOptions{OWA: c.String("owa"), OWACAFiles: c.StringSlice("owa-ca-file"), Parallel: c.Int("parallel")}
+}
+
+func auditAction(g *globals, c *cli.Context) error {
 	if err := refuseLateFlags(c); err != nil {
 		return err
 	}
@@ -73,18 +84,18 @@ func runAudit(g *globals, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return auditWith(g, c.Context, c, conn)
+	return runAudit(g, c.Context, conn, auditOptionsFrom(c))
 }
 
-// auditWith audits one deployment: the command's body, shared with --inventory.
-func auditWith(g *globals, ctx context.Context, c flags, conn psremote.Conn) error {
-	rep, err := resolveOWA(g, ctx, c)
+// runAudit audits one deployment: the command's body, shared with --inventory.
+func runAudit(g *globals, ctx context.Context, conn psremote.Conn, o auditOptions) error {
+	rep, err := resolveOWA(g, ctx, o.OWA, o.OWACAFiles)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, g.timeout*4)
 	defer cancel()
-	opts := psremote.AuditOptions{Parallel: c.Int("parallel"), Now: g.now()}
+	opts := psremote.AuditOptions{Parallel: o.Parallel, Now: g.now()}
 	if rep != nil {
 		opts.ExchangeRoot = psremote.Thumbprint(rep.Recommended().RootThumbprint)
 	}

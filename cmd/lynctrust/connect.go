@@ -30,6 +30,7 @@ func connFlags() []cli.Flag {
 		&cli.StringFlag{Name: "krb5-conf", Usage: "with --auth kerberos: the Kerberos configuration `FILE` (default: KRB5_CONFIG, /etc/krb5.conf, else the realm's KDCs from DNS)"},
 		&cli.StringFlag{Name: "ca-file", Usage: "CA certificate (PEM or DER) that issued the server's WinRM HTTPS certificate"},
 		&cli.BoolFlag{Name: "insecure-skip-tls-verify", Usage: "do NOT check the server's WinRM HTTPS certificate (anyone in the path can read the password)"},
+		&cli.BoolFlag{Name: "insecure-allow-tls10", Usage: "accept TLS 1.0 and 1.1 from the WinRM HTTPS listener (a stock Windows Server 2008 R2 offers nothing newer); enabling TLS 1.2 on the server is the fix"},
 		&cli.BoolFlag{Name: "allow-unencrypted", Usage: "allow Basic over plain HTTP (the password travels in the clear)"},
 		&cli.IntFlag{Name: "parallel", Value: 8, Usage: "how many servers to talk to at once"},
 	}
@@ -147,6 +148,13 @@ func transportSettings(g *globals, c flags) (psremote.Conn, error) {
 	if auth == "basic" && !https {
 		fmt.Fprintln(g.stderr, "lynctrust: WARNING: --auth basic --allow-unencrypted: the password travels in the CLEAR over HTTP; anyone in the path can read it (use --https)")
 	}
+	if c.Bool("insecure-allow-tls10") {
+		if !https {
+			return psremote.Conn{}, usageErrorf("--insecure-allow-tls10 goes with --https")
+		}
+		conn.AllowTLS10 = true
+		fmt.Fprintln(g.stderr, "lynctrust: WARNING: --insecure-allow-tls10: WinRM may run over TLS 1.0 or 1.1, which current standards retire; enable TLS 1.2 on the server")
+	}
 	if f := c.String("ca-file"); f != "" {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -224,7 +232,10 @@ func certificateUser(certPEM []byte) string {
 func remoteError(err error) error {
 	var ce *psremote.ConnectError
 	var se *psremote.ScriptError
+	var legacy *psremote.LegacyTLSError
 	switch {
+	case errors.As(err, &legacy):
+		return &exitError{code: exitRemote, err: err, hint: legacyTLSHint}
 	case errors.As(err, &ce):
 		return &exitError{code: exitRemote, err: err, hint: ce.Hint}
 	case errors.Is(err, psremote.ErrModuleNotFound):
@@ -245,32 +256,19 @@ func remoteError(err error) error {
 	return &exitError{code: exitRemote, err: err}
 }
 
-// flags is what commands read their flags through: a *cli.Context, or a
-// deployment of an inventory laid over it.
+// legacyTLSHint is the remedy for a WinRM HTTPS listener that offers only
+// TLS 1.0 or 1.1, as a stock Windows Server 2008 R2 (Lync Server 2010) does.
+const legacyTLSHint = `enable TLS 1.2 on the server (Windows Server 2008 R2: ` +
+	`HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Server, ` +
+	`Enabled=1 and DisabledByDefault=0, then restart), or drop --https to use the default, NTLM with message ` +
+	`encryption over HTTP (5985), which works on a stock server; --insecure-allow-tls10 accepts the old TLS instead`
+
+// flags is what the options of commands are read from: a *cli.Context, or
+// a stand-in in tests.
 type flags interface {
 	String(name string) string
 	Bool(name string) bool
 	Int(name string) int
 	IsSet(name string) bool
 	StringSlice(name string) []string
-}
-
-// overlay is a deployment's own values over the command line's flags.
-type overlay struct {
-	flags
-	values map[string]string
-}
-
-func (o overlay) String(name string) string {
-	if v, ok := o.values[name]; ok && v != "" {
-		return v
-	}
-	return o.flags.String(name)
-}
-
-func (o overlay) IsSet(name string) bool {
-	if v, ok := o.values[name]; ok && v != "" {
-		return true
-	}
-	return o.flags.IsSet(name)
 }

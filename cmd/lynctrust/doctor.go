@@ -40,11 +40,23 @@ EXAMPLES:
    $ lynctrust doctor --owa https://mail.contoso.com/owa --server fe01.pool01.contoso.com --user 'CONTOSO\lyncadmin' \
        --symptom "Connection to Microsoft Exchange is unavailable"`,
 		Flags:  flags,
-		Action: func(c *cli.Context) error { return runDoctor(g, c) },
+		Action: func(c *cli.Context) error { return doctorAction(g, c) },
 	}
 }
 
-func runDoctor(g *globals, c *cli.Context) error {
+// doctorOptions are doctor's flags, read in one place.
+type doctorOptions struct {
+	OWA, EWS, Autodiscover, Pool, Symptom string
+	OWACAFiles                            []string
+	Parallel                              int
+}
+
+func doctorOptionsFrom(c flags) doctorOptions {
+	return doctorOptions{OWA: c.String("owa"), EWS: c.String("ews"), Autodiscover: c.String("autodiscover"), Pool: c.String("pool"),
+		Symptom: c.String("symptom"), OWACAFiles: c.StringSlice("owa-ca-file"), Parallel: c.Int("parallel")}
+}
+
+func doctorAction(g *globals, c *cli.Context) error {
 	if err := refuseLateFlags(c); err != nil {
 		return err
 	}
@@ -62,17 +74,17 @@ func runDoctor(g *globals, c *cli.Context) error {
 		}
 		conn = &cn
 	}
-	return doctorWith(g, c.Context, c, conn)
+	return runDoctor(g, c.Context, conn, doctorOptionsFrom(c))
 }
 
-// doctorWith checks one deployment: the command's body, shared with --inventory.
-func doctorWith(g *globals, ctx context.Context, c flags, conn *psremote.Conn) error {
-	extra, err := loadCAFiles(c.StringSlice("owa-ca-file"))
+// runDoctor checks one deployment: the command's body, shared with --inventory.
+func runDoctor(g *globals, ctx context.Context, conn *psremote.Conn, o doctorOptions) error {
+	extra, err := loadCAFiles(o.OWACAFiles)
 	if err != nil {
 		return err
 	}
-	opts := doctor.Options{OWA: c.String("owa"), EWS: c.String("ews"), Autodiscover: c.String("autodiscover"), Pool: c.String("pool"),
-		ExtraRoots: extra, Dial: g.resolve.dialer(), Timeout: g.timeout, Now: g.now, Parallel: c.Int("parallel"), Symptom: c.String("symptom"), Conn: conn}
+	opts := doctor.Options{OWA: o.OWA, EWS: o.EWS, Autodiscover: o.Autodiscover, Pool: o.Pool,
+		ExtraRoots: extra, Dial: g.resolve.dialer(), Timeout: g.timeout, Now: g.now, Parallel: o.Parallel, Symptom: o.Symptom, Conn: conn}
 	ctx, cancel := context.WithTimeout(ctx, g.timeout*4)
 	defer cancel()
 	rep := doctor.Run(ctx, opts)

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/jedib0t/go-pretty/v6/progress"
-	"github.com/lynctrust/lynctrust/internal/doctor"
+	"github.com/lynctrust/lynctrust/internal/fleet"
 	"github.com/lynctrust/lynctrust/psremote"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -58,70 +58,99 @@ func exitCodeOf(err error) (int, string) {
 }
 
 func runFleet(g *globals, c *cli.Context, command string) error {
-	// Each deployment names its server, user and password source; --server
-	// and --user (and LYNCTRUST_SERVER, LYNCTRUST_USER) do not apply.
-	if c.IsSet("password-file") {
-		return usageErrorf("--inventory says where each deployment's password comes from: leave out --password-file")
-	}
-	data, err := os.ReadFile(c.String("inventory"))
+	inv, err := readInventoryFile(c, command)
 	if err != nil {
-		return usageError(fmt.Errorf("--inventory: %w", err))
+		return err
 	}
-	inv, err := doctor.ParseInventory(data)
-	if err != nil {
-		return usageError(fmt.Errorf("%s: %w", c.String("inventory"), err))
-	}
-	if command == "add" && c.String("thumbprint") == "" && c.String("owa") == "" {
-		for _, d := range inv.Deployments {
-			if d.OWA == "" {
-				return usageErrorf("add --inventory: deployment %q has no owa: give --thumbprint, --owa, or an owa for every deployment", d.Name)
-			}
-		}
-	}
-	parallel := max(c.Int("parallel"), 1)
 	results := make([]deploymentResult, len(inv.Deployments))
-
-	var pw progress.Writer
-	var trackers []*progress.Tracker
-	if f, ok := g.rawStderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		pw = progress.NewWriter()
-		pw.SetOutputWriter(g.rawStderr)
-		pw.SetAutoStop(true)
-		pw.SetUpdateFrequency(100 * time.Millisecond)
-		for _, d := range inv.Deployments {
-			t := &progress.Tracker{Message: d.Name, Total: 1}
-			trackers = append(trackers, t)
-			pw.AppendTracker(t)
-		}
-		go pw.Render()
-	}
+	bars := startProgress(g, inv.Deployments)
 	idx := make([]int, len(inv.Deployments))
 	for i := range idx {
 		idx[i] = i
 	}
 	var logMu sync.Mutex
-	psremote.ForEach(c.Context, idx, parallel, func(ctx context.Context, i int) {
+	psremote.ForEach(c.Context, idx, max(c.Int("parallel"), 1), func(ctx context.Context, i int) {
 		d := inv.Deployments[i]
 		start := time.Now()
 		res := runDeployment(g, ctx, c, command, d)
 		res.Seconds = time.Since(start).Round(time.Millisecond).Seconds()
 		results[i] = res
-		if trackers != nil {
-			if res.ExitCode == exitOK || (command != "add" && res.ExitCode == exitFindings) {
-				trackers[i].MarkAsDone()
-			} else {
-				trackers[i].MarkAsErrored()
-			}
-		}
+		bars.done(i, res.ExitCode == exitOK || (command != "add" && res.ExitCode == exitFindings))
 		logMu.Lock()
 		g.log.Debug("deployment done", "name", d.Name, "status", res.Status, "seconds", res.Seconds)
 		logMu.Unlock()
 	})
-	if pw != nil {
-		for pw.IsRenderInProgress() {
-			time.Sleep(50 * time.Millisecond)
+	bars.wait()
+	return renderFleet(g, command, results)
+}
+
+// readInventoryFile reads --inventory. Each deployment names its server,
+// user and password source; --server and --user (and LYNCTRUST_SERVER,
+// LYNCTRUST_USER) do not apply.
+func readInventoryFile(c *cli.Context, command string) (*fleet.Inventory, error) {
+	if c.IsSet("password-file") {
+		return nil, usageErrorf("--inventory says where each deployment's password comes from: leave out --password-file")
+	}
+	data, err := os.ReadFile(c.String("inventory"))
+	if err != nil {
+		return nil, usageError(fmt.Errorf("--inventory: %w", err))
+	}
+	inv, err := fleet.ParseInventory(data)
+	if err != nil {
+		return nil, usageError(fmt.Errorf("%s: %w", c.String("inventory"), err))
+	}
+	if command == "add" && c.String("thumbprint") == "" && c.String("owa") == "" {
+		for _, d := range inv.Deployments {
+			if d.OWA == "" {
+				return nil, usageErrorf("add --inventory: deployment %q has no owa: give --thumbprint, --owa, or an owa for every deployment", d.Name)
+			}
 		}
 	}
+	return inv, nil
+}
+
+// progressBars show each deployment's progress on a terminal.
+type progressBars struct {
+	pw       progress.Writer
+	trackers []*progress.Tracker
+}
+
+func startProgress(g *globals, ds []fleet.Deployment) *progressBars {
+	b := &progressBars{}
+	if f, ok := g.rawStderr.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+		return b
+	}
+	b.pw = progress.NewWriter()
+	b.pw.SetOutputWriter(g.rawStderr)
+	b.pw.SetAutoStop(true)
+	b.pw.SetUpdateFrequency(100 * time.Millisecond)
+	for _, d := range ds {
+		t := &progress.Tracker{Message: d.Name, Total: 1}
+		b.trackers = append(b.trackers, t)
+		b.pw.AppendTracker(t)
+	}
+	go b.pw.Render()
+	return b
+}
+
+func (b *progressBars) done(i int, ok bool) {
+	switch {
+	case b.trackers == nil:
+	case ok:
+		b.trackers[i].MarkAsDone()
+	default:
+		b.trackers[i].MarkAsErrored()
+	}
+}
+
+func (b *progressBars) wait() {
+	for b.pw != nil && b.pw.IsRenderInProgress() {
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// renderFleet prints the worst results first; the exit status is the worst.
+func renderFleet(g *globals, command string, results []deploymentResult) error {
 	rep := fleetReport{Command: command, Deployments: results}
 	for _, r := range results {
 		rep.ExitCode = worse(rep.ExitCode, r.ExitCode)
@@ -145,9 +174,17 @@ func runFleet(g *globals, c *cli.Context, command string) error {
 	return nil
 }
 
+// or is a deployment's own value, else the command line's.
+func or(own, flag string) string {
+	if own != "" {
+		return own
+	}
+	return flag
+}
+
 // runDeployment runs the command on one deployment, with its output captured
 // as JSON for the fleet report.
-func runDeployment(g *globals, ctx context.Context, c *cli.Context, command string, d doctor.Deployment) deploymentResult {
+func runDeployment(g *globals, ctx context.Context, c *cli.Context, command string, d fleet.Deployment) deploymentResult {
 	res := deploymentResult{Name: d.Name, Server: d.Server}
 	fail := func(err error) deploymentResult {
 		res.ExitCode, res.Hint = exitCodeOf(err)
@@ -169,18 +206,25 @@ func runDeployment(g *globals, ctx context.Context, c *cli.Context, command stri
 		return fail(err)
 	}
 	conn.Server, conn.User, conn.Password = d.Server, d.User, pw
-	values := map[string]string{"owa": d.OWA, "identity": d.Identity, "pool": d.Pool}
-	if command == "add" && c.String("thumbprint") != "" {
-		delete(values, "owa") // --thumbprint names the certificate for every deployment
-	}
-	f := overlay{c, values}
+	status := ""
 	switch command {
 	case "audit":
-		err = auditWith(&dg, ctx, f, conn)
+		o := auditOptionsFrom(c)
+		o.OWA = or(d.OWA, o.OWA)
+		err = runAudit(&dg, ctx, conn, o)
 	case "doctor":
-		err = doctorWith(&dg, ctx, f, &conn)
+		o := doctorOptionsFrom(c)
+		o.OWA, o.Pool = or(d.OWA, o.OWA), or(d.Pool, o.Pool)
+		err = runDoctor(&dg, ctx, &conn, o)
 	case "add":
-		err = addWith(&dg, ctx, f, conn)
+		o := addOptionsFrom(c)
+		o.Identity = or(d.Identity, o.Identity)
+		if o.Thumbprint == "" { // --thumbprint names the certificate for every deployment
+			o.OWA = or(d.OWA, o.OWA)
+		}
+		if err = o.check(); err == nil {
+			status, err = runAdd(&dg, ctx, conn, o)
+		}
 	}
 	res.ExitCode, res.Hint = exitCodeOf(err)
 	if b := bytes.TrimSpace(out.Bytes()); json.Valid(b) && len(b) > 0 {
@@ -199,12 +243,8 @@ func runDeployment(g *globals, ctx context.Context, c *cli.Context, command stri
 		}
 	case res.ExitCode == exitFindings:
 		res.Status = "findings"
-	case command == "add" && bytes.Contains(out.Bytes(), []byte(`"result": "unchanged"`)):
-		res.Status = "unchanged"
-	case command == "add" && (c.Bool("dry-run") || c.String("emit-ps1") != ""):
-		res.Status = "would change"
-	case command == "add":
-		res.Status = "changed"
+	case status != "":
+		res.Status = status
 	default:
 		res.Status = "clean"
 	}

@@ -43,6 +43,7 @@ EXAMPLES:
 			&cli.BoolFlag{Name: "basic", Usage: "turn on Service/Auth/Basic (local accounts only, as on Windows)"},
 			&cli.BoolFlag{Name: "certificate-auth", Usage: "turn on Service/Auth/Certificate; the lab's client certificate maps to each server's local Administrator"},
 			&cli.BoolFlag{Name: "kerberos", Usage: "run an MIT Kerberos KDC for the lab's domain (needs krb5-kdc and krb5-admin-server) and accept Kerberos over HTTPS"},
+			&cli.BoolFlag{Name: "tls12", Usage: "with --product 2010: enable TLS 1.2 on the servers, whose Windows Server 2008 R2 offers only TLS 1.0 until it is enabled"},
 		},
 		Action: func(c *cli.Context) error { return runLab(g, c) },
 	}
@@ -70,6 +71,7 @@ func runLab(g *globals, c *cli.Context) error {
 	l.Knobs.SetImportCost(c.Duration("import-cost"))
 	l.Knobs.SetClockSkew(c.Duration("clock-skew"))
 	l.Knobs.SetReplicationDelay(c.Duration("replication-delay"))
+	l.Knobs.SetTLS12(c.Bool("tls12"))
 	dir := filepath.Dir(l.Info.PublicCAFile)
 	user, pw := l.Account("lyncadmin")
 	pwFile := filepath.Join(dir, "lyncadmin.password")

@@ -121,6 +121,7 @@ var labs sync.Map
 //	labctl skew DURATION        shift the Front Ends' HTTP Date headers
 //	labctl tickets              print the tickets the lab's KDC issued: as=N tgs=M
 //	labctl impostor on|off      answer Kerberos without the AP-REP that proves the server
+//	labctl tls12 on|off         enable TLS 1.2 in SChannel on the 2010 lab's Windows Server 2008 R2 servers
 func cmdLabctl(ts *testscript.TestScript, neg bool, args []string) {
 	v, _ := labs.Load(ts)
 	l, _ := v.(*lab.Lab)
@@ -199,6 +200,8 @@ func cmdLabctl(ts *testscript.TestScript, neg bool, args []string) {
 		d, err := time.ParseDuration(args[1])
 		ts.Check(err)
 		l.Knobs.SetReplicationDelay(d)
+	case "tls12":
+		l.Knobs.SetTLS12(len(args) > 1 && args[1] == "on")
 	default:
 		ts.Fatalf("labctl: unknown subcommand %q", args[0])
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/pem"
 	"fmt"
 	"os"
@@ -43,7 +44,7 @@ EXAMPLES:
 			&cli.BoolFlag{Name: "all-roots", Usage: "print the root thumbprint of every path"},
 			&cli.StringFlag{Name: "save-root", Usage: "write the recommended root to `FILE` (DER for .cer/.der, otherwise PEM)"},
 		},
-		Action: func(c *cli.Context) error { return runResolve(g, c) },
+		Action: func(c *cli.Context) error { return resolveAction(g, c) },
 	}
 }
 
@@ -68,20 +69,49 @@ type resolveOutput struct {
 	Results         []resolveResult `json:"results"`
 }
 
-func resolveTargets(c *cli.Context) ([]resolveTarget, error) {
+// resolveOptions are resolve's flags, read in one place.
+type resolveOptions struct {
+	OWA, EWS, Autodiscover []string
+	ServerName             string
+	CAFiles                []string
+	NoAIA                  bool
+	RootOnly, AllRoots     bool
+	SaveRoot               string
+}
+
+func resolveAction(g *globals, c *cli.Context) error {
+	if err := refuseLateFlags(c); err != nil {
+		return err
+	}
+	if c.NArg() > 0 {
+		return usageErrorf("resolve: unexpected argument %q: give the server with --owa, --ews or --autodiscover", c.Args().First())
+	}
+	o := resolveOptions{OWA: c.StringSlice("owa"), EWS: c.StringSlice("ews"), Autodiscover: c.StringSlice("autodiscover"),
+		ServerName: c.String("servername"), CAFiles: c.StringSlice("ca-file"), NoAIA: c.Bool("no-aia"),
+		RootOnly: c.Bool("root-only"), AllRoots: c.Bool("all-roots"), SaveRoot: c.String("save-root")}
+	if o.RootOnly && o.AllRoots {
+		return usageErrorf("resolve: --root-only and --all-roots exclude each other")
+	}
+	return runResolve(g, c.Context, o)
+}
+
+func resolveTargets(o resolveOptions) ([]resolveTarget, error) {
 	var ts []resolveTarget
 	group := 0
-	for _, kind := range []string{"owa", "ews"} {
-		for _, s := range c.StringSlice(kind) {
+	for _, kl := range []struct {
+		kind string
+		list []string
+	}{{"owa", o.OWA}, {"ews", o.EWS}} {
+		for _, s := range kl.list {
 			ep, err := trust.ParseEndpoint(s)
 			if err != nil {
-				return nil, usageError(fmt.Errorf("--%s: %w", kind, err))
+				return nil, usageError(fmt.Errorf("--%s: %w", kl.kind, err))
 			}
-			ts = append(ts, resolveTarget{ep, kind, group})
+			ts = append(ts, resolveTarget{ep, kl.kind, group})
 			group++
 		}
 	}
-	for _, d := range c.StringSlice("autodiscover") {
+	for _, d := range o.Autodiscover {
 		d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
 		if strings.Contains(d, "/") || strings.Contains(d, ":") || !strings.Contains(d, ".") {
 			return nil, usageErrorf("--autodiscover %q: want the mail domain, such as contoso.com", d)
@@ -116,62 +146,19 @@ func loadCAFiles(paths []string) ([]trust.StoreCert, error) {
 	return out, nil
 }
 
-func runResolve(g *globals, c *cli.Context) error {
-	if err := refuseLateFlags(c); err != nil {
-		return err
-	}
-	if c.NArg() > 0 {
-		return usageErrorf("resolve: unexpected argument %q: give the server with --owa, --ews or --autodiscover", c.Args().First())
-	}
-	if c.Bool("root-only") && c.Bool("all-roots") {
-		return usageErrorf("resolve: --root-only and --all-roots exclude each other")
-	}
-	targets, err := resolveTargets(c)
+// runResolve examines every endpoint, renders what it found and says it
+// with the exit status.
+func runResolve(g *globals, ctx context.Context, o resolveOptions) error {
+	targets, err := resolveTargets(o)
 	if err != nil {
 		return err
 	}
-	extra, err := loadCAFiles(c.StringSlice("ca-file"))
+	extra, err := loadCAFiles(o.CAFiles)
 	if err != nil {
 		return err
 	}
-	opts := trust.ResolveOptions{
-		ServerName: c.String("servername"),
-		ExtraRoots: extra,
-		NoAIA:      c.Bool("no-aia"),
-		Dial:       g.resolve.dialer(),
-		Timeout:    g.timeout,
-		Now:        g.now,
-	}
-	out := resolveOutput{Healthy: true, Results: []resolveResult{}}
-	groupOK := map[int]bool{}
-	groupErr := map[int][]error{}
-	for _, t := range targets {
-		g.log.Debug("resolving", "target", t.ep.Target, "address", t.ep.Address())
-		rep, err := trust.Resolve(c.Context, t.ep, opts)
-		res := resolveResult{Kind: t.kind, Target: t.ep.Target, Report: rep}
-		if err != nil {
-			res.Error = err.Error()
-			groupErr[t.group] = append(groupErr[t.group], err)
-		} else {
-			groupOK[t.group] = true
-			if !rep.Healthy() {
-				out.Healthy = false
-			}
-			for _, f := range rep.AIA {
-				g.log.Debug("AIA download", "url", f.URL, "certificates", f.Certificates, "error", f.Error)
-			}
-		}
-		out.Results = append(out.Results, res)
-	}
-	var unreachable []error
-	for grp, errs := range groupErr {
-		if !groupOK[grp] {
-			unreachable = append(unreachable, errs...)
-		}
-	}
-	if len(unreachable) > 0 {
-		out.Healthy = false
-	}
+	opts := trust.ResolveOptions{ServerName: o.ServerName, ExtraRoots: extra, NoAIA: o.NoAIA, Dial: g.resolve.dialer(), Timeout: g.timeout, Now: g.now}
+	out, unreachable := resolveAll(g, ctx, targets, opts)
 	var roots []*trust.Report
 	for _, r := range out.Results {
 		if r.Report != nil {
@@ -181,54 +168,15 @@ func runResolve(g *globals, c *cli.Context) error {
 	if len(roots) > 0 && roots[0].Recommended() != nil {
 		out.RecommendedRoot = roots[0].Recommended().RootThumbprint
 	}
-
-	if path := c.String("save-root"); path != "" {
-		if err := saveRoot(path, roots); err != nil {
+	if o.SaveRoot != "" {
+		if err := saveRoot(o.SaveRoot, roots); err != nil {
 			return err
 		}
-		fmt.Fprintf(g.stderr, "lynctrust: wrote the recommended root to %s\n", path)
+		fmt.Fprintf(g.stderr, "lynctrust: wrote the recommended root to %s\n", o.SaveRoot)
 	}
-
-	switch {
-	case c.Bool("root-only"):
-		for _, r := range roots {
-			p := r.Recommended()
-			if p == nil || p.RootThumbprint == "" {
-				fmt.Fprintf(g.stderr, "lynctrust: %s: no path reaches a root; run without --root-only to see why\n", r.Target)
-				out.Healthy = false
-				continue
-			}
-			fmt.Fprintln(g.stdout, p.RootThumbprint)
-		}
-	case c.Bool("all-roots"):
-		gr := grid{header: []string{"target", "path", "root thumbprint", "root", "trusted", "recommended"}}
-		type rootLine struct {
-			Target      string `json:"target"`
-			Path        int    `json:"path"`
-			Thumbprint  string `json:"root_thumbprint"`
-			Subject     string `json:"root_subject"`
-			Trusted     bool   `json:"trusted"`
-			Recommended bool   `json:"recommended"`
-		}
-		var lines []rootLine
-		for _, r := range roots {
-			for i, p := range r.Paths {
-				if p.RootThumbprint == "" {
-					continue
-				}
-				lines = append(lines, rootLine{r.Target, i + 1, p.RootThumbprint, p.RootSubject, p.Trusted, p.Recommended})
-				gr.rows = append(gr.rows, []string{r.Target, strconv.Itoa(i + 1), p.RootThumbprint, p.RootSubject, yesNo(p.Trusted), yesNo(p.Recommended)})
-			}
-		}
-		if err := g.emit(lines, gr); err != nil {
-			return err
-		}
-	default:
-		if err := g.emit(out, resolveGrids(g, out)...); err != nil {
-			return err
-		}
+	if err := renderResolve(g, o, &out, roots); err != nil {
+		return err
 	}
-
 	for _, err := range unreachable {
 		fmt.Fprintf(g.stderr, "lynctrust: %v\n", err)
 	}
@@ -239,6 +187,82 @@ func runResolve(g *globals, c *cli.Context) error {
 		return silent(exitFindings)
 	}
 	return nil
+}
+
+// resolveAll resolves each target; a group of alternatives is unreachable
+// only when none of its endpoints answered.
+func resolveAll(g *globals, ctx context.Context, targets []resolveTarget, opts trust.ResolveOptions) (resolveOutput, []error) {
+	out := resolveOutput{Healthy: true, Results: []resolveResult{}}
+	groupOK := map[int]bool{}
+	groupErr := map[int][]error{}
+	for _, t := range targets {
+		g.log.Debug("resolving", "target", t.ep.Target, "address", t.ep.Address())
+		rep, err := trust.Resolve(ctx, t.ep, opts)
+		res := resolveResult{Kind: t.kind, Target: t.ep.Target, Report: rep}
+		if err != nil {
+			res.Error = err.Error()
+			groupErr[t.group] = append(groupErr[t.group], err)
+		} else {
+			groupOK[t.group] = true
+			out.Healthy = out.Healthy && rep.Healthy()
+			for _, f := range rep.AIA {
+				g.log.Debug("AIA download", "url", f.URL, "certificates", f.Certificates, "error", f.Error)
+			}
+		}
+		out.Results = append(out.Results, res)
+	}
+	var unreachable []error
+	for grp := 0; grp <= len(targets); grp++ {
+		if !groupOK[grp] {
+			unreachable = append(unreachable, groupErr[grp]...)
+		}
+	}
+	if len(unreachable) > 0 {
+		out.Healthy = false
+	}
+	return out, unreachable
+}
+
+func renderResolve(g *globals, o resolveOptions, out *resolveOutput, roots []*trust.Report) error {
+	switch {
+	case o.RootOnly:
+		for _, r := range roots {
+			p := r.Recommended()
+			if p == nil || p.RootThumbprint == "" {
+				fmt.Fprintf(g.stderr, "lynctrust: %s: no path reaches a root; run without --root-only to see why\n", r.Target)
+				out.Healthy = false
+				continue
+			}
+			fmt.Fprintln(g.stdout, p.RootThumbprint)
+		}
+		return nil
+	case o.AllRoots:
+		return renderAllRoots(g, roots)
+	}
+	return g.emit(out, resolveGrids(g, *out)...)
+}
+
+func renderAllRoots(g *globals, roots []*trust.Report) error {
+	gr := grid{header: []string{"target", "path", "root thumbprint", "root", "trusted", "recommended"}}
+	type rootLine struct {
+		Target      string `json:"target"`
+		Path        int    `json:"path"`
+		Thumbprint  string `json:"root_thumbprint"`
+		Subject     string `json:"root_subject"`
+		Trusted     bool   `json:"trusted"`
+		Recommended bool   `json:"recommended"`
+	}
+	var lines []rootLine
+	for _, r := range roots {
+		for i, p := range r.Paths {
+			if p.RootThumbprint == "" {
+				continue
+			}
+			lines = append(lines, rootLine{r.Target, i + 1, p.RootThumbprint, p.RootSubject, p.Trusted, p.Recommended})
+			gr.rows = append(gr.rows, []string{r.Target, strconv.Itoa(i + 1), p.RootThumbprint, p.RootSubject, yesNo(p.Trusted), yesNo(p.Recommended)})
+		}
+	}
+	return g.emit(lines, gr)
 }
 
 func yesNo(b bool) string {

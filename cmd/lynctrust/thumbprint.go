@@ -56,22 +56,56 @@ func runThumbprint(g *globals, c *cli.Context) error {
 	if (c.IsSet("ca-store") || c.IsSet("identity")) && !c.Bool("ps") {
 		return usageErrorf("--ca-store and --identity only shape the --ps lines: add --ps")
 	}
-	inputs := c.Args().Slice()
-	if len(inputs) == 0 {
-		sc := bufio.NewScanner(g.stdin)
-		for sc.Scan() {
-			if line := sc.Text(); line != "" {
-				inputs = append(inputs, line)
+	inputs, err := thumbprintInputs(g, c.Args().Slice())
+	if err != nil {
+		return err
+	}
+	results, failed := normalizeAll(g, inputs)
+	if err := renderThumbprints(g, results, c.Bool("ps"), store, id); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return silent(exitUsage)
+	}
+	return nil
+}
+
+// thumbprintInputs are the arguments, or the lines of standard input. A
+// thumbprint pasted unquoted arrives as many arguments (a9 09 50 …): when no
+// argument is a thumbprint by itself and together they are one, they are
+// taken as one.
+func thumbprintInputs(g *globals, args []string) ([]string, error) {
+	if len(args) > 1 {
+		whole := false
+		for _, a := range args {
+			if _, err := trust.Normalize(a); err == nil {
+				whole = true
 			}
 		}
-		if err := sc.Err(); err != nil {
-			return usageErrorf("reading standard input: %w", err)
-		}
-		if len(inputs) == 0 {
-			return usageErrorf("empty input: give thumbprints as arguments or one per line on standard input")
+		if _, err := trust.Normalize(strings.Join(args, " ")); !whole && err == nil {
+			return []string{strings.Join(args, " ")}, nil
 		}
 	}
+	if len(args) > 0 {
+		return args, nil
+	}
+	var inputs []string
+	sc := bufio.NewScanner(g.stdin)
+	for sc.Scan() {
+		if line := sc.Text(); line != "" {
+			inputs = append(inputs, line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, usageErrorf("reading standard input: %w", err)
+	}
+	if len(inputs) == 0 {
+		return nil, usageErrorf("empty input: give thumbprints as arguments or one per line on standard input")
+	}
+	return inputs, nil
+}
 
+func normalizeAll(g *globals, inputs []string) ([]thumbprintResult, int) {
 	var results []thumbprintResult
 	failed := 0
 	for i, in := range inputs {
@@ -87,13 +121,14 @@ func runThumbprint(g *globals, c *cli.Context) error {
 		}
 		results = append(results, r)
 	}
+	return results, failed
+}
 
+func renderThumbprints(g *globals, results []thumbprintResult, ps bool, store psremote.CAStore, id psremote.Identity) error {
 	switch {
 	case g.output == "json":
-		if err := g.emit(results); err != nil {
-			return err
-		}
-	case c.Bool("ps"):
+		return g.emit(results)
+	case ps:
 		for _, r := range results {
 			if r.Error != "" {
 				continue
@@ -104,6 +139,7 @@ func runThumbprint(g *globals, c *cli.Context) error {
 			}
 			fmt.Fprint(g.stdout, lines)
 		}
+		return nil
 	case g.output == "table":
 		// One clean thumbprint per line, so that $(lynctrust thumbprint …) just works.
 		for _, r := range results {
@@ -111,19 +147,13 @@ func runThumbprint(g *globals, c *cli.Context) error {
 				fmt.Fprintln(g.stdout, r.Thumbprint)
 			}
 		}
-	default:
-		gr := grid{header: []string{"input", "thumbprint", "removed", "error"}}
-		for _, r := range results {
-			gr.rows = append(gr.rows, []string{fmt.Sprintf("%+q", r.Input), r.Thumbprint, describeRemoved(r.Removed), r.Error})
-		}
-		if err := g.emit(results, gr); err != nil {
-			return err
-		}
+		return nil
 	}
-	if failed > 0 {
-		return silent(exitUsage)
+	gr := grid{header: []string{"input", "thumbprint", "removed", "error"}}
+	for _, r := range results {
+		gr.rows = append(gr.rows, []string{fmt.Sprintf("%+q", r.Input), r.Thumbprint, describeRemoved(r.Removed), r.Error})
 	}
-	return nil
+	return g.emit(results, gr)
 }
 
 func describeRemoved(rs []trust.Removal) string {

@@ -8,6 +8,9 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
 type versionInfo struct {
 	Version   string `json:"version"`
 	GoVersion string `json:"go_version"`

@@ -7,7 +7,6 @@ package doctor
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -101,8 +100,46 @@ func Run(ctx context.Context, o Options) *Report {
 		r.Checks = append(r.Checks, c)
 		mu.Unlock()
 	}
+	ropts := trust.ResolveOptions{ExtraRoots: o.ExtraRoots, Dial: o.Dial, Timeout: o.Timeout, Now: o.Now}
+	// 1, 3, 4: the Exchange chains, read while the inventory is.
+	results, inv, invErr := gather(ctx, o, ropts)
+	add(chainCheck(results))
+	add(weakHashCheck(results))
+	add(intermediateCheck(results))
 
-	// 1, 3, 4: the Exchange chains.
+	var exchangeRoot string
+	for _, res := range results {
+		if res.kind == "owa" && res.report != nil && res.report.Recommended() != nil {
+			exchangeRoot = res.report.Recommended().RootThumbprint
+		}
+	}
+	pool, frontEnds, refused := poolAndFrontEnds(ctx, o, inv)
+	probed := pool
+	if probed == "" && o.Conn != nil {
+		probed = o.Conn.Host() // the pool is unknown: the server's own ports
+	}
+	// 2, 5, 6, 7 are independent of each other.
+	var wg sync.WaitGroup
+	wg.Add(4)
+	go func() { defer wg.Done(); add(poolRootCheck(ctx, o, pool, exchangeRoot, inv, ropts)) }()
+	go func() { defer wg.Done(); add(clockCheck(ctx, o, frontEnds)) }()
+	go func() { defer wg.Done(); add(portsCheck(ctx, o, probed)) }()
+	go func() { defer wg.Done(); add(serverCheck(ctx, o, exchangeRoot, invErr)) }()
+	wg.Wait()
+	if o.Symptom != "" {
+		add(symptomCheck(o.Symptom))
+	}
+	if len(refused) > 0 {
+		add(Check{ID: 9, Name: "server names in the topology", Status: Fail, Evidence: refused,
+			Fix: "check the topology (Get-CsPool): lynctrust signs in only to host names in the domain of --server that resolve"})
+	}
+	sort.Slice(r.Checks, func(i, j int) bool { return r.Checks[i].ID < r.Checks[j].ID })
+	return r
+}
+
+// gather resolves the Exchange endpoints and reads the inventory, all at
+// once.
+func gather(ctx context.Context, o Options, ropts trust.ResolveOptions) ([]resolved, *psremote.Inventory, error) {
 	var targets []struct{ kind, url string }
 	if o.OWA != "" {
 		targets = append(targets, struct{ kind, url string }{"owa", o.OWA})
@@ -114,7 +151,6 @@ func Run(ctx context.Context, o Options) *Report {
 		targets = append(targets, struct{ kind, url string }{"autodiscover", "https://autodiscover." + o.Autodiscover + "/autodiscover/autodiscover.xml"})
 	}
 	results := make([]resolved, len(targets))
-	ropts := trust.ResolveOptions{ExtraRoots: o.ExtraRoots, Dial: o.Dial, Timeout: o.Timeout, Now: o.Now}
 	var inv *psremote.Inventory
 	var invErr error
 	var wg sync.WaitGroup
@@ -139,19 +175,15 @@ func Run(ctx context.Context, o Options) *Report {
 		}()
 	}
 	wg.Wait()
-	add(chainCheck(results))
-	add(weakHashCheck(results))
-	add(intermediateCheck(results))
+	return results, inv, invErr
+}
 
-	var exchangeRoot string
-	for _, res := range results {
-		if res.kind == "owa" && res.report != nil && res.report.Recommended() != nil {
-			exchangeRoot = res.report.Recommended().RootThumbprint
-		}
-	}
-	pool := o.Pool
-	var frontEnds []string
-	var refused []string
+// poolAndFrontEnds names the phones' registrar pool and the web servers
+// whose clocks are checked.
+// Names from the topology that CheckPeer refuses are left out, and listed
+// in refused.
+func poolAndFrontEnds(ctx context.Context, o Options, inv *psremote.Inventory) (pool string, frontEnds, refused []string) {
+	pool = o.Pool
 	// Names from the topology are contacted only if CheckPeer passes them.
 	expected := func(name string) bool {
 		if o.Conn == nil {
@@ -185,27 +217,7 @@ func Run(ctx context.Context, o Options) *Report {
 		// line is still a Front End whose clock and ports can be checked.
 		frontEnds = []string{o.Conn.Host()}
 	}
-
-	// 2, 5, 6, 7 are independent of each other.
-	wg.Add(4)
-	go func() { defer wg.Done(); add(poolRootCheck(ctx, o, pool, exchangeRoot, inv, ropts)) }()
-	go func() { defer wg.Done(); add(clockCheck(ctx, o, frontEnds)) }()
-	probed := pool
-	if probed == "" && o.Conn != nil {
-		probed = o.Conn.Host() // the pool is unknown: the server's own ports
-	}
-	go func() { defer wg.Done(); add(portsCheck(ctx, o, probed)) }()
-	go func() { defer wg.Done(); add(serverCheck(ctx, o, exchangeRoot, invErr)) }()
-	wg.Wait()
-	if o.Symptom != "" {
-		add(symptomCheck(o.Symptom))
-	}
-	if len(refused) > 0 {
-		add(Check{ID: 9, Name: "server names in the topology", Status: Fail, Evidence: refused,
-			Fix: "check the topology (Get-CsPool): lynctrust signs in only to host names in the domain of --server that resolve"})
-	}
-	sort.Slice(r.Checks, func(i, j int) bool { return r.Checks[i].ID < r.Checks[j].ID })
-	return r
+	return pool, frontEnds, refused
 }
 
 func chainCheck(results []resolved) Check {
@@ -239,8 +251,30 @@ func chainCheck(results []resolved) Check {
 	}
 	if c.Status != Pass {
 		c.Fix = "lynctrust resolve shows every path; fix the chain on Exchange (a trusted root cannot fix these)"
+		if fix, only := onlyLegacyTLS(results); only {
+			c.Fix = fix // the chain is fine: the TLS settings are what to change
+		}
 	}
 	return c
+}
+
+// onlyLegacyTLS reports whether old TLS is the only thing wrong, with its fix.
+func onlyLegacyTLS(results []resolved) (string, bool) {
+	fix := ""
+	for _, res := range results {
+		if res.err != nil {
+			return "", false
+		}
+		for _, f := range allFindings(res.report) {
+			switch {
+			case f.Code == trust.FindLegacyTLS:
+				fix = f.Fix
+			case f.Severity != trust.SevInfo:
+				return "", false
+			}
+		}
+	}
+	return fix, fix != ""
 }
 
 func allFindings(r *trust.Report) []trust.Finding {
@@ -360,8 +394,10 @@ func orUnknown(s string) string {
 // dateOf asks a web server for its clock (the Date header).
 func dateOf(ctx context.Context, o Options, url string) (time.Time, error) {
 	client := &http.Client{Timeout: o.Timeout, Transport: &http.Transport{DialContext: o.Dial, Proxy: nil,
-		// Only the Date header is read: the chain is checked elsewhere.
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+		// Only the Date header is read and nothing secret is sent: the chain
+		// is checked elsewhere, and a server that offers only TLS 1.0 with
+		// RSA key exchange (Windows Server 2008 R2) still has a clock.
+		TLSClientConfig: trust.ReadOnlyTLSConfig("")}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, url, nil)
 	if err != nil {
 		return time.Time{}, err

@@ -73,6 +73,7 @@ type Knobs struct {
 	at           map[string]int // kind/step -> only during the server's N-th command
 	clockSkew    time.Duration
 	replicaDelay time.Duration
+	tls12        atomic.Bool // SChannel TLS 1.2 on the 2008 R2 servers (schannel.go)
 }
 
 // SetLatency delays every HTTP request by d.

@@ -319,20 +319,20 @@ func Start(opts Options) (*Lab, error) {
 		}
 		// The HTTPS listener asks for a client certificate and lets the
 		// WinRM service decide (certificate authentication, when it is on).
-		httpsPort, err := l.serve(srv.FQDN+":5986", srv.WinRM.Server(), &tls.Config{Certificates: []tls.Certificate{tlsCert}, ClientAuth: tls.RequestClientCert})
+		httpsPort, err := l.serve(srv.FQDN+":5986", srv.WinRM.Server(), l.schannel(&tls.Config{Certificates: []tls.Certificate{tlsCert}, ClientAuth: tls.RequestClientCert}))
 		if err != nil {
 			return nil, err
 		}
 		web := &http.Server{Handler: l.webHandler(srv), ReadHeaderTimeout: 10 * time.Second}
-		webPort, err := l.serve(srv.FQDN+":443", web, &tls.Config{Certificates: []tls.Certificate{tlsCert}})
+		webPort, err := l.serve(srv.FQDN+":443", web, l.schannel(&tls.Config{Certificates: []tls.Certificate{tlsCert}}))
 		if err != nil {
 			return nil, err
 		}
-		extPort, err := l.serve(srv.FQDN+":4443", &http.Server{Handler: l.webHandler(srv), ReadHeaderTimeout: 10 * time.Second}, &tls.Config{Certificates: []tls.Certificate{tlsCert}})
+		extPort, err := l.serve(srv.FQDN+":4443", &http.Server{Handler: l.webHandler(srv), ReadHeaderTimeout: 10 * time.Second}, l.schannel(&tls.Config{Certificates: []tls.Certificate{tlsCert}}))
 		if err != nil {
 			return nil, err
 		}
-		sipPort, err := l.serveSIP(srv.FQDN+":5061", &tls.Config{Certificates: []tls.Certificate{tlsCert}})
+		sipPort, err := l.serveSIP(srv.FQDN+":5061", l.schannel(&tls.Config{Certificates: []tls.Certificate{tlsCert}}))
 		if err != nil {
 			return nil, err
 		}

@@ -41,12 +41,15 @@ const (
 	// is no CA, issued for another name: a server that is not Exchange (a
 	// hijacked name, a proxy, an attacker), whose "root" must never be trusted.
 	Impostor Scenario = "impostor"
+	// LegacyTLS is a healthy chain served as Exchange 2010 on Windows
+	// Server 2008 R2 may serve it: TLS 1.0 only, RSA key exchange only.
+	LegacyTLS Scenario = "legacy-tls"
 )
 
 // Scenarios lists every scenario, sorted.
 func Scenarios() []Scenario {
 	s := []Scenario{Healthy, MissingIntermediate, MissingIntermediateNoAIA, MD2Root, MD5Intermediate, SHA1Intermediate,
-		CrossSigned, ExpiredIntermediate, WrongHost, WrongOrder, RootSent, Wildcard, SmallKey, TLSAlert, Impostor}
+		CrossSigned, ExpiredIntermediate, WrongHost, WrongOrder, RootSent, Wildcard, SmallKey, TLSAlert, Impostor, LegacyTLS}
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s
 }
@@ -163,6 +166,17 @@ func StartExchange(scn Scenario, opts ExchangeOptions) (*Exchange, error) {
 		aiaLn.Close()
 		return nil, err
 	}
+	e.serveAIA(aiaLn, files)
+	if err := e.writeRoots(opts.Dir); err != nil {
+		return nil, err
+	}
+	e.serveTLS(tlsLn)
+	ok = true
+	return e, nil
+}
+
+// serveAIA serves the CA certificates that AIA URLs name, over HTTP.
+func (e *Exchange) serveAIA(ln net.Listener, files map[string][]byte) {
 	aia := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		der, ok := files[r.URL.Path]
 		if !ok {
@@ -175,22 +189,28 @@ func StartExchange(scn Scenario, opts ExchangeOptions) (*Exchange, error) {
 	}), ReadHeaderTimeout: 5 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
 	e.servers = append(e.servers, aia)
 	e.wg.Add(1)
-	go func() { defer e.wg.Done(); aia.Serve(aiaLn) }()
+	go func() { defer e.wg.Done(); aia.Serve(ln) }()
+}
 
+// writeRoots writes the scenario's public roots, the stand-in for a public
+// CA in the trust store.
+func (e *Exchange) writeRoots(dir string) error {
 	var pemRoots []byte
 	for _, r := range e.Roots {
 		pemRoots = append(pemRoots, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.DER()})...)
 	}
-	e.PublicRootFile = filepath.Join(opts.Dir, "public-root.pem")
-	if err := os.WriteFile(e.PublicRootFile, pemRoots, 0o644); err != nil {
-		return nil, err
-	}
+	e.PublicRootFile = filepath.Join(dir, "public-root.pem")
+	return os.WriteFile(e.PublicRootFile, pemRoots, 0o644)
+}
 
+// serveTLS serves OWA, EWS and autodiscover with the scenario's chain (or
+// its TLS alert).
+func (e *Exchange) serveTLS(ln net.Listener) {
+	scn := e.Scenario
 	if scn == TLSAlert {
 		e.wg.Add(1)
-		go func() { defer e.wg.Done(); serveAlert(tlsLn, 40) }()
-		ok = true
-		return e, nil
+		go func() { defer e.wg.Done(); serveAlert(ln, 40) }()
+		return
 	}
 	chain := make([][]byte, len(e.Chain))
 	for i, c := range e.Chain {
@@ -199,6 +219,9 @@ func StartExchange(scn Scenario, opts ExchangeOptions) (*Exchange, error) {
 	cfg := &tls.Config{
 		Certificates: []tls.Certificate{{Certificate: chain, PrivateKey: e.Chain[0].Key}},
 		MinVersion:   tls.VersionTLS12,
+	}
+	if scn == LegacyTLS {
+		cfg.MinVersion, cfg.MaxVersion, cfg.CipherSuites = tls.VersionTLS10, tls.VersionTLS10, legacySuites
 	}
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -211,12 +234,16 @@ func StartExchange(scn Scenario, opts ExchangeOptions) (*Exchange, error) {
 		ErrorLog:          log.New(io.Discard, "", 0),
 	}
 	e.servers = append(e.servers, srv)
-	counting := &handshakeCounter{Listener: tlsLn, e: e}
+	counting := &handshakeCounter{Listener: ln, e: e}
 	e.wg.Add(1)
 	go func() { defer e.wg.Done(); srv.Serve(tls.NewListener(counting, cfg)) }()
-	ok = true
-	return e, nil
 }
+
+// legacySuites are the RSA key exchange suites of Windows Server 2008 R2's
+// SChannel for TLS 1.0, without the RC4 ones. A Go server offers TLS 1.0 and
+// these suites when its Config names them (MinVersion and CipherSuites set
+// explicitly); no GODEBUG setting is involved.
+var legacySuites = []uint16{tls.TLS_RSA_WITH_AES_128_CBC_SHA, tls.TLS_RSA_WITH_AES_256_CBC_SHA, tls.TLS_RSA_WITH_3DES_EDE_CBC_SHA}
 
 // handshakeCounter counts accepted connections, each of which is one TLS
 // handshake, including clients that close right after it.

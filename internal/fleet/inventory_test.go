@@ -1,4 +1,4 @@
-package doctor
+package fleet
 
 import (
 	"strings"

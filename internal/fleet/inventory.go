@@ -1,4 +1,7 @@
-package doctor
+// Package fleet reads the inventory of deployments that audit, add and
+// doctor run on with --inventory: one deployment per server, user and
+// password source, never a password itself.
+package fleet
 
 import (
 	"bytes"

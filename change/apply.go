@@ -1,0 +1,231 @@
+package change
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lynctrust/lynctrust/internal/changelog"
+	"github.com/lynctrust/lynctrust/psremote"
+)
+
+// Status is how a change ended.
+type Status string
+
+// The statuses of a Result, as the journal records them.
+const (
+	Changed    Status = "changed"
+	Unchanged  Status = "unchanged"
+	Conflict   Status = "conflict"
+	Failed     Status = "failed"
+	Unverified Status = "unverified"
+)
+
+// Options are what Apply needs besides the plan.
+type Options struct {
+	StateDir string // where snapshots and the journal go
+	Tool     string // lynctrust's version, for the snapshot
+	Now      func() time.Time
+}
+
+// Result is what Apply did.
+type Result struct {
+	Status    Status                                 `json:"result"`
+	Snapshot  string                                 `json:"snapshot,omitempty"`
+	Installed []string                               `json:"installed_on,omitempty"`
+	Before    map[psremote.Identity][]psremote.Entry `json:"before"`
+	After     map[psremote.Identity][]psremote.Entry `json:"after"`
+	Conflict  map[psremote.Identity][]psremote.Entry `json:"conflict,omitempty"`
+	// Reread is true when After was read again after the write failed;
+	// with Status Changed, the change went through all the same.
+	Reread bool `json:"read_again,omitempty"`
+	// Survived is the error of a write that went through all the same.
+	Survived error           `json:"-"`
+	Journal  changelog.Entry `json:"-"`
+	// JournalErr is set when the journal could not be written.
+	JournalErr error `json:"-"`
+}
+
+// ErrNoSnapshot: the snapshot could not be saved, so nothing was written.
+var ErrNoSnapshot = errors.New("no snapshot, so no change")
+
+// UnverifiedError: the write returned, but reading back does not show it.
+type UnverifiedError struct{ Detail string }
+
+func (e *UnverifiedError) Error() string {
+	return "the change was made but reading it back does not show it: " + e.Detail
+}
+
+// Apply saves the snapshot, installs the certificate where the plan found it
+// missing, sends the plan's script, verifies what it reads back and writes
+// the journal. A write is never retried: after a failure the lists are read
+// again, and a change found in place is verified as such.
+func Apply(ctx context.Context, p *Plan, o Options) (*Result, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	res := &Result{Status: Failed, Before: p.Before(), After: map[psremote.Identity][]psremote.Entry{}}
+	if p.Empty() {
+		res.Status = Unchanged
+		return res, nil
+	}
+	operator := changelog.Operator(p.conn.User)
+	snap := &changelog.Snapshot{Tool: o.Tool, Time: o.Now().UTC(), Operator: operator, Server: p.Server, Command: p.Command, Lists: res.Before}
+	path, err := changelog.Save(o.StateDir, snap)
+	if err != nil {
+		return res, fmt.Errorf("%w: %w", ErrNoSnapshot, err)
+	}
+	res.Snapshot = path
+	res.Journal = changelog.Entry{Time: o.Now().UTC(), Operator: operator, Server: p.Server, Command: p.Command, Snapshot: path, Before: res.Before}
+	err = p.install(ctx, res)
+	if err == nil {
+		err = p.write(ctx, res)
+	}
+	res.Journal.Result, res.Journal.After = string(res.Status), res.After
+	if err != nil && res.Journal.Message == "" {
+		res.Journal.Message = err.Error()
+	}
+	if len(res.Installed) > 0 {
+		res.Journal.Message = strings.TrimPrefix(res.Journal.Message+"; installed into the store of "+strings.Join(res.Installed, ", "), "; ")
+	}
+	res.JournalErr = changelog.Append(o.StateDir, res.Journal)
+	return res, err
+}
+
+// install puts the certificate into the stores that lack it.
+func (p *Plan) install(ctx context.Context, res *Result) error {
+	if len(p.Missing) == 0 {
+		return nil
+	}
+	b64 := base64.StdEncoding.EncodeToString(p.Request.Cert)
+	for _, s := range p.Missing {
+		// s came from the topology: CheckPeer passed it when the plan read
+		// the stores, and is asked again before a sign-in.
+		peer, err := p.conn.Peer(ctx, s)
+		if err != nil {
+			return err
+		}
+		if err := psremote.Install(ctx, peer, b64, p.Request.Entry.CAStore); err != nil {
+			return fmt.Errorf("installing %s into LocalMachine\\%s on %s: %w", p.Request.Entry.Thumbprint, p.Request.Entry.CAStore.CertStore(), s, err)
+		}
+		res.Installed = append(res.Installed, s)
+	}
+	return nil
+}
+
+// write sends the script and verifies the answer.
+func (p *Plan) write(ctx context.Context, res *Result) error {
+	if len(p.Changes) == 0 {
+		res.Status = Changed // the installs were the change
+		return nil
+	}
+	out, err := psremote.RunChange(ctx, p.conn, p.Script, p.Request.AsTask)
+	if err != nil {
+		if errors.Is(err, psremote.ErrConflict) && out != nil {
+			res.Status, res.Conflict = Conflict, out.Conflict
+			return err
+		}
+		// Never retry blindly: read again and see what is there now.
+		res.After, res.Reread = p.reread(ctx), true
+		if len(res.After) == len(p.Want) && p.Verify(res.After) == nil {
+			res.Status, res.Survived = Changed, err
+			res.Journal.Message = "verified by reading again after: " + err.Error()
+			return nil
+		}
+		return err
+	}
+	res.After = out.After
+	if err := p.Verify(out.After); err != nil {
+		res.Status = Unverified
+		return &UnverifiedError{Detail: err.Error()}
+	}
+	res.Status = Changed
+	return nil
+}
+
+// reread reads the touched collections again, or nil when that fails too.
+func (p *Plan) reread(ctx context.Context) map[psremote.Identity][]psremote.Entry {
+	inv, err := psremote.ReadForChange(ctx, p.conn)
+	if err != nil {
+		return nil
+	}
+	out := map[psremote.Identity][]psremote.Entry{}
+	for _, c := range p.Changes {
+		if cfg := inv.Config(c.Identity); cfg != nil {
+			out[c.Identity] = cfg.Trusted
+		}
+	}
+	return out
+}
+
+// Verify checks that each collection holds what the plan wanted. An add or
+// a remove also accepts entries someone else added meanwhile (a
+// PSListModifier keeps those); a replace accepts exactly its list.
+func (p *Plan) Verify(after map[psremote.Identity][]psremote.Entry) error {
+	var bad []string
+	for _, id := range sortedIDs(p.Want) {
+		got, want := after[id], p.Want[id]
+		if sameEntries(got, want) || (!p.replaces() && p.keepsOthers(got, want)) {
+			continue
+		}
+		bad = append(bad, fmt.Sprintf("%s holds %s, want %s", id, psremote.EntryList(got), psremote.EntryList(want)))
+	}
+	if len(bad) > 0 {
+		return errors.New(strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+func (p *Plan) replaces() bool {
+	for _, c := range p.Changes {
+		if c.Action == psremote.Replace {
+			return true
+		}
+	}
+	return false
+}
+
+// keepsOthers accepts a list that holds every wanted entry and none of the
+// removed ones.
+func (p *Plan) keepsOthers(got, want []psremote.Entry) bool {
+	have := map[psremote.Entry]bool{}
+	for _, e := range got {
+		have[e] = true
+	}
+	for _, e := range want {
+		if !have[e] {
+			return false
+		}
+	}
+	for _, c := range p.Changes {
+		for _, e := range c.Entries {
+			if c.Action == psremote.Remove && have[e] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func sameEntries(a, b []psremote.Entry) bool {
+	return psremote.EntryList(sortedEntries(a)) == psremote.EntryList(sortedEntries(b))
+}
+
+func sortedEntries(es []psremote.Entry) []psremote.Entry {
+	out := append([]psremote.Entry(nil), es...)
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}
+
+func sortedIDs(m map[psremote.Identity][]psremote.Entry) []psremote.Identity {
+	out := make([]psremote.Identity, 0, len(m))
+	for id := range m {
+		out = append(out, id)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

@@ -1,0 +1,145 @@
+package change_test
+
+import (
+	"context"
+	"net"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/lynctrust/lynctrust/change"
+	"github.com/lynctrust/lynctrust/internal/changelog"
+	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/lynctrust/lynctrust/psremote/lab"
+)
+
+func startLab(t *testing.T) (*lab.Lab, change.Target) {
+	t.Helper()
+	l, err := lab.Start(lab.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	m := map[string]string{}
+	for _, r := range l.Info.Resolve {
+		p := strings.SplitN(r, ":", 3)
+		to := p[2]
+		if _, _, err := net.SplitHostPort(to); err != nil {
+			to = net.JoinHostPort(to, p[1])
+		}
+		m[p[0]+":"+p[1]] = to
+	}
+	d := &net.Dialer{}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if to, ok := m[addr]; ok {
+			addr = to
+		}
+		return d.DialContext(ctx, network, addr)
+	}
+	u, p := l.Account("lyncadmin")
+	return l, change.Target{Conn: psremote.Conn{Server: l.Info.Servers[0].FQDN, User: u, Password: p, Dial: dial}, Parallel: 4}
+}
+
+func rootEntry(t *testing.T, l *lab.Lab) psremote.Entry {
+	e, err := psremote.ParseEntry(l.Info.ExchangeRootThumbprint + ":TrustedRootCA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// Apply saves the snapshot, writes, verifies and journals; planning again
+// finds nothing to do.
+func TestApplyAdd(t *testing.T) {
+	l, target := startLab(t)
+	ctx, dir := context.Background(), t.TempDir()
+	p, err := change.NewPlan(ctx, target, change.Request{Kind: change.Add, Entry: rootEntry(t, l)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := change.Apply(ctx, p, change.Options{StateDir: dir, Tool: "test"})
+	if err != nil || res.Status != change.Changed || res.JournalErr != nil {
+		t.Fatalf("Apply: %+v, %v", res, err)
+	}
+	if got := l.Deployment.Trusted("Global"); len(got) != 1 || got[0].Thumbprint != l.Info.ExchangeRootThumbprint {
+		t.Fatalf("Global holds %v", got)
+	}
+	snap, err := changelog.Load(res.Snapshot)
+	if err != nil || len(snap.Lists["Global"]) != 0 {
+		t.Fatalf("the snapshot holds %+v (%v), want Global's list before the change: empty", snap, err)
+	}
+	journal, _, _ := changelog.Read(dir)
+	if len(journal) != 1 || journal[0].Result != "changed" || journal[0].Snapshot != res.Snapshot {
+		t.Fatalf("journal %+v", journal)
+	}
+	again, err := change.NewPlan(ctx, target, change.Request{Kind: change.Add, Entry: rootEntry(t, l)})
+	if err != nil || !again.Empty() || len(again.Already) != 1 {
+		t.Fatalf("planning the same add again: %+v, %v", again, err)
+	}
+}
+
+// Apply sends the plan's script as it is, never one of its own making: a
+// plan whose script is another plan's does what that script says.
+func TestApplySendsThePlansScript(t *testing.T) {
+	l, target := startLab(t)
+	ctx := context.Background()
+	other, _ := psremote.ParseEntry("A909502DD82AE41504C0E0052E3C61AB8EB10D6B:IntermediateCA")
+	p, err := change.NewPlan(ctx, target, change.Request{Kind: change.Add, Entry: rootEntry(t, l)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Script, err = psremote.ChangeScript([]psremote.Change{{Identity: "Global", Action: psremote.Add, Entries: []psremote.Entry{other}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := change.Apply(ctx, p, change.Options{StateDir: t.TempDir()}); err == nil {
+		t.Fatal("a write of another entry verified as this plan's")
+	}
+	if got := l.Deployment.Trusted("Global"); len(got) != 1 || got[0].Thumbprint != "A909502DD82AE41504C0E0052E3C61AB8EB10D6B" {
+		t.Fatalf("Global holds %v, want what the script sent says", got)
+	}
+}
+
+// Someone changes the list between the read and the write: nothing is
+// written, and the journal says conflict.
+func TestApplyConflict(t *testing.T) {
+	l, target := startLab(t)
+	ctx, dir := context.Background(), t.TempDir()
+	p, err := change.NewPlan(ctx, target, change.Request{Kind: change.Add, Entry: rootEntry(t, l)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Knobs.InjectAfter(lab.FaultConcurrent, 0, 1)
+	res, err := change.Apply(ctx, p, change.Options{StateDir: dir})
+	if err == nil || res.Status != change.Conflict || len(res.Conflict["Global"]) == 0 {
+		t.Fatalf("Apply: %+v, %v", res, err)
+	}
+	for _, e := range l.Deployment.Trusted("Global") {
+		if e.Thumbprint == l.Info.ExchangeRootThumbprint {
+			t.Fatal("written despite the conflict")
+		}
+	}
+	journal, _, _ := changelog.Read(dir)
+	if len(journal) != 1 || journal[0].Result != "conflict" {
+		t.Fatalf("journal %+v", journal)
+	}
+}
+
+// No snapshot, no write.
+func TestApplyNeedsTheSnapshot(t *testing.T) {
+	l, target := startLab(t)
+	ctx := context.Background()
+	p, err := change.NewPlan(ctx, target, change.Request{Kind: change.Add, Entry: rootEntry(t, l)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := t.TempDir() + "/not-a-dir"
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := change.Apply(ctx, p, change.Options{StateDir: file}); err == nil || !strings.Contains(err.Error(), "no snapshot, so no change") {
+		t.Fatalf("Apply without a state directory: %v", err)
+	}
+	if got := l.Deployment.Trusted("Global"); len(got) != 0 {
+		t.Fatalf("written without a snapshot: %v", got)
+	}
+}

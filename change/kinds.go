@@ -1,0 +1,189 @@
+package change
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"github.com/lynctrust/lynctrust/psremote"
+)
+
+// planAdd adds the entry to each collection that governs a pool and lacks
+// it, after checking the certificate is in the store of every web server.
+func (p *Plan) planAdd(ctx context.Context, t Target) error {
+	e := p.Request.Entry
+	p.Command = "add " + string(e.Thumbprint) + " " + string(e.CAStore)
+	ids, err := governing(p.Inventory, p.Request)
+	if err != nil {
+		return err
+	}
+	if err := p.checkStores(ctx, t); err != nil {
+		return err
+	}
+	p.addTo(ids)
+	return nil
+}
+
+// addTo adds the entry to each collection that lacks it; those that hold it
+// already are noted, and left alone.
+func (p *Plan) addTo(ids []psremote.Identity) {
+	e := p.Request.Entry
+	for _, id := range ids {
+		cfg := p.Inventory.Config(id)
+		if holds(cfg.Trusted, e) {
+			p.Already = append(p.Already, id)
+			continue
+		}
+		p.Changes = append(p.Changes, psremote.Change{Identity: id, Expected: cfg.Trusted, Action: psremote.Add, Entries: []psremote.Entry{e}})
+		p.Want[id] = append(append([]psremote.Entry{}, cfg.Trusted...), e)
+	}
+}
+
+// checkStores looks for add's entry in every web server's store: the phones a
+// server serves get a trusted CA only if that server's store holds it.
+func (p *Plan) checkStores(ctx context.Context, t Target) error {
+	e := p.Request.Entry
+	var unreadable []string
+	for _, s := range psremote.StoresOnWebServers(ctx, t.Conn, p.Inventory, []psremote.Entry{e}, t.Parallel) {
+		if s.Error != "" {
+			unreadable = append(unreadable, s.Server+" ("+s.Error+")")
+			continue
+		}
+		for _, cs := range s.Certs {
+			if !cs.Present {
+				p.Missing = append(p.Missing, s.Server)
+			}
+		}
+	}
+	switch {
+	case len(unreadable) > 0:
+		return &StoresUnreadableError{Servers: unreadable}
+	case len(p.Missing) > 0 && !p.Request.Install:
+		return &NotInStoreError{Entry: e, Servers: p.Missing}
+	case len(p.Missing) > 0 && len(p.Request.Cert) == 0:
+		return ErrNoCertificate
+	}
+	return nil
+}
+
+// governing works out which collections an add goes to: the one named, or
+// the ones that govern the pools with web services (service over site over
+// global, with no inheritance between them: lync-facts §2).
+func governing(inv *psremote.Inventory, req Request) ([]psremote.Identity, error) {
+	if req.Identity != "" {
+		cfg := inv.Config(req.Identity)
+		if cfg == nil {
+			return nil, noCollection(inv, req.Identity)
+		}
+		return []psremote.Identity{cfg.Identity}, nil
+	}
+	seen := map[psremote.Identity]bool{}
+	var ids []psremote.Identity
+	var desc []string
+	for _, pool := range inv.Pools {
+		if !pool.Web {
+			continue
+		}
+		id := inv.Governing(pool)
+		desc = append(desc, pool.FQDN+" by "+string(id))
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return []psremote.Identity{psremote.GlobalIdentity}, nil
+	}
+	if req.AllGoverning || (len(ids) == 1 && ids[0] == psremote.GlobalIdentity) {
+		return ids, nil
+	}
+	return nil, &GovernedElsewhereError{Pools: desc}
+}
+
+func noCollection(inv *psremote.Inventory, id psremote.Identity) error {
+	e := &NoCollectionError{Identity: id}
+	for _, c := range inv.Configs {
+		e.Have = append(e.Have, c.Identity)
+	}
+	return e
+}
+
+// planRemove takes the entry out of the one collection that holds it, or
+// the one named; every other entry stays.
+func (p *Plan) planRemove() error {
+	th, only := p.Request.Entry.Thumbprint, p.Request.Identity
+	p.Command = "remove " + string(th)
+	var holders []string
+	for _, cfg := range p.Inventory.Configs {
+		var keep, gone []psremote.Entry
+		for _, e := range cfg.Trusted {
+			if e.Thumbprint == th {
+				gone = append(gone, e)
+			} else {
+				keep = append(keep, e)
+			}
+		}
+		if len(gone) == 0 {
+			continue
+		}
+		holders = append(holders, string(cfg.Identity))
+		if only != "" && !strings.EqualFold(string(only), string(cfg.Identity)) {
+			continue
+		}
+		p.Changes = append(p.Changes, psremote.Change{Identity: cfg.Identity, Expected: cfg.Trusted, Action: psremote.Remove, Entries: gone})
+		p.Want[cfg.Identity] = keep
+	}
+	switch {
+	case len(holders) > 0 && len(p.Changes) == 0:
+		return &HoldersError{Thumbprint: th, Picked: only, Holders: holders}
+	case len(p.Changes) > 1:
+		p.Changes, p.Want = nil, map[psremote.Identity][]psremote.Entry{}
+		return &HoldersError{Thumbprint: th, Holders: holders}
+	}
+	return nil
+}
+
+// planReplace sets one collection's whole list.
+func (p *Plan) planReplace() error {
+	cfg := p.Inventory.Config(p.Request.Identity)
+	if cfg == nil {
+		return noCollection(p.Inventory, p.Request.Identity)
+	}
+	p.Command = "replace " + string(cfg.Identity)
+	p.Changes = []psremote.Change{{Identity: cfg.Identity, Expected: cfg.Trusted, Action: psremote.Replace, Entries: p.Request.Entries}}
+	p.Want[cfg.Identity] = p.Request.Entries
+	return nil
+}
+
+// planRollback restores each list of the snapshot that differs now.
+func (p *Plan) planRollback() error {
+	snap := p.Request.Snapshot
+	p.Command = "rollback " + snap.Path
+	ids := make([]string, 0, len(snap.Lists))
+	for id := range snap.Lists {
+		ids = append(ids, string(id))
+	}
+	sort.Strings(ids)
+	for _, s := range ids {
+		id, list := psremote.Identity(s), snap.Lists[psremote.Identity(s)]
+		cfg := p.Inventory.Config(id)
+		if cfg == nil {
+			return noCollection(p.Inventory, id)
+		}
+		if psremote.EntryList(cfg.Trusted) == psremote.EntryList(list) {
+			continue
+		}
+		p.Changes = append(p.Changes, psremote.Change{Identity: cfg.Identity, Expected: cfg.Trusted, Action: psremote.Replace, Entries: list})
+		p.Want[cfg.Identity] = list
+	}
+	return nil
+}
+
+func holds(list []psremote.Entry, e psremote.Entry) bool {
+	for _, x := range list {
+		if x == e {
+			return true
+		}
+	}
+	return false
+}

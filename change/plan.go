@@ -1,0 +1,223 @@
+// Package change is lynctrust's change to TrustedCACerts as a library. Plan
+// reads the deployment through a connection and works out the collections to
+// change, the difference, the store checks and the one script that makes the
+// change; Apply saves the snapshot, sends exactly that script, reads back,
+// verifies and writes the journal. A dry run and --emit-ps1 show the plan's
+// script; nothing here prints, prompts or reads a flag.
+package change
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/lynctrust/lynctrust/internal/changelog"
+	"github.com/lynctrust/lynctrust/psremote"
+)
+
+// Kind is what a change does.
+type Kind string
+
+// The kinds of change.
+const (
+	Add      Kind = "add"
+	Remove   Kind = "remove"
+	Replace  Kind = "replace"
+	Rollback Kind = "rollback"
+)
+
+// Target is where a change goes: the connection to the server written
+// through, and how many other servers to check at once.
+type Target struct {
+	Conn     psremote.Conn
+	Parallel int
+}
+
+// Request is what a command asks for.
+type Request struct {
+	Kind Kind
+	// Entry is the certificate to add, or to remove (by its thumbprint).
+	Entry psremote.Entry
+	// Entries is replace's whole new list.
+	Entries []psremote.Entry
+	// Identity picks the collection: add's and remove's when several are
+	// possible, replace's always.
+	Identity psremote.Identity
+	// AllGoverning adds to every collection that governs a pool.
+	AllGoverning bool
+	// Snapshot is what rollback restores.
+	Snapshot *changelog.Snapshot
+	// Install puts Cert (DER) into the store of every web server that
+	// lacks the entry, after the snapshot and before the write.
+	Install bool
+	Cert    []byte
+	// AsTask runs the write as a one-shot scheduled task under the
+	// connection's account (Enterprise Edition's second hop).
+	AsTask bool
+}
+
+// Plan is a change worked out from what was read: what Apply will do.
+type Plan struct {
+	Request   Request
+	Command   string // for the snapshot and the journal: "add A909… TrustedRootCA"
+	Server    string
+	Inventory *psremote.Inventory
+	Changes   []psremote.Change
+	Want      map[psremote.Identity][]psremote.Entry
+	// Already lists the collections that hold add's entry already.
+	Already []psremote.Identity
+	// Missing lists the web servers whose store lacks add's entry; Apply
+	// installs it there when the request says so.
+	Missing []string
+	// Script is the exact PowerShell Apply sends (inside the scheduled
+	// task's wrapper when Request.AsTask).
+	Script string
+	conn   psremote.Conn
+}
+
+// Typed errors, which the command line words with its own flag names.
+var (
+	// ErrNoCertificate: Install was asked for without the certificate.
+	ErrNoCertificate = errors.New("installing needs the certificate itself, not only its thumbprint")
+)
+
+// NoCollectionError: the identity asked for does not exist.
+type NoCollectionError struct {
+	Identity psremote.Identity
+	Have     []psremote.Identity
+}
+
+func (e *NoCollectionError) Error() string {
+	have := make([]string, len(e.Have))
+	for i, h := range e.Have {
+		have[i] = string(h)
+	}
+	return fmt.Sprintf("%s: no such collection; the collections are %s", e.Identity, strings.Join(have, ", "))
+}
+
+// GovernedElsewhereError: pools are governed by collections other than
+// Global, and the request did not say which to change.
+type GovernedElsewhereError struct{ Pools []string }
+
+func (e *GovernedElsewhereError) Error() string {
+	return "the pools are governed by other collections than Global (" + strings.Join(e.Pools, "; ") + ")"
+}
+
+// NotInStoreError: add's certificate is missing from some web servers'
+// stores, and the request does not install it.
+type NotInStoreError struct {
+	Entry   psremote.Entry
+	Servers []string
+}
+
+func (e *NotInStoreError) Error() string {
+	return fmt.Sprintf("%s is not in LocalMachine\\%s on %s; phones served by those servers would not get it",
+		e.Entry.Thumbprint, e.Entry.CAStore.CertStore(), strings.Join(e.Servers, ", "))
+}
+
+// StoresUnreadableError: some web servers' stores could not be checked.
+type StoresUnreadableError struct{ Servers []string }
+
+func (e *StoresUnreadableError) Error() string {
+	return "could not check the certificate stores of " + strings.Join(e.Servers, "; ")
+}
+
+// HoldersError: remove's certificate is held by several collections and the
+// request did not pick one, or not by the one it picked.
+type HoldersError struct {
+	Thumbprint psremote.Thumbprint
+	Picked     psremote.Identity
+	Holders    []string
+}
+
+func (e *HoldersError) Error() string {
+	if e.Picked != "" {
+		return fmt.Sprintf("%s does not trust %s; it is in %s", e.Picked, e.Thumbprint, strings.Join(e.Holders, ", "))
+	}
+	return fmt.Sprintf("%s is in several collections (%s)", e.Thumbprint, strings.Join(e.Holders, ", "))
+}
+
+// NewPlan reads the deployment through t and works out the change.
+func NewPlan(ctx context.Context, t Target, req Request) (*Plan, error) {
+	var extra []psremote.Entry
+	if req.Kind == Add {
+		extra = []psremote.Entry{req.Entry}
+	}
+	inv, err := psremote.ReadForChange(ctx, t.Conn, extra...)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Request: req, Server: t.Conn.Host(), Inventory: inv, Want: map[psremote.Identity][]psremote.Entry{}, conn: t.Conn}
+	switch req.Kind {
+	case Add:
+		err = p.planAdd(ctx, t)
+	case Remove:
+		err = p.planRemove()
+	case Replace:
+		err = p.planReplace()
+	case Rollback:
+		err = p.planRollback()
+	default:
+		err = fmt.Errorf("unknown change %q", req.Kind)
+	}
+	if err != nil {
+		return p, err
+	}
+	return p, p.render()
+}
+
+// render builds the one script Apply sends.
+func (p *Plan) render() error {
+	if len(p.Changes) == 0 {
+		return nil
+	}
+	script, err := psremote.ChangeScript(p.Changes)
+	if err != nil {
+		return err
+	}
+	p.Script = script
+	return nil
+}
+
+// TaskScript is the script wrapped in the scheduled task that runs it, as
+// shown: the password stays out.
+func (p *Plan) TaskScript() (string, error) {
+	return psremote.TaskScript(p.Script, p.conn.User, "")
+}
+
+// Empty reports whether the plan writes nothing at all: no collection to
+// change and no store to install into.
+func (p *Plan) Empty() bool { return len(p.Changes) == 0 && len(p.Missing) == 0 }
+
+// Host is the server the change is written through.
+func (p *Plan) Host() string { return p.Server }
+
+// Before is each touched collection's list as read.
+func (p *Plan) Before() map[psremote.Identity][]psremote.Entry {
+	out := map[psremote.Identity][]psremote.Entry{}
+	for _, c := range p.Changes {
+		out[c.Identity] = append([]psremote.Entry{}, c.Expected...)
+	}
+	return out
+}
+
+// Empties names the collections that hold entries now and none after the
+// plan: such a change needs a confirmation whatever the command.
+func (p *Plan) Empties() []string {
+	var out []string
+	for _, c := range p.Changes {
+		if len(c.Expected) > 0 && len(p.Want[c.Identity]) == 0 {
+			out = append(out, string(c.Identity))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Destructive reports whether the plan drops entries it was not asked to
+// name one by one: replace and rollback.
+func (p *Plan) Destructive() bool {
+	return p.Request.Kind == Replace || p.Request.Kind == Rollback
+}

@@ -1,0 +1,305 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lynctrust/lynctrust/change"
+	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/urfave/cli/v2"
+)
+
+func writeFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "dry-run", Aliases: []string{"what-if"}, Usage: "print the PowerShell and the difference it would make; change nothing"},
+		&cli.StringFlag{Name: "emit-ps1", Usage: "write the script to `FILE` for the Lync Management Shell; change nothing"},
+		&cli.BoolFlag{Name: "run-as-task", Usage: "Enterprise Edition: run the write as a one-shot scheduled task under your account (the SQL back end refuses the second hop from WinRM); the task is removed afterwards"},
+	}
+}
+
+// writeOptions are the choices every writing command shares.
+type writeOptions struct {
+	DryRun    bool
+	EmitPS1   string
+	RunAsTask bool
+	Yes       bool // go ahead without the confirmation
+}
+
+func writeOptionsFrom(c flags) writeOptions {
+	return writeOptions{DryRun: c.Bool("dry-run"), EmitPS1: c.String("emit-ps1"), RunAsTask: c.Bool("run-as-task"), Yes: c.Bool("yes")}
+}
+
+// showOnly is a dry run or an emitted script: nothing is written.
+func (w writeOptions) showOnly() bool { return w.DryRun || w.EmitPS1 != "" }
+
+// The statuses a writing command ends in, as fleets report them.
+const (
+	statusChanged     = "changed"
+	statusUnchanged   = "unchanged"
+	statusWouldChange = "would change"
+)
+
+// planChange reads the deployment and works out the change, turning the
+// library's typed errors into the command line's words.
+func planChange(g *globals, ctx context.Context, conn psremote.Conn, parallel int, req change.Request) (*change.Plan, error) {
+	ctx, cancel := context.WithTimeout(ctx, g.timeout*4)
+	defer cancel()
+	p, err := change.NewPlan(ctx, change.Target{Conn: conn, Parallel: parallel}, req)
+	if err != nil {
+		return p, planError(err)
+	}
+	if p.Inventory.Source == "replica" {
+		fmt.Fprintln(g.stderr, "lynctrust: read TrustedCACerts from the server's local replica (the Central Management Store refused the second hop); if replication is pending, the compare-and-swap will refuse the change")
+	}
+	return p, nil
+}
+
+func planError(err error) error {
+	var (
+		noColl   *change.NoCollectionError
+		governed *change.GovernedElsewhereError
+		notIn    *change.NotInStoreError
+		unread   *change.StoresUnreadableError
+		holders  *change.HoldersError
+	)
+	switch {
+	case errors.As(err, &noColl):
+		return usageError(fmt.Errorf("--identity %w", err))
+	case errors.As(err, &governed):
+		return usageError(fmt.Errorf("%w: choose with --identity, or take them all with --all-governing", err))
+	case errors.As(err, &notIn):
+		return &exitError{code: exitFindings, err: err, hint: "add --install-root to put it there (from the --owa chain or --cert-file), or install it yourself first"}
+	case errors.Is(err, change.ErrNoCertificate):
+		return usageErrorf("--install-root needs the certificate: give --owa or --cert-file")
+	case errors.As(err, &unread):
+		return &exitError{code: exitRemote, err: err}
+	case errors.As(err, &holders) && holders.Picked == "":
+		return usageError(fmt.Errorf("%w: choose one with --identity", err))
+	case errors.As(err, &holders):
+		return usageError(err)
+	case errors.Is(err, psremote.ErrInvalidValue):
+		return usageError(err)
+	}
+	return remoteError(err)
+}
+
+// carryOut shows, emits, or (after any confirmation) applies a plan, and
+// says how it ended.
+func carryOut(g *globals, ctx context.Context, p *change.Plan, w writeOptions) (string, error) {
+	switch {
+	case p.Empty():
+		return statusUnchanged, nil
+	case w.EmitPS1 != "":
+		return statusWouldChange, emitScript(g, p, w.EmitPS1)
+	case w.DryRun:
+		return statusWouldChange, showDryRun(g, p, w)
+	}
+	if p.Destructive() || len(p.Empties()) > 0 {
+		if err := confirmPlan(g, p, w); err != nil {
+			return "", err
+		}
+	}
+	return applyPlan(g, ctx, p)
+}
+
+func emitScript(g *globals, p *change.Plan, file string) error {
+	header := fmt.Sprintf("# lynctrust %s: %s, written %s\n# Run it in the Lync Server Management Shell on %s (or any Front End).\n"+
+		"# It checks that each collection still holds the list lynctrust read, changes it, and reads it back.\n\n",
+		version, p.Command, time.Now().UTC().Format(time.RFC3339), p.Host())
+	if err := os.WriteFile(file, []byte(header+p.Script), 0o644); err != nil {
+		return usageError(fmt.Errorf("--emit-ps1: %w", err))
+	}
+	fmt.Fprintf(g.stderr, "lynctrust: wrote %s; nothing was changed\n", file)
+	return g.emit(p.Changes, diffGrid(p))
+}
+
+func showDryRun(g *globals, p *change.Plan, w writeOptions) error {
+	script := p.Script
+	if w.RunAsTask {
+		// The password stays out of what is shown.
+		var err error
+		if script, err = p.TaskScript(); err != nil {
+			return usageError(err)
+		}
+	}
+	if g.output == "json" {
+		return g.emit(map[string]any{"dry_run": true, "changes": p.Changes, "script": script})
+	}
+	fmt.Fprintf(g.stdout, "# dry run: the PowerShell lynctrust would run on %s\n%s\n", p.Host(), script)
+	if err := g.renderGrid(diffGrid(p)); err != nil {
+		return err
+	}
+	fmt.Fprintln(g.stdout, "nothing was changed (dry run)")
+	return nil
+}
+
+const nextSteps = "phones pick up the change at their next sign-in; reboot tethered Lync Phone Edition devices (and re-tether them) to be sure"
+
+// applyPlan writes the change and renders what happened.
+func applyPlan(g *globals, ctx context.Context, p *change.Plan) (string, error) {
+	dir, err := g.state()
+	if err != nil {
+		return "", usageError(err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, g.timeout*4)
+	defer cancel()
+	res, err := change.Apply(ctx, p, change.Options{StateDir: dir, Tool: version, Now: g.now})
+	if res.Snapshot != "" {
+		fmt.Fprintf(g.stderr, "lynctrust: snapshot saved to %s\n", res.Snapshot)
+	}
+	for _, s := range res.Installed {
+		fmt.Fprintf(g.stderr, "lynctrust: installed %s into LocalMachine\\%s on %s\n", p.Request.Entry.Thumbprint, p.Request.Entry.CAStore.CertStore(), s)
+	}
+	if res.JournalErr != nil && err != nil {
+		fmt.Fprintf(g.stderr, "lynctrust: %v\n", res.JournalErr)
+	}
+	if res.Reread {
+		sayReread(g, p, res)
+	}
+	if err != nil {
+		return string(res.Status), applyError(g, res, err)
+	}
+	how := "read back from the Central Management Store"
+	if res.Survived != nil {
+		fmt.Fprintf(g.stderr, "lynctrust: %v\nlynctrust: the change is in place all the same: reading it again verifies it\n", res.Survived)
+		how = "read again from the Central Management Store"
+	}
+	if err := g.emit(map[string]any{"result": "changed", "snapshot": res.Snapshot, "after": res.After}, diffGrid(p),
+		record("done", "verified", how, "snapshot", res.Snapshot, "next", nextSteps)); err != nil {
+		return statusChanged, err
+	}
+	return statusChanged, journalFailed(res.JournalErr, res.Snapshot)
+}
+
+// journalFailed is the error of a change that was made, but that the
+// journal does not record: the exit status is not 0, and the message says
+// what was done and where the snapshot is.
+func journalFailed(jerr error, snapshot string) error {
+	if jerr == nil {
+		return nil
+	}
+	return &exitError{code: exitJournal, err: fmt.Errorf("the change was made and verified, but the journal could not be written: %w", jerr),
+		hint: "the snapshot taken before the change is " + snapshot + " (lynctrust rollback --snapshot undoes the change); free space in the state directory (--state-dir) so the next change is journaled"}
+}
+
+// applyError says what a failed write left behind.
+func applyError(g *globals, res *change.Result, err error) error {
+	var unverified *change.UnverifiedError
+	switch {
+	case errors.Is(err, change.ErrNoSnapshot):
+		return err
+	case errors.As(err, &unverified):
+		return &exitError{code: exitUnverified, err: err, hint: "roll back with lynctrust rollback --snapshot " + res.Snapshot}
+	case res.Status == change.Conflict:
+		for id, list := range res.Conflict {
+			fmt.Fprintf(g.stderr, "lynctrust: %s now holds %s, not what lynctrust read\n", id, psremote.EntryList(list))
+		}
+	}
+	return remoteError(err)
+}
+
+// sayReread says what reading again after a failed write found.
+func sayReread(g *globals, p *change.Plan, res *change.Result) {
+	before := p.Before()
+	for _, id := range sortedIdentities(res.After) {
+		if now := res.After[id]; psremote.EntryList(now) == psremote.EntryList(before[id]) {
+			fmt.Fprintf(g.stderr, "lynctrust: read again: %s is unchanged\n", id)
+		} else {
+			fmt.Fprintf(g.stderr, "lynctrust: read again: %s now holds %s\n", id, psremote.EntryList(now))
+		}
+	}
+}
+
+// confirmPlan shows the difference of a destructive change and asks, unless
+// --yes said so already.
+func confirmPlan(g *globals, p *change.Plan, w writeOptions) error {
+	if w.Yes {
+		return nil
+	}
+	cmd := strings.Fields(p.Command)[0]
+	empties := p.Empties()
+	if err := g.renderGrid(diffGrid(p)); err != nil {
+		return err
+	}
+	prompt := "Replace TrustedCACerts as shown (lines marked - are dropped)? [y/N] "
+	if len(empties) > 0 {
+		prompt = fmt.Sprintf("This leaves %s with no trusted CA (lines marked - are dropped). Go ahead? [y/N] ", strings.Join(empties, " and "))
+	}
+	ok, err := g.confirm(prompt)
+	switch {
+	case errors.Is(err, errNoTerminal) && len(empties) > 0:
+		return usageErrorf("%s would leave %s empty: confirm on a terminal, or pass --yes", cmd, strings.Join(empties, " and "))
+	case errors.Is(err, errNoTerminal):
+		return usageErrorf("%s is destructive: confirm on a terminal, or pass --yes", cmd)
+	case err != nil:
+		return err
+	case !ok:
+		fmt.Fprintln(g.stderr, "lynctrust: nothing was changed")
+		return silent(exitUsage)
+	}
+	return nil
+}
+
+func (g *globals) confirm(prompt string) (bool, error) {
+	tty, err := openTerminal()
+	if err != nil {
+		return false, errNoTerminal
+	}
+	defer tty.Close()
+	fmt.Fprint(g.stderr, prompt)
+	line, _ := bufio.NewReader(tty).ReadString('\n')
+	line = strings.ToLower(strings.TrimSpace(line))
+	return line == "y" || line == "yes", nil
+}
+
+// diffGrid is the difference a plan makes, collection by collection.
+func diffGrid(p *change.Plan) grid {
+	gr := grid{title: "the difference", header: []string{"collection", "", "thumbprint", "CA store"}}
+	before := p.Before()
+	for _, id := range sortedIdentities(p.Want) {
+		s := string(id)
+		for _, e := range before[id] {
+			mark := " "
+			if !holds(p.Want[id], e) {
+				mark = "-"
+			}
+			gr.rows = append(gr.rows, []string{s, mark, string(e.Thumbprint), string(e.CAStore)})
+		}
+		for _, e := range p.Want[id] {
+			if !holds(before[id], e) {
+				gr.rows = append(gr.rows, []string{s, "+", string(e.Thumbprint), string(e.CAStore)})
+			}
+		}
+		switch {
+		case len(before[id]) == 0 && len(p.Want[id]) == 0:
+			gr.rows = append(gr.rows, []string{s, " ", "(empty)", ""})
+		case len(p.Want[id]) == 0:
+			gr.rows = append(gr.rows, []string{s, " ", "(empty afterwards: no CA trusted)", ""})
+		}
+	}
+	return gr
+}
+
+func holds(list []psremote.Entry, e psremote.Entry) bool {
+	for _, x := range list {
+		if x == e {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedIdentities(m map[psremote.Identity][]psremote.Entry) []psremote.Identity {
+	out := make([]psremote.Identity, 0, len(m))
+	for id := range m {
+		out = append(out, id)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
