@@ -7,11 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lynctrust/lynctrust/internal/changelog"
 	"github.com/urfave/cli/v2"
+	"github.com/xrash/smetrics"
 	"golang.org/x/term"
 )
 
@@ -93,7 +95,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr, rawStderr: rawStderr, now: time.Now, args: args,
 		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	app := newApp(g)
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, powerShellArgs(args))
 	if err == nil {
 		return exitOK
 	}
@@ -133,25 +135,17 @@ func newApp(g *globals) *cli.App {
 		Writer:          g.stdout,
 		ErrWriter:       g.stderr,
 		HideHelpCommand: true,
+		Suggest:         true,
 		// urfave/cli would otherwise print errors itself and call os.Exit.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError(fmt.Errorf("%w (see lynctrust --help)", err))
 		},
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", EnvVars: []string{"LYNCTRUST_OUTPUT"},
-				Usage: "output format: " + strings.Join(outputFormats, ", ")},
-			&cli.BoolFlag{Name: "no-color", Usage: "never use colour (also when NO_COLOR is set)"},
-			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "debug log on standard error"},
-			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "time limit for each network operation"},
-			&cli.StringFlag{Name: "state-dir", EnvVars: []string{"LYNCTRUST_STATE_DIR"}, Usage: "where snapshots and the journal go (default: the user's state directory)"},
-			&cli.StringSliceFlag{Name: "resolve", EnvVars: []string{"LYNCTRUST_RESOLVE"},
-				Usage: "connect to ADDR whenever HOST:PORT is dialled (HOST:PORT:ADDR, repeatable, as curl's --resolve)"},
-		},
+		Flags:  globalFlags(true),
 		Before: func(c *cli.Context) error { return g.setup(c) },
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageErrorf("unknown command %q (see lynctrust --help)", c.Args().First())
+				return unknownCommand(c, c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},
@@ -173,50 +167,196 @@ func newApp(g *globals) *cli.App {
 			versionCommand(g),
 		},
 	}
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version and exit"}
+	app.Version = version
 	for _, c := range app.Commands {
 		setUsageErrors(c)
+		withGlobalFlags(g, c)
 	}
 	return app
+}
+
+// globalFlags are the flags every command takes, before or after its name
+// (lynctrust --output json audit, or lynctrust audit … --output json), as
+// gh, kubectl and PowerShell take them. Each command gets its own copies,
+// without the environment variables: the app's copies read those, so that a
+// flag on the command line, anywhere, wins over the environment.
+func globalFlags(env bool) []cli.Flag {
+	envs := func(name string) []string {
+		if env {
+			return []string{name}
+		}
+		return nil
+	}
+	return []cli.Flag{
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", EnvVars: envs("LYNCTRUST_OUTPUT"),
+			Usage: "output format: " + strings.Join(outputFormats, ", ")},
+		&cli.BoolFlag{Name: "no-color", Usage: "never use colour (also when NO_COLOR is set)"},
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "debug log on standard error"},
+		&cli.StringFlag{Name: "timeout", Value: "30s", Usage: "time limit for each network operation: a duration such as 30s or 2m, or seconds"},
+		&cli.StringFlag{Name: "state-dir", EnvVars: envs("LYNCTRUST_STATE_DIR"), Usage: "where snapshots and the journal go (default: the user's state directory)"},
+		&cli.StringSliceFlag{Name: "resolve", EnvVars: envs("LYNCTRUST_RESOLVE"),
+			Usage: "connect to ADDR whenever HOST:PORT is dialled (HOST:PORT:ADDR, repeatable, as curl's --resolve)"},
+	}
+}
+
+// withGlobalFlags gives a command (and its subcommands) the global flags,
+// read again once its own flags are parsed.
+func withGlobalFlags(g *globals, c *cli.Command) {
+	own := map[string]bool{}
+	for _, f := range c.Flags {
+		for _, n := range f.Names() {
+			own[n] = true
+		}
+	}
+	for _, f := range globalFlags(false) {
+		if !own[f.Names()[0]] {
+			c.Flags = append(c.Flags, f)
+		}
+	}
+	c.Before = func(c *cli.Context) error { return g.setup(c) }
+	for _, sub := range c.Subcommands {
+		withGlobalFlags(g, sub)
+	}
+}
+
+// unknownCommand names the command that does not exist, and the one meant
+// when one is close (Jaro-Winkler, as urfave/cli's suggestions measure it).
+func unknownCommand(c *cli.Context, name string) error {
+	err := usageError(fmt.Errorf("unknown command %q (see lynctrust --help)", name))
+	best, score := "", 0.0
+	for _, cmd := range c.App.Commands {
+		if d := smetrics.JaroWinkler(cmd.Name, name, 0.7, 4); d > score {
+			best, score = cmd.Name, d
+		}
+	}
+	if score >= 0.8 {
+		err.(*exitError).hint = "did you mean lynctrust " + best + "?"
+	}
+	return err
 }
 
 // setUsageErrors makes flag errors of every command and subcommand usage errors
 // that run reports once, instead of urfave/cli printing help and the error.
 func setUsageErrors(c *cli.Command) {
 	name := c.Name
-	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
-		return usageError(fmt.Errorf("%s: %w (see lynctrust %s --help)", name, err, name))
+	c.OnUsageError = func(ctx *cli.Context, err error, _ bool) error {
+		e := &exitError{code: exitUsage, err: fmt.Errorf("%s: %w (see lynctrust %s --help)", name, err, name)}
+		if _, bad, ok := strings.Cut(err.Error(), "flag provided but not defined: "); ok {
+			e.hint = suggestFlag(ctx.Command.Flags, strings.TrimLeft(bad, "-"))
+		}
+		return e
 	}
 	for _, sub := range c.Subcommands {
 		setUsageErrors(sub)
 	}
 }
 
+// suggestFlag names the flag meant, when one is close.
+func suggestFlag(flags []cli.Flag, bad string) string {
+	best, score := "", 0.0
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if d := smetrics.JaroWinkler(n, bad, 0.7, 4); d > score {
+				best, score = n, d
+			}
+		}
+	}
+	if score < 0.8 || len(best) < 2 {
+		return ""
+	}
+	return "did you mean --" + best + "?"
+}
+
+// powerShellSwitches are the spellings PowerShell people type for what
+// lynctrust calls --dry-run and --yes (the common parameters -WhatIf and
+// -Confirm of about_CommonParameters), in lower case: PowerShell ignores case.
+var powerShellSwitches = map[string]string{
+	"-whatif": "--what-if", "-whatif:$true": "--what-if", "-whatif:$false": "--what-if=false",
+	"-confirm": "--confirm", "-confirm:$true": "--confirm", "-confirm:$false": "--yes", "-confirm:false": "--yes",
+}
+
+// powerShellArgs rewrites them before the flags are parsed.
+func powerShellArgs(args []string) []string {
+	out := append([]string(nil), args...)
+	for i, a := range out {
+		if r, ok := powerShellSwitches[strings.ToLower(a)]; ok && i > 0 {
+			out[i] = r
+		}
+	}
+	return out
+}
+
+// setup reads the global flags, wherever on the command line they were
+// given: the nearest context that set one wins.
 func (g *globals) setup(c *cli.Context) error {
-	g.output = strings.ToLower(c.String("output"))
+	output := globalString(c, "output")
+	g.output = strings.ToLower(output)
 	if g.output == "" { // LYNCTRUST_OUTPUT set but empty
 		g.output = "table"
 	}
 	if !contains(outputFormats, g.output) {
-		return usageErrorf("--output %q: want one of %s", c.String("output"), strings.Join(outputFormats, ", "))
+		return usageErrorf("--output %q: want one of %s", output, strings.Join(outputFormats, ", "))
 	}
 	if f, ok := g.stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		g.terminal = true
 	}
-	g.color = g.terminal && !c.Bool("no-color") && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
-	g.timeout = c.Duration("timeout")
-	if g.timeout <= 0 {
-		return usageErrorf("--timeout %s: want a positive duration such as 30s", c.Duration("timeout"))
+	g.color = g.terminal && !globalBool(c, "no-color") && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+	t, err := parseTimeout(globalString(c, "timeout"))
+	if err != nil {
+		return usageError(err)
 	}
-	m, err := parseResolve(c.StringSlice("resolve"))
+	g.timeout = t
+	m, err := parseResolve(globalSlice(c, "resolve"))
 	if err != nil {
 		return usageError(err)
 	}
 	g.resolve = m
-	g.stateDir = c.String("state-dir")
-	if c.Bool("verbose") {
+	g.stateDir = globalString(c, "state-dir")
+	if globalBool(c, "verbose") {
 		g.log = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return nil
+}
+
+// setter is the nearest context in the lineage that set a flag: the
+// command's copy (only on the command line) before the app's (command line
+// or environment), or c when none did.
+func setter(c *cli.Context, name string) *cli.Context {
+	for _, x := range c.Lineage() {
+		if x.IsSet(name) {
+			return x
+		}
+	}
+	return c
+}
+
+// onCommandLine reports whether a flag was typed, not taken from the
+// environment.
+func onCommandLine(args []string, name string) bool {
+	for _, a := range args {
+		a = strings.TrimLeft(a, "-")
+		if a == name || strings.HasPrefix(a, name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+func globalString(c *cli.Context, name string) string  { return setter(c, name).String(name) }
+func globalBool(c *cli.Context, name string) bool      { return setter(c, name).Bool(name) }
+func globalSlice(c *cli.Context, name string) []string { return setter(c, name).StringSlice(name) }
+
+// parseTimeout takes a Go duration (30s, 2m) or a number of seconds.
+func parseTimeout(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if n, nerr := strconv.Atoi(strings.TrimSpace(s)); err != nil && nerr == nil {
+		d, err = time.Duration(n)*time.Second, nil
+	}
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("--timeout %q: want a positive duration such as 30s or 2m, or a number of seconds", s)
+	}
+	return d, nil
 }
 
 func contains(list []string, s string) bool {

@@ -58,7 +58,9 @@ func completionWords(app *cli.App) map[string][]string {
 			}
 			key := strings.TrimSpace(prefix + " " + c.Name)
 			out[prefix] = append(out[prefix], c.Name)
-			out[key] = append(out[key], flagNames(c.Flags)...)
+			if len(c.Subcommands) == 0 {
+				out[key] = append(out[key], flagNames(c.Flags)...)
+			}
 			walk(key, c.Subcommands) // adds the subcommands' names to out[key]
 		}
 	}

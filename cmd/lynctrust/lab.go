@@ -35,7 +35,7 @@ EXAMPLES:
 			&cli.IntFlag{Name: "front-ends", Value: 1, Usage: "Front Ends in the pool (enterprise)"},
 			&cli.IntFlag{Name: "directors", Usage: "Director servers"},
 			&cli.BoolFlag{Name: "site-collection", Usage: "give the site its own Web Services collection"},
-			&cli.StringFlag{Name: "state-dir", Aliases: []string{"dir"}, Usage: "keep the lab in `DIR`: lab.json, its CA files, and its state, so that it comes back as it was when started again (default: a temporary directory, gone when it stops)"},
+			&cli.StringFlag{Name: "dir", Usage: "keep the lab in `DIR`: lab.json, its CA files, and its state, so that it comes back as it was when started again (default: --state-dir when given on the command line, else a temporary directory, gone when it stops)"},
 			&cli.DurationFlag{Name: "latency", Usage: "delay every WinRM request by this much"},
 			&cli.DurationFlag{Name: "import-cost", Usage: "make Import-Module take this long"},
 			&cli.DurationFlag{Name: "clock-skew", Usage: "shift the Front Ends' HTTP Date headers"},
@@ -60,9 +60,15 @@ func runLab(g *globals, c *cli.Context) error {
 	if !known {
 		return usageErrorf("--scenario %q: want one of %v", c.String("scenario"), tlab.Scenarios())
 	}
+	dir := c.String("dir")
+	if dir == "" && onCommandLine(g.args, "state-dir") {
+		// --state-dir given before or after lab; LYNCTRUST_STATE_DIR holds
+		// snapshots, not labs.
+		dir = globalString(c, "state-dir")
+	}
 	l, err := lab.Start(lab.Options{Product: c.String("product"), Edition: c.String("edition"), FrontEnds: c.Int("front-ends"),
-		Directors: c.Int("directors"), Scenario: tlab.Scenario(c.String("scenario")), StateDir: c.String("state-dir"), SiteCollection: c.Bool("site-collection"),
-		Persist: c.String("state-dir") != "", Basic: c.Bool("basic"), Certificate: c.Bool("certificate-auth"), Kerberos: c.Bool("kerberos")})
+		Directors: c.Int("directors"), Scenario: tlab.Scenario(c.String("scenario")), StateDir: dir, SiteCollection: c.Bool("site-collection"),
+		Persist: dir != "", Basic: c.Bool("basic"), Certificate: c.Bool("certificate-auth"), Kerberos: c.Bool("kerberos")})
 	if err != nil {
 		return usageError(err)
 	}
@@ -72,22 +78,22 @@ func runLab(g *globals, c *cli.Context) error {
 	l.Knobs.SetClockSkew(c.Duration("clock-skew"))
 	l.Knobs.SetReplicationDelay(c.Duration("replication-delay"))
 	l.Knobs.SetTLS12(c.Bool("tls12"))
-	dir := filepath.Dir(l.Info.PublicCAFile)
+	labDir := filepath.Dir(l.Info.PublicCAFile)
 	user, pw := l.Account("lyncadmin")
-	pwFile := filepath.Join(dir, "lyncadmin.password")
+	pwFile := filepath.Join(labDir, "lyncadmin.password")
 	if err := os.WriteFile(pwFile, []byte(pw+"\n"), 0o600); err != nil {
 		return err
 	}
 	info := l.Info
 	fmt.Fprintf(g.stdout, "lynctrust lab: Lync %s, %s edition, Exchange scenario %q\n", info.Product, info.Edition, info.Scenario)
 	if l.Restored {
-		fmt.Fprintf(g.stdout, "  restored from %s, as it was when it stopped\n", c.String("state-dir"))
+		fmt.Fprintf(g.stdout, "  restored from %s, as it was when it stopped\n", dir)
 	}
 	fmt.Fprintf(g.stdout, "  OWA:       %s\n  EWS:       %s\n  Exchange root: %s\n", info.OWAURL, info.EWSURL, info.ExchangeRootThumbprint)
 	for _, s := range info.Servers {
 		fmt.Fprintf(g.stdout, "  %-9s  %s (pool %s)\n", s.Role+":", s.FQDN, s.Pool)
 	}
-	fmt.Fprintf(g.stdout, "  lab.json:  %s\n\nIn another terminal (the lab's passwords are for the lab only):\n", filepath.Join(dir, "lab.json"))
+	fmt.Fprintf(g.stdout, "  lab.json:  %s\n\nIn another terminal (the lab's passwords are for the lab only):\n", filepath.Join(labDir, "lab.json"))
 	fmt.Fprintf(g.stdout, "  export LYNCTRUST_RESOLVE=%s\n", strings.Join(info.Resolve, ","))
 	fmt.Fprintf(g.stdout, "  export LYNCTRUST_SERVER=%s LYNCTRUST_USER='%s'\n", info.Servers[0].FQDN, user)
 	fmt.Fprintf(g.stdout, "  lynctrust audit --password-file %s --owa %s --owa-ca-file %s\n", pwFile, info.OWAURL, info.PublicCAFile)

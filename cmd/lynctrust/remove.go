@@ -12,8 +12,7 @@ func removeCommand(g *globals) *cli.Command {
 	flags := append(connFlags(), writeFlags()...)
 	flags = append(flags,
 		&cli.StringFlag{Name: "identity", Usage: "collection: Global | site:NAME | service:WebServer:FQDN (needed when several hold the certificate)"},
-		&cli.StringFlag{Name: "thumbprint", Usage: "the certificate to take out"},
-		&cli.BoolFlag{Name: "yes", Usage: "when the collection would be left empty, go ahead without asking (runbooks)"})
+		&cli.StringFlag{Name: "thumbprint", Usage: "the certificate to take out"})
 	return &cli.Command{
 		Name:  "remove",
 		Usage: "take one certificate out of TrustedCACerts, leaving the others alone",

@@ -16,7 +16,6 @@ func replaceCommand(g *globals) *cli.Command {
 		&cli.StringFlag{Name: "identity", Value: "Global", Usage: "collection: Global | site:NAME | service:WebServer:FQDN"},
 		&cli.StringSliceFlag{Name: "thumbprint", Usage: "the whole new list (repeatable); THUMBPRINT or THUMBPRINT:CASTORE"},
 		&cli.StringFlag{Name: "ca-store", Value: "TrustedRootCA", Usage: "CA store for thumbprints given without one"},
-		&cli.BoolFlag{Name: "yes", Usage: "replace without asking (runbooks)"},
 		&cli.BoolFlag{Name: "clear", Usage: "empty the collection on purpose (instead of --thumbprint); snapshot and confirmation as usual"},
 	)
 	return &cli.Command{

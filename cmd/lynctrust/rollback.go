@@ -11,8 +11,7 @@ import (
 func rollbackCommand(g *globals) *cli.Command {
 	flags := append(connFlags(), writeFlags()...)
 	flags = append(flags,
-		&cli.StringFlag{Name: "snapshot", Usage: "the snapshot `FILE` to restore (see lynctrust snapshots)"},
-		&cli.BoolFlag{Name: "yes", Usage: "restore without asking (runbooks)"})
+		&cli.StringFlag{Name: "snapshot", Usage: "the snapshot `FILE` to restore (see lynctrust snapshots)"})
 	return &cli.Command{
 		Name:  "rollback",
 		Usage: "restore TrustedCACerts exactly as a snapshot holds it",

@@ -20,6 +20,8 @@ func writeFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "dry-run", Aliases: []string{"what-if"}, Usage: "print the PowerShell and the difference it would make; change nothing"},
 		&cli.StringFlag{Name: "emit-ps1", Usage: "write the script to `FILE` for the Lync Management Shell; change nothing"},
 		&cli.BoolFlag{Name: "run-as-task", Usage: "Enterprise Edition: run the write as a one-shot scheduled task under your account (the SQL back end refuses the second hop from WinRM); the task is removed afterwards"},
+		&cli.BoolFlag{Name: "yes", Usage: "go ahead without asking, where a change is destructive or empties a collection (runbooks; -Confirm:$false)"},
+		&cli.BoolFlag{Name: "confirm", Usage: "ask before any write, destructive or not (-Confirm)"},
 	}
 }
 
@@ -29,10 +31,11 @@ type writeOptions struct {
 	EmitPS1   string
 	RunAsTask bool
 	Yes       bool // go ahead without the confirmation
+	Confirm   bool // ask even when the change is not destructive
 }
 
 func writeOptionsFrom(c flags) writeOptions {
-	return writeOptions{DryRun: c.Bool("dry-run"), EmitPS1: c.String("emit-ps1"), RunAsTask: c.Bool("run-as-task"), Yes: c.Bool("yes")}
+	return writeOptions{DryRun: c.Bool("dry-run"), EmitPS1: c.String("emit-ps1"), RunAsTask: c.Bool("run-as-task"), Yes: c.Bool("yes"), Confirm: c.Bool("confirm")}
 }
 
 // showOnly is a dry run or an emitted script: nothing is written.
@@ -100,7 +103,7 @@ func carryOut(g *globals, ctx context.Context, p *change.Plan, w writeOptions) (
 	case w.DryRun:
 		return statusWouldChange, showDryRun(g, p, w)
 	}
-	if p.Destructive() || len(p.Empties()) > 0 {
+	if p.Destructive() || len(p.Empties()) > 0 || w.Confirm {
 		if err := confirmPlan(g, p, w); err != nil {
 			return "", err
 		}
@@ -228,6 +231,9 @@ func confirmPlan(g *globals, p *change.Plan, w writeOptions) error {
 		return err
 	}
 	prompt := "Replace TrustedCACerts as shown (lines marked - are dropped)? [y/N] "
+	if !p.Destructive() {
+		prompt = "Change TrustedCACerts as shown? [y/N] "
+	}
 	if len(empties) > 0 {
 		prompt = fmt.Sprintf("This leaves %s with no trusted CA (lines marked - are dropped). Go ahead? [y/N] ", strings.Join(empties, " and "))
 	}
@@ -235,6 +241,8 @@ func confirmPlan(g *globals, p *change.Plan, w writeOptions) error {
 	switch {
 	case errors.Is(err, errNoTerminal) && len(empties) > 0:
 		return usageErrorf("%s would leave %s empty: confirm on a terminal, or pass --yes", cmd, strings.Join(empties, " and "))
+	case errors.Is(err, errNoTerminal) && !p.Destructive():
+		return usageErrorf("%s: --confirm asks on a terminal, and there is none", cmd)
 	case errors.Is(err, errNoTerminal):
 		return usageErrorf("%s is destructive: confirm on a terminal, or pass --yes", cmd)
 	case err != nil:
