@@ -103,7 +103,13 @@ func (p *Plan) install(ctx context.Context, res *Result) error {
 	}
 	b64 := base64.StdEncoding.EncodeToString(p.Request.Cert)
 	for _, s := range p.Missing {
-		if err := psremote.Install(ctx, p.conn.On(s), b64, p.Request.Entry.CAStore); err != nil {
+		// s came from the topology: CheckPeer passed it when the plan read
+		// the stores, and is asked again before a sign-in.
+		peer, err := p.conn.Peer(ctx, s)
+		if err != nil {
+			return err
+		}
+		if err := psremote.Install(ctx, peer, b64, p.Request.Entry.CAStore); err != nil {
 			return fmt.Errorf("installing %s into LocalMachine\\%s on %s: %w", p.Request.Entry.Thumbprint, p.Request.Entry.CAStore.CertStore(), s, err)
 		}
 		res.Installed = append(res.Installed, s)

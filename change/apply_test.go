@@ -68,7 +68,7 @@ func TestApplyAdd(t *testing.T) {
 	if err != nil || len(snap.Lists["Global"]) != 0 {
 		t.Fatalf("the snapshot holds %+v (%v), want Global's list before the change: empty", snap, err)
 	}
-	journal, _ := changelog.Read(dir)
+	journal, _, _ := changelog.Read(dir)
 	if len(journal) != 1 || journal[0].Result != "changed" || journal[0].Snapshot != res.Snapshot {
 		t.Fatalf("journal %+v", journal)
 	}
@@ -118,7 +118,7 @@ func TestApplyConflict(t *testing.T) {
 			t.Fatal("written despite the conflict")
 		}
 	}
-	journal, _ := changelog.Read(dir)
+	journal, _, _ := changelog.Read(dir)
 	if len(journal) != 1 || journal[0].Result != "conflict" {
 		t.Fatalf("journal %+v", journal)
 	}

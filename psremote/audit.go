@@ -13,9 +13,12 @@ import (
 
 // ServerStores is what one web server's stores hold of the trusted entries.
 type ServerStores struct {
-	Server string       `json:"server"`
-	Error  string       `json:"error,omitempty"`
-	Certs  []CertStatus `json:"certificates"`
+	Server string `json:"server"`
+	Error  string `json:"error,omitempty"`
+	// Refused: the topology named a server that lynctrust did not
+	// contact (CheckPeer); Error says why.
+	Refused bool         `json:"refused,omitempty"`
+	Certs   []CertStatus `json:"certificates"`
 }
 
 // PoolGovernance says which collection governs a pool.
@@ -113,11 +116,16 @@ func StoresOnWebServers(ctx context.Context, c Conn, inv *Inventory, entries []E
 		}
 		todo = append(todo, s)
 	}
-	if len(entries) == 0 {
-		return out
-	}
 	ForEach(ctx, todo, parallel, func(ctx context.Context, s string) {
-		certs, err := CheckStores(ctx, c.On(s), entries)
+		peer, err := c.Peer(ctx, s)
+		if err != nil {
+			out[idx[s]].Error, out[idx[s]].Refused = err.Error(), true
+			return
+		}
+		if len(entries) == 0 {
+			return
+		}
+		certs, err := CheckStores(ctx, peer, entries)
 		if err != nil {
 			out[idx[s]].Error = err.Error()
 			return
@@ -167,6 +175,12 @@ func Audit(ctx context.Context, c Conn, opts AuditOptions) (*AuditReport, error)
 	add := func(sev trust.Severity, code, cert, msg, fix string) {
 		r.Findings = append(r.Findings, trust.Finding{Severity: sev, Code: code, Certificate: cert, Message: msg, Fix: fix})
 	}
+	for _, s := range r.Stores {
+		if s.Refused {
+			add(trust.SevError, "unexpected-server", "", "a web server of the topology: "+s.Error,
+				"check the topology (Get-CsPool) for this computer; a name outside the domain of --server, or one that does not resolve, is never signed in to")
+		}
+	}
 	for _, p := range inv.Pools {
 		if !p.Web {
 			continue
@@ -211,6 +225,9 @@ func Audit(ctx context.Context, c Conn, opts AuditOptions) (*AuditReport, error)
 		var info *CertStatus
 		for i := range r.Stores {
 			ss := &r.Stores[i]
+			if ss.Refused {
+				continue // reported once, as unexpected-server
+			}
 			if ss.Error != "" {
 				failed = append(failed, ss.Server)
 				continue

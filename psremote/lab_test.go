@@ -44,7 +44,19 @@ func labDial(l *lab.Lab) psremote.DialFunc {
 
 func conn(l *lab.Lab, server, user string) psremote.Conn {
 	u, p := l.Account(user)
-	return psremote.Conn{Server: server, User: u, Password: p, Dial: labDial(l)}
+	return psremote.Conn{Server: server, User: u, Password: p, Dial: labDial(l), Lookup: labLookup(l)}
+}
+
+// labLookup resolves the lab's names, as --resolve does.
+func labLookup(l *lab.Lab) func(context.Context, string) error {
+	return func(_ context.Context, host string) error {
+		for _, r := range l.Info.Resolve {
+			if strings.EqualFold(strings.SplitN(r, ":", 2)[0], host) {
+				return nil
+			}
+		}
+		return &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
 }
 
 func TestInventoryEveryProduct(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unicode/utf16"
@@ -45,6 +46,13 @@ type Conn struct {
 	AllowTLS10       bool
 	Dial             DialFunc
 	OperationTimeout time.Duration // the WS-Man OperationTimeout; 20s when zero
+	// Timeout bounds each request, from sending it to the end of its
+	// answer; OperationTimeout+40s when zero. Keep it above
+	// OperationTimeout, which a Receive may wait on the server.
+	Timeout time.Duration
+	// Lookup says whether a host name resolves, for CheckPeer; nil asks
+	// DNS.
+	Lookup func(ctx context.Context, host string) error
 }
 
 // signsInLocally says the authentication reaches only the server's local
@@ -222,6 +230,10 @@ func explainConnect(c Conn, err error) error {
 	case errors.As(err, &legacy):
 		// cmd words the remedy, with the flags.
 		return ce
+	case errors.Is(err, ErrReplyTooLarge), errors.Is(err, ErrReplyTooDeep), errors.Is(err, ErrOutputTooLarge):
+		ce.Hint = "this is not what a Windows WinRM service sends; check that --server (and any --resolve) names the Front End, and what answers on that port"
+	case errors.Is(err, context.Canceled):
+		ce.Err = errors.New("interrupted")
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		ce.Err = errors.New("the server closed the connection without answering")
 		ce.Hint = "WinRM or the server may have restarted; lynctrust read the state again where it matters"
@@ -328,10 +340,16 @@ func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Ou
 	if dial == nil {
 		dial = (&net.Dialer{}).DialContext
 	}
-	// The HTTP timeout stays above the OperationTimeout, so that a Receive
-	// that the server holds ends in its TimedOut fault, not in ours.
-	tr := newTransport(c.endpoint(), c.User, c.Password, auth, auth == "ntlm" && !c.HTTPS, tlsConfig, dial, opTimeout+40*time.Second)
-	tr.krb, tr.host = krb, c.Host()
+	// The request timeout stays above the OperationTimeout, so that a
+	// Receive that the server holds ends in its TimedOut fault, not in ours.
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = opTimeout + 40*time.Second
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	tr := newTransport(c.endpoint(), c.User, c.Password, auth, auth == "ntlm" && !c.HTTPS, tlsConfig, dial, timeout)
+	tr.krb, tr.host, tr.ctx = krb, c.Host(), ctx
 	defer tr.close()
 	params := winrm.NewParameters(fmt.Sprintf("PT%dS", int(opTimeout.Seconds())), "en-US", 153600)
 	params.TransportDecorator = func() winrm.Transporter { return tr }
@@ -340,9 +358,13 @@ func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Ou
 		return nil, err
 	}
 	var stdout, stderr bytes.Buffer
+	budget := &outputBudget{left: MaxOutput, cancel: cancel}
 	cmdline, stdin := CommandLine(script)
-	code, err := runGuarded(ctx, client, cmdline, &stdout, &stderr, stdin)
+	code, err := runGuarded(ctx, client, cmdline, budget.writer(&stdout), budget.writer(&stderr), stdin)
 	out := &Output{ExitCode: code, Requests: tr.requests, Errors: DecodeCLIXML(stderr.String())}
+	if cause := context.Cause(ctx); errors.Is(cause, ErrOutputTooLarge) {
+		return out, explainConnect(c, cause)
+	}
 	if err != nil && c.HTTPS && !c.AllowTLS10 && handshakeRefused(err) {
 		// Whatever the server answered a TLS 1.2 hello with (an alert, a
 		// TLS 1.0 ServerHello, a closed connection), a TLS 1.0 hello tells
@@ -376,7 +398,7 @@ func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Ou
 // runGuarded runs the command, with stdin when there is any (then Send and
 // Receive overlap, on two connections), and turns a panic in the WinRM
 // library on the calling goroutine into an error.
-func runGuarded(ctx context.Context, client *winrm.Client, cmd string, stdout, stderr *bytes.Buffer, stdin string) (code int, err error) {
+func runGuarded(ctx context.Context, client *winrm.Client, cmd string, stdout, stderr io.Writer, stdin string) (code int, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("the WinRM exchange broke off: %v", r)
@@ -387,3 +409,30 @@ func runGuarded(ctx context.Context, client *winrm.Client, cmd string, stdout, s
 	}
 	return client.RunWithContextWithInput(ctx, cmd, stdout, stderr, strings.NewReader(stdin))
 }
+
+// outputBudget caps what a command may print, both streams together. Past
+// the cap it drops the rest and cancels the command: masterzen copies the
+// streams through pipes, and a writer that failed would leave them blocked.
+type outputBudget struct {
+	mu     sync.Mutex
+	left   int
+	cancel context.CancelCauseFunc
+}
+
+func (b *outputBudget) writer(w io.Writer) io.Writer {
+	return writerFunc(func(p []byte) (int, error) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if len(p) > b.left {
+			b.left = 0
+			b.cancel(ErrOutputTooLarge)
+			return len(p), nil
+		}
+		b.left -= len(p)
+		return w.Write(p)
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -91,11 +91,47 @@ type transport struct {
 	krb      *client.Client // Kerberos: the signed-in client
 	host     string         // Kerberos: the server's name, for HTTP/host
 
+	// ctx is the command's context: masterzen's Transporter takes none,
+	// so Run sets it before the first message and every request honours it.
+	ctx context.Context
+	// timeout bounds each request, from sending it to the last byte of
+	// its answer.
+	timeout time.Duration
+
 	mu   sync.Mutex
 	idle []*conn
 	// requests counts the SOAP messages sent.
 	requests int
+	// grace is the context of the clean-up messages (Signal, Delete) that
+	// masterzen sends after ctx has ended: one short deadline for them all.
+	grace       context.Context
+	graceCancel context.CancelFunc
 }
+
+// Limits on what a server may send (winrm-facts §6: a reply is at most the
+// client's MaxEnvelopeSize, 153600 bytes, which lynctrust asks for; Windows
+// allows 500 KB).
+const (
+	// MaxReply is the largest WinRM reply lynctrust reads.
+	MaxReply = 4 << 20
+	// MaxDepth is the deepest XML nesting a reply may have; a real
+	// envelope nests about eight deep.
+	MaxDepth = 64
+	// MaxOutput is the most a command may print, standard output and
+	// standard error together.
+	MaxOutput = 16 << 20
+	// cleanupGrace is how long the clean-up messages after a cancel or a
+	// timeout may take, all together.
+	cleanupGrace = 500 * time.Millisecond
+)
+
+// Errors about what the server sent.
+var (
+	ErrReplyTooLarge  = fmt.Errorf("the WinRM reply is larger than %d MB", MaxReply>>20)
+	ErrReplyTooDeep   = fmt.Errorf("the WinRM reply nests XML deeper than %d levels", MaxDepth)
+	ErrOutputTooLarge = fmt.Errorf("the command printed more than %d MB", MaxOutput>>20)
+	errNoAnswer       = errors.New("no answer in time")
+)
 
 type conn struct {
 	http  *http.Client
@@ -104,10 +140,11 @@ type conn struct {
 }
 
 func newTransport(url, user, password, auth string, encrypt bool, tlsConfig *tls.Config, dial DialFunc, timeout time.Duration) *transport {
-	t := &transport{url: url, user: user, password: password, auth: auth, encrypt: encrypt}
+	t := &transport{url: url, user: user, password: password, auth: auth, encrypt: encrypt, ctx: context.Background(), timeout: timeout}
 	t.newHTTP = func() *http.Client {
 		return &http.Client{
-			Timeout: timeout,
+			// No Timeout here: each request carries its own deadline
+			// (requestContext), which also ends the reading of the body.
 			Transport: &http.Transport{
 				DialContext:         dial,
 				TLSClientConfig:     tlsConfig,
@@ -157,6 +194,9 @@ func (t *transport) close() {
 		c.http.CloseIdleConnections()
 	}
 	t.idle = nil
+	if t.graceCancel != nil {
+		t.graceCancel()
+	}
 }
 
 func splitDomain(user string) (name, domain string) {
@@ -196,8 +236,11 @@ func (t *transport) handshake(ctx context.Context, c *conn) error {
 		if err != nil {
 			return err
 		}
-		io.Copy(io.Discard, resp.Body)
+		_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxReply+1))
 		resp.Body.Close()
+		if err != nil {
+			return err
+		}
 		if step == 0 {
 			challenge = nil
 			for _, h := range resp.Header.Values("WWW-Authenticate") {
@@ -228,7 +271,42 @@ func (t *transport) handshake(ctx context.Context, c *conn) error {
 
 // Post sends one SOAP message and returns the reply, or the fault as an error.
 func (t *transport) Post(_ *winrm.Client, msg *soap.SoapMessage) (string, error) {
-	return t.post(context.Background(), []byte(msg.String()))
+	ctx, cancel := t.requestContext()
+	defer cancel()
+	reply, err := t.post(ctx, []byte(msg.String()))
+	if err != nil && ctx.Err() != nil {
+		return "", t.ended(ctx)
+	}
+	return reply, err
+}
+
+// requestContext is the context of one message: the command's, with the
+// request's own deadline; once the command's has ended, the short shared
+// deadline of the clean-up messages.
+func (t *transport) requestContext() (context.Context, context.CancelFunc) {
+	ctx := t.ctx
+	if ctx.Err() != nil {
+		t.mu.Lock()
+		if t.grace == nil {
+			t.grace, t.graceCancel = context.WithTimeout(context.WithoutCancel(ctx), cleanupGrace)
+		}
+		ctx = t.grace
+		t.mu.Unlock()
+	}
+	if t.timeout > 0 {
+		return context.WithTimeout(ctx, t.timeout)
+	}
+	return context.WithCancel(ctx)
+}
+
+// ended says why a request ended early. It is never a *url.Error: masterzen
+// polls again after a url.Error that timed out (winrm-facts §6, #161), and
+// a server that does not answer in time is not asked again.
+func (t *transport) ended(ctx context.Context) error {
+	if err := t.ctx.Err(); err != nil {
+		return err
+	}
+	return fmt.Errorf("%w within %s: %w", errNoAnswer, t.timeout, context.DeadlineExceeded)
 }
 
 func (t *transport) post(ctx context.Context, body []byte) (string, error) {
@@ -237,6 +315,10 @@ func (t *transport) post(ctx context.Context, body []byte) (string, error) {
 		status, reply, err := t.send(ctx, c, body)
 		if err != nil {
 			c.http.CloseIdleConnections()
+			return "", err
+		}
+		if err := checkDepth(reply); err != nil {
+			t.give(c)
 			return "", err
 		}
 		if status == http.StatusUnauthorized && (t.auth == "ntlm" || t.auth == "kerberos") && attempt == 0 {
@@ -325,7 +407,8 @@ func (t *transport) send(ctx context.Context, c *conn, body []byte) (int, []byte
 	return resp.StatusCode, plain, nil
 }
 
-// do sends one request on the connection and reads the whole answer.
+// do sends one request on the connection and reads the answer, at most
+// MaxReply bytes of it: a larger one is refused unread.
 func (t *transport) do(c *conn, req *http.Request) (*http.Response, []byte, error) {
 	t.count()
 	resp, err := c.http.Do(req)
@@ -333,11 +416,40 @@ func (t *transport) do(c *conn, req *http.Request) (*http.Response, []byte, erro
 		return nil, nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	if resp.ContentLength > MaxReply {
+		return nil, nil, fmt.Errorf("%w (the server announced %d bytes)", ErrReplyTooLarge, resp.ContentLength)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxReply+1))
 	if err != nil {
 		return nil, nil, err
 	}
+	if len(b) > MaxReply {
+		return nil, nil, ErrReplyTooLarge
+	}
 	return resp, b, nil
+}
+
+// checkDepth refuses XML nested deeper than MaxDepth before masterzen's
+// XPath tree builder sees it (it takes minutes to hours on a million
+// levels). The scan stops at the first level too deep.
+func checkDepth(b []byte) error {
+	d := xml.NewDecoder(bytes.NewReader(b))
+	d.Strict = false
+	depth := 0
+	for {
+		tok, err := d.RawToken()
+		if err != nil {
+			return nil // not XML, or the end: the parsers say what is wrong
+		}
+		switch tok.(type) {
+		case xml.StartElement:
+			if depth++; depth > MaxDepth {
+				return ErrReplyTooDeep
+			}
+		case xml.EndElement:
+			depth--
+		}
+	}
 }
 
 // certAuthScheme is the Authorization header of WS-Management's mutual

@@ -51,6 +51,7 @@ const (
 	FindSmallKey            = "rsa-key-too-small"
 	FindNoCertificate       = "no-certificate"
 	FindAIAFailed           = "aia-download-failed"
+	FindAIASkipped          = "aia-not-followed"
 	FindLegacyTLS           = "legacy-tls"
 )
 

@@ -298,6 +298,7 @@ func Analyze(ctx context.Context, ep Endpoint, name string, sent []*x509.Certifi
 	now := opts.Now()
 	r := &Report{Target: ep.Target, Address: ep.Address(), ServerName: name, Handshakes: 1,
 		Findings: []Finding{}, Paths: []Path{}, AIA: []AIAFetch{}}
+	var aiaCancel context.CancelFunc
 	p := newPool()
 	var sentNodes []*node
 	duplicates := 0
@@ -321,9 +322,22 @@ func Analyze(ctx context.Context, ep Endpoint, name string, sent []*x509.Certifi
 	}
 
 	fetched := map[string]bool{}
+	// Every AIA download shares one deadline, opts.Timeout from the first,
+	// and there are at most maxAIADownloads: a chain that names forty
+	// unreachable URLs took forty timeouts.
+	var aiaCtx context.Context
+	defer func() {
+		if aiaCtx != nil {
+			aiaCancel()
+		}
+	}()
+	skipped := 0
 	fetch := func(n *node) bool {
 		if opts.NoAIA {
 			return false
+		}
+		if aiaCtx == nil {
+			aiaCtx, aiaCancel = context.WithTimeout(ctx, opts.Timeout)
 		}
 		added := false
 		for _, u := range n.cert.IssuingCertificateURL {
@@ -331,7 +345,11 @@ func Analyze(ctx context.Context, ep Endpoint, name string, sent []*x509.Certifi
 				continue
 			}
 			fetched[u] = true
-			certs, err := downloadAIA(ctx, u, opts)
+			if len(r.AIA) >= maxAIADownloads || aiaCtx.Err() != nil {
+				skipped++
+				continue
+			}
+			certs, err := downloadAIA(aiaCtx, u, opts)
 			f := AIAFetch{URL: u, Certificates: len(certs)}
 			if err != nil {
 				f.Error = err.Error()
@@ -361,6 +379,10 @@ func Analyze(ctx context.Context, ep Endpoint, name string, sent []*x509.Certifi
 			r.Findings = append(r.Findings, Finding{SevWarning, FindAIAFailed, "", "downloading " + f.URL + ": " + f.Error,
 				"make the AIA URL reachable, or have Exchange send the intermediate"})
 		}
+	}
+	if skipped > 0 {
+		r.Findings = append(r.Findings, Finding{SevWarning, FindAIASkipped, "", fmt.Sprintf("%d AIA URL(s) not followed: lynctrust downloads at most %d, all within --timeout", skipped, maxAIADownloads),
+			"have Exchange send the intermediates, or give them with --ca-file"})
 	}
 	recommend(r.Paths)
 	return r
@@ -592,6 +614,10 @@ func recommend(paths []Path) {
 // maxAIA bounds an AIA download: a CA certificate or a small PKCS#7 bundle.
 const maxAIA = 1 << 20
 
+// maxAIADownloads bounds the AIA URLs one resolve follows: a real chain
+// needs one or two.
+const maxAIADownloads = 8
+
 func downloadAIA(ctx context.Context, u string, opts ResolveOptions) ([]*x509.Certificate, error) {
 	pu, err := url.Parse(u)
 	if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") {
@@ -605,6 +631,14 @@ func downloadAIA(ctx context.Context, u string, opts ResolveOptions) ([]*x509.Ce
 		// is then checked by signature like every other.
 		TLSClientConfig: ReadOnlyTLSConfig(""),
 		Proxy:           nil,
+	}, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+			return fmt.Errorf("redirected to a %s URL", req.URL.Scheme)
+		}
+		if len(via) >= 3 {
+			return errors.New("more than 3 redirects")
+		}
+		return nil
 	}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {

@@ -69,18 +69,21 @@ func silent(code int) error { return &exitError{code: code} }
 // globals is what every command shares: the streams, the global flags and the
 // clock. It is filled in by the app's Before hook.
 type globals struct {
-	stdin    io.Reader
-	stdout   io.Writer
-	stderr   io.Writer
-	output   string
-	color    bool
-	terminal bool
-	timeout  time.Duration
-	log      *slog.Logger
-	now      func() time.Time
-	resolve  resolveMap
-	stateDir string   // "" for changelog's default
-	args     []string // the command line, for hints that repeat it
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer // escapes control characters (escapeControls)
+	// rawStderr is standard error as given: for the fleet's progress bars,
+	// which draw with escape sequences of their own.
+	rawStderr io.Writer
+	output    string
+	color     bool
+	terminal  bool
+	timeout   time.Duration
+	log       *slog.Logger
+	now       func() time.Time
+	resolve   resolveMap
+	stateDir  string   // "" for changelog's default
+	args      []string // the command line, for hints that repeat it
 }
 
 // state is where snapshots and the journal go.
@@ -94,7 +97,9 @@ func (g *globals) state() (string, error) {
 var outputFormats = []string{"table", "json", "csv", "markdown", "html"}
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, args: args,
+	rawStderr := stderr
+	stderr = escapingWriter{stderr}
+	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr, rawStderr: rawStderr, now: time.Now, args: args,
 		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	app := newApp(g)
 	err := app.RunContext(ctx, powerShellArgs(args))

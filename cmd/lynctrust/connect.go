@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,18 +62,33 @@ func readPassword(g *globals, c *cli.Context, user string) (string, error) {
 
 var errNoTerminal = errors.New("no terminal")
 
+// checkServer validates a server to connect to, from a flag or an
+// inventory: an FQDN or an address, with an optional port, and nothing else
+// (no path, no user, no scheme).
+func checkServer(what, server string) error {
+	host, port := server, ""
+	if h, p, err := net.SplitHostPort(server); err == nil {
+		host, port = h, p
+	}
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return usageErrorf("%s %q: the port is not a number from 1 to 65535", what, server)
+		}
+	}
+	if !psremote.ValidFQDN(host) && net.ParseIP(host) == nil {
+		return usageErrorf("%s %q: want the server's FQDN, e.g. fe01.pool01.contoso.com", what, server)
+	}
+	return nil
+}
+
 // connection builds the WinRM connection from the flags.
 func connection(g *globals, c *cli.Context) (psremote.Conn, error) {
 	server := strings.TrimSpace(c.String("server"))
 	if server == "" {
 		return psremote.Conn{}, usageErrorf("give the Front End with --server FQDN (or LYNCTRUST_SERVER)")
 	}
-	host := server
-	if h, _, err := net.SplitHostPort(server); err == nil {
-		host = h
-	}
-	if !psremote.ValidFQDN(host) && net.ParseIP(host) == nil {
-		return psremote.Conn{}, usageErrorf("--server %q: want the server's FQDN, e.g. fe01.pool01.contoso.com", server)
+	if err := checkServer("--server", server); err != nil {
+		return psremote.Conn{}, err
 	}
 	conn, err := transportSettings(g, c)
 	if err != nil {
@@ -128,9 +144,12 @@ func transportSettings(g *globals, c flags) (psremote.Conn, error) {
 		return psremote.Conn{}, err
 	}
 	conn := psremote.Conn{Auth: auth, HTTPS: https, AllowUnencrypted: c.Bool("allow-unencrypted"), Insecure: c.Bool("insecure-skip-tls-verify"),
-		Krb5Conf: c.String("krb5-conf"), Dial: psremote.DialFunc(g.resolve.dialer()), OperationTimeout: min(20*time.Second, g.timeout)}
+		Krb5Conf: c.String("krb5-conf"), Dial: psremote.DialFunc(g.resolve.dialer()), OperationTimeout: operationTimeout(g.timeout), Timeout: g.timeout, Lookup: g.resolve.lookup}
 	if conn.Insecure {
 		fmt.Fprintln(g.stderr, "lynctrust: WARNING: --insecure-skip-tls-verify: the WinRM server's certificate is NOT checked; anyone in the path can read the password")
+	}
+	if auth == "basic" && !https {
+		fmt.Fprintln(g.stderr, "lynctrust: WARNING: --auth basic --allow-unencrypted: the password travels in the CLEAR over HTTP; anyone in the path can read it (use --https)")
 	}
 	if c.Bool("insecure-allow-tls10") {
 		if !https {
@@ -185,6 +204,14 @@ func refuseIdleTransportFlags(c flags, auth string, https bool) error {
 		return usageErrorf("--allow-unencrypted is for --auth basic over plain HTTP; NTLM encrypts the messages itself")
 	}
 	return nil
+}
+
+// operationTimeout is how long a Receive may wait on the server: under
+// --timeout, which bounds each request, so that the server's TimedOut fault
+// comes before lynctrust's own deadline; at most 20 s, and whole seconds.
+func operationTimeout(timeout time.Duration) time.Duration {
+	op := min(20*time.Second, timeout*3/4).Truncate(time.Second)
+	return max(op, time.Second)
 }
 
 // pairProblem says what is wrong with a certificate and key, without quoting

@@ -63,3 +63,16 @@ func (m resolveMap) dialer() trust.DialFunc {
 		return d.DialContext(ctx, network, addr)
 	}
 }
+
+// lookup says whether a host name resolves: a --resolve mapping counts, for
+// any port, else DNS is asked.
+func (m resolveMap) lookup(ctx context.Context, host string) error {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	for k := range m {
+		if h, _, err := net.SplitHostPort(k); err == nil && h == host {
+			return nil
+		}
+	}
+	_, err := net.DefaultResolver.LookupHost(ctx, host)
+	return err
+}

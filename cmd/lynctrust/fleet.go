@@ -126,11 +126,11 @@ type progressBars struct {
 
 func startProgress(g *globals, ds []fleet.Deployment) *progressBars {
 	b := &progressBars{}
-	if f, ok := g.stderr.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+	if f, ok := g.rawStderr.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
 		return b
 	}
 	b.pw = progress.NewWriter()
-	b.pw.SetOutputWriter(g.stderr)
+	b.pw.SetOutputWriter(g.rawStderr)
 	b.pw.SetAutoStop(true)
 	b.pw.SetUpdateFrequency(100 * time.Millisecond)
 	for _, d := range ds {
@@ -199,6 +199,9 @@ func runDeployment(g *globals, ctx context.Context, c *cli.Context, command stri
 		res.ExitCode, res.Hint = exitCodeOf(err)
 		res.Status, res.Error = "failed", err.Error()
 		return res
+	}
+	if err := checkServer("inventory: deployment "+strconv.Quote(d.Name)+": server", d.Server); err != nil {
+		return fail(err)
 	}
 	pw, err := d.PasswordOf()
 	if err != nil {

@@ -160,6 +160,8 @@ func cmdLabctl(ts *testscript.TestScript, neg bool, args []string) {
 		l.Knobs.InjectAt(args[1], base+n)
 	case "clear":
 		l.Knobs.ClearFaults()
+	case "computer":
+		l.Deployment.NameComputer(args[1], args[2])
 	case "trusted":
 		for _, e := range l.Deployment.Trusted(args[1]) {
 			fmt.Fprintf(out, "%s:%s\n", e.Thumbprint, e.CAStore)

@@ -80,6 +80,10 @@ td.info { background: #d1ecf1; }
 `
 
 func (g *globals) renderGrid(gr grid) error {
+	// Cells quote servers (site and computer names, certificate subjects,
+	// PowerShell's errors): no control character of theirs reaches the
+	// terminal, whatever the format.
+	gr.title = escapeControls(gr.title)
 	t := table.NewWriter()
 	if gr.header != nil {
 		t.AppendHeader(toRow(gr.header))
@@ -129,7 +133,7 @@ func (g *globals) renderGrid(gr grid) error {
 func toRow(cells []string) table.Row {
 	r := make(table.Row, len(cells))
 	for i, c := range cells {
-		r[i] = c
+		r[i] = escapeControls(c)
 	}
 	return r
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -50,9 +51,12 @@ func journalCommand(g *globals) *cli.Command {
 			if err != nil {
 				return usageError(err)
 			}
-			entries, err := changelog.Read(dir)
+			entries, torn, err := changelog.Read(dir)
 			if err != nil {
 				return err
+			}
+			for _, t := range torn {
+				fmt.Fprintf(g.stderr, "lynctrust: warning: %v: skipped (a write cut short, or an edit); the other entries are shown\n", t)
 			}
 			gr := grid{header: []string{"time", "operator", "server", "command", "result", "after"}}
 			for _, e := range entries {

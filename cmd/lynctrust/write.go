@@ -159,23 +159,36 @@ func applyPlan(g *globals, ctx context.Context, p *change.Plan) (string, error) 
 	for _, s := range res.Installed {
 		fmt.Fprintf(g.stderr, "lynctrust: installed %s into LocalMachine\\%s on %s\n", p.Request.Entry.Thumbprint, p.Request.Entry.CAStore.CertStore(), s)
 	}
+	if res.JournalErr != nil && err != nil {
+		fmt.Fprintf(g.stderr, "lynctrust: %v\n", res.JournalErr)
+	}
 	if res.Reread {
 		sayReread(g, p, res)
 	}
 	if err != nil {
 		return string(res.Status), applyError(g, res, err)
 	}
-	if res.JournalErr != nil {
-		return string(res.Status), &exitError{code: exitLocal, err: fmt.Errorf("the change was made and verified, but the journal could not be written: %w", res.JournalErr),
-			hint: "the snapshot " + res.Snapshot + " holds the list before the change; free the state directory, and note the change by hand"}
-	}
 	how := "read back from the Central Management Store"
 	if res.Survived != nil {
 		fmt.Fprintf(g.stderr, "lynctrust: %v\nlynctrust: the change is in place all the same: reading it again verifies it\n", res.Survived)
 		how = "read again from the Central Management Store"
 	}
-	return statusChanged, g.emit(map[string]any{"result": "changed", "snapshot": res.Snapshot, "after": res.After}, diffGrid(p),
-		record("done", "verified", how, "snapshot", res.Snapshot, "next", nextSteps))
+	if err := g.emit(map[string]any{"result": "changed", "snapshot": res.Snapshot, "after": res.After}, diffGrid(p),
+		record("done", "verified", how, "snapshot", res.Snapshot, "next", nextSteps)); err != nil {
+		return statusChanged, err
+	}
+	return statusChanged, journalFailed(res.JournalErr, res.Snapshot)
+}
+
+// journalFailed is the error of a change that was made, but that the
+// journal does not record: the exit status is not 0, and the message says
+// what was done and where the snapshot is.
+func journalFailed(jerr error, snapshot string) error {
+	if jerr == nil {
+		return nil
+	}
+	return &exitError{code: exitLocal, err: fmt.Errorf("the change was made and verified, but the journal could not be written: %w", jerr),
+		hint: "the snapshot taken before the change is " + snapshot + " (lynctrust rollback --snapshot undoes the change); free space in the state directory (--state-dir) so the next change is journaled"}
 }
 
 // applyError says what a failed write left behind.

@@ -5,9 +5,11 @@ package changelog
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -80,14 +82,38 @@ func Save(dir string, s *Snapshot) (string, error) {
 		return "", err
 	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+	if err := writeSynced(tmp, append(b, '\n')); err != nil {
+		os.Remove(tmp)
 		return "", fmt.Errorf("writing snapshot: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("writing snapshot: %w", err)
+	}
+	if err := syncDir(sdir); err != nil {
 		return "", fmt.Errorf("writing snapshot: %w", err)
 	}
 	s.Path = path
 	return path, nil
+}
+
+// writeSynced writes a new file and flushes it to the disk before it
+// returns: a snapshot must survive a crash or a power cut that follows the
+// change it precedes.
+func writeSynced(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func safe(s string) string {
@@ -166,36 +192,94 @@ func Append(dir string, e Entry) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(filepath.Join(dir, "journal.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	path := filepath.Join(dir, "journal.jsonl")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
-		return fmt.Errorf("opening the journal: %w", err)
+		return fmt.Errorf("opening the journal %s: %w", path, err)
 	}
-	defer f.Close()
 	if _, err := f.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("writing the journal: %w", err)
+		f.Close()
+		return fmt.Errorf("writing the journal %s: %w", path, err)
 	}
-	return f.Sync()
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("writing the journal %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing the journal %s: %w", path, err)
+	}
+	// The directory too, so that a journal created by this line survives.
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("writing the journal %s: %w", path, err)
+	}
+	return nil
 }
 
-// Read reads the journal, oldest first.
-func Read(dir string) ([]Entry, error) {
+// TornLine is a journal line that does not read as an entry: a write cut
+// short by a crash or a full disk, or an edit.
+type TornLine struct {
+	Line int
+	Err  error
+}
+
+func (t TornLine) Error() string { return fmt.Sprintf("journal line %d: %v", t.Line, t.Err) }
+
+// maxLine bounds a journal line: an entry holds a few lists of thumbprints.
+const maxLine = 1 << 24
+
+// Read reads the journal, oldest first. A line that does not read as an
+// entry is skipped and returned in torn, so that one bad line hides no
+// other entry.
+func Read(dir string) (entries []Entry, torn []TornLine, err error) {
 	f, err := os.Open(filepath.Join(dir, "journal.jsonl"))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	var out []Entry
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for n := 1; sc.Scan(); n++ {
-		var e Entry
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			return out, fmt.Errorf("journal line %d: %w", n, err)
+	r := bufio.NewReader(f)
+	for n := 1; ; n++ {
+		line, tooLong, err := readLine(r)
+		if err == io.EOF {
+			return entries, torn, nil
 		}
-		out = append(out, e)
+		if err != nil {
+			return entries, torn, fmt.Errorf("reading the journal: %w", err)
+		}
+		var e Entry
+		switch {
+		case tooLong:
+			torn = append(torn, TornLine{n, fmt.Errorf("longer than %d MB", maxLine>>20)})
+		case len(bytes.TrimSpace(line)) == 0:
+		default:
+			if err := json.Unmarshal(line, &e); err != nil {
+				torn = append(torn, TornLine{n, err})
+				continue
+			}
+			entries = append(entries, e)
+		}
 	}
-	return out, sc.Err()
+}
+
+// readLine reads one line, keeping at most maxLine bytes of it.
+func readLine(r *bufio.Reader) (line []byte, tooLong bool, err error) {
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(line)+len(chunk) > maxLine {
+			tooLong = true
+		} else {
+			line = append(line, chunk...)
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF && (len(line) > 0 || tooLong):
+			return line, tooLong, nil
+		case err != nil:
+			return nil, false, err
+		}
+		return line, tooLong, nil
+	}
 }

@@ -113,7 +113,7 @@ func Run(ctx context.Context, o Options) *Report {
 			exchangeRoot = res.report.Recommended().RootThumbprint
 		}
 	}
-	pool, frontEnds := poolAndFrontEnds(o, inv)
+	pool, frontEnds, refused := poolAndFrontEnds(ctx, o, inv)
 	probed := pool
 	if probed == "" && o.Conn != nil {
 		probed = o.Conn.Host() // the pool is unknown: the server's own ports
@@ -128,6 +128,10 @@ func Run(ctx context.Context, o Options) *Report {
 	wg.Wait()
 	if o.Symptom != "" {
 		add(symptomCheck(o.Symptom))
+	}
+	if len(refused) > 0 {
+		add(Check{ID: 9, Name: "server names in the topology", Status: Fail, Evidence: refused,
+			Fix: "check the topology (Get-CsPool): lynctrust signs in only to host names in the domain of --server that resolve"})
 	}
 	sort.Slice(r.Checks, func(i, j int) bool { return r.Checks[i].ID < r.Checks[j].ID })
 	return r
@@ -176,16 +180,32 @@ func gather(ctx context.Context, o Options, ropts trust.ResolveOptions) ([]resol
 
 // poolAndFrontEnds names the phones' registrar pool and the web servers
 // whose clocks are checked.
-func poolAndFrontEnds(o Options, inv *psremote.Inventory) (string, []string) {
-	pool := o.Pool
-	var frontEnds []string
+// Names from the topology that CheckPeer refuses are left out, and listed
+// in refused.
+func poolAndFrontEnds(ctx context.Context, o Options, inv *psremote.Inventory) (pool string, frontEnds, refused []string) {
+	pool = o.Pool
+	// Names from the topology are contacted only if CheckPeer passes them.
+	expected := func(name string) bool {
+		if o.Conn == nil {
+			return true // no topology without a connection
+		}
+		if err := o.Conn.CheckPeer(ctx, name); err != nil {
+			refused = append(refused, err.Error())
+			return false
+		}
+		return true
+	}
 	if inv != nil {
 		for _, p := range inv.Pools {
-			if p.Web && !p.Director && pool == "" {
+			if p.Web && !p.Director && pool == "" && expected(p.FQDN) {
 				pool = p.FQDN // the phones' registrar pool, not a Director
 			}
 			if p.Web {
-				frontEnds = append(frontEnds, p.Computers...)
+				for _, fe := range p.Computers {
+					if expected(fe) {
+						frontEnds = append(frontEnds, fe)
+					}
+				}
 			}
 		}
 	}
@@ -197,7 +217,7 @@ func poolAndFrontEnds(o Options, inv *psremote.Inventory) (string, []string) {
 		// line is still a Front End whose clock and ports can be checked.
 		frontEnds = []string{o.Conn.Host()}
 	}
-	return pool, frontEnds
+	return pool, frontEnds, refused
 }
 
 func chainCheck(results []resolved) Check {

@@ -228,6 +228,15 @@ func (d *Deployment) WebServers() []*Server {
 	return out
 }
 
+// NameComputer makes the topology list a computer in a pool that the lab
+// does not run: the test hook of a topology that names a foreign host
+// (issue 17). The name is taken as it is, port or path included.
+func (d *Deployment) NameComputer(pool, name string) {
+	if p := d.pool(pool); p != nil {
+		p.Computers = append(p.Computers, name)
+	}
+}
+
 func (d *Deployment) pool(fqdn string) *Pool {
 	for _, p := range d.Pools {
 		if strings.EqualFold(p.FQDN, fqdn) {

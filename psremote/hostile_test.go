@@ -1,0 +1,261 @@
+package psremote_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lynctrust/lynctrust/psremote"
+)
+
+// Servers that are not what they claim: the reply limits and the deadlines
+// of issue 17. Each is checked through Run, as the commands use it.
+
+// basicConn reaches a test server with Basic over plain HTTP, so that the
+// server needs no NTLM.
+func basicConn(addr string) psremote.Conn {
+	return psremote.Conn{Server: "winrm.lab.test", User: "u", Password: "p", Auth: "basic", AllowUnencrypted: true,
+		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		}}
+}
+
+func listen(t *testing.T, h http.Handler) string {
+	t.Helper()
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return s.Listener.Addr().String()
+}
+
+// allocated runs f and returns how many bytes the whole process allocated
+// meanwhile: the test server's included, which only makes the bound harder.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// peak runs f and returns the most heap in use at any time meanwhile,
+// sampled every few milliseconds, above what was in use before.
+func peak(f func()) uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	base, top := m.HeapInuse, m.HeapInuse
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return top - base
+		case <-tick.C:
+			runtime.ReadMemStats(&m)
+			top = max(top, m.HeapInuse)
+		}
+	}
+}
+
+const memoryBound = 200 << 20
+
+// A reply of 3 GB, streamed without a length, is refused after the first
+// few MB: it used to be read whole (9.7 GB resident).
+func TestThreeGigabyteReplyIsRefused(t *testing.T) {
+	for _, auth := range []string{"basic", "ntlm"} {
+		t.Run(auth, func(t *testing.T) {
+			chunk := bytes.Repeat([]byte("<x>AAAAAAAAAAAAAAAAAAAAAAAAAAAAA</x>"), 2048)
+			sent := make(chan int64, 1)
+			addr := listen(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				w.Header().Set("Content-Type", "application/soap+xml;charset=UTF-8")
+				if auth == "ntlm" {
+					w.Header().Set("WWW-Authenticate", "Negotiate TlRMTVNTUAACAAAA")
+				}
+				var n int64
+				for n < 3<<30 {
+					k, err := w.Write(chunk)
+					n += int64(k)
+					if err != nil {
+						break
+					}
+				}
+				sent <- n
+			}))
+			c := basicConn(addr)
+			c.Auth = auth
+			var err error
+			start := time.Now()
+			alloc := allocated(func() { _, err = psremote.Run(context.Background(), c, "x", nil) })
+			if auth == "basic" && !errors.Is(err, psremote.ErrReplyTooLarge) {
+				t.Fatalf("err = %v, want the reply too large", err)
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if alloc > memoryBound {
+				t.Errorf("allocated %d MB reading a 3 GB reply", alloc>>20)
+			}
+			if n := <-sent; n >= 3<<30 {
+				t.Errorf("lynctrust read the whole %d bytes", n)
+			}
+			t.Logf("%s: %v after %v, %d MB allocated", auth, err, time.Since(start).Round(time.Millisecond), alloc>>20)
+		})
+	}
+}
+
+// A reply announced as 3 GB is refused before a byte of it is read.
+func TestAnnouncedLengthIsRefused(t *testing.T) {
+	addr := listen(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "3221225472")
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte("<s:Envelope>"))
+	}))
+	_, err := psremote.Run(context.Background(), basicConn(addr), "x", nil)
+	if !errors.Is(err, psremote.ErrReplyTooLarge) || !strings.Contains(err.Error(), "larger than 4 MB") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// An envelope nested a million deep never reaches masterzen's XPath tree
+// builder, which took minutes to hours over it.
+func TestMillionDeepEnvelopeIsRefused(t *testing.T) {
+	body := "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body>" + strings.Repeat("<a>", 1_000_000)
+	addr := listen(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/soap+xml;charset=UTF-8")
+		io.WriteString(w, body)
+	}))
+	start := time.Now()
+	var err error
+	top := peak(func() { _, err = psremote.Run(context.Background(), basicConn(addr), "x", nil) })
+	if !errors.Is(err, psremote.ErrReplyTooDeep) {
+		t.Fatalf("err = %v, want the reply too deep", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %v", d)
+	}
+	if top > memoryBound {
+		t.Errorf("peak heap %d MB", top>>20)
+	}
+	if !strings.Contains(err.Error(), "deeper than 64 levels") {
+		t.Errorf("message: %v", err)
+	}
+}
+
+// silent accepts connections and never answers.
+func silent(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+// Against a server that accepts and never answers, a request ends at its
+// timeout (it took the HTTP client's 45 s), and a cancel ends it at once.
+func TestSilentServer(t *testing.T) {
+	addr := silent(t)
+	c := basicConn(addr)
+	c.Auth = "" // NTLM: the handshake's first request meets the silence
+	c.Timeout, c.OperationTimeout = 2*time.Second, time.Second
+	start := time.Now()
+	_, err := psremote.Run(context.Background(), c, "x", nil)
+	d := time.Since(start)
+	if err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Errorf("err = %v, want timed out", err)
+	}
+	if d > 3*time.Second {
+		t.Errorf("a 2 s timeout took %v", d)
+	}
+
+	c.Timeout = time.Minute
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	start = time.Now()
+	_, err = psremote.Run(ctx, c, "x", nil)
+	if d := time.Since(start); d > 300*time.Millisecond+time.Second {
+		t.Errorf("a cancel after 300 ms ended the command after %v", d)
+	}
+	if err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Errorf("err = %v, want interrupted", err)
+	}
+}
+
+// chatty is a WinRM service (Basic, no encryption) whose command prints
+// 1 MB per Receive and never ends.
+func chatty(t *testing.T) string {
+	out := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("LYNCTRUST\tx\n"), 1<<20/12))
+	env := func(action, body string) string {
+		return `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" ` +
+			`xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:rsp="http://schemas.microsoft.com/wbem/wsman/1/windows/shell">` +
+			`<s:Header><a:Action>` + action + `</a:Action></s:Header><s:Body>` + body + `</s:Body></s:Envelope>`
+	}
+	const shell = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/"
+	return listen(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/soap+xml;charset=UTF-8")
+		switch {
+		case bytes.Contains(b, []byte("transfer/Create<")):
+			io.WriteString(w, env("http://schemas.xmlsoap.org/ws/2004/09/transfer/CreateResponse",
+				`<w:ResourceCreated><a:ReferenceParameters><w:SelectorSet><w:Selector Name="ShellId">S1</w:Selector></w:SelectorSet></a:ReferenceParameters></w:ResourceCreated>`))
+		case bytes.Contains(b, []byte("shell/Command<")):
+			io.WriteString(w, env(shell+"CommandResponse", `<rsp:CommandResponse><rsp:CommandId>C1</rsp:CommandId></rsp:CommandResponse>`))
+		case bytes.Contains(b, []byte("shell/Receive<")):
+			io.WriteString(w, env(shell+"ReceiveResponse", `<rsp:ReceiveResponse><rsp:Stream Name="stdout" CommandId="C1">`+out+
+				`</rsp:Stream><rsp:CommandState CommandId="C1" State="`+shell+`CommandState/Running"/></rsp:ReceiveResponse>`))
+		default:
+			io.WriteString(w, env(shell+"SignalResponse", ""))
+		}
+	}))
+}
+
+// A command that prints without end is stopped at MaxOutput.
+func TestEndlessOutputIsCapped(t *testing.T) {
+	var err error
+	addr := chatty(t)
+	top := peak(func() {
+		_, err = psremote.Run(context.Background(), basicConn(addr), "x", map[string]int{"x": 0})
+	})
+	if !errors.Is(err, psremote.ErrOutputTooLarge) {
+		t.Fatalf("err = %v, want the output too large", err)
+	}
+	if top > memoryBound {
+		t.Errorf("peak heap %d MB", top>>20)
+	}
+	t.Logf("%v; peak heap %d MB", err, top>>20)
+}
