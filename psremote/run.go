@@ -166,14 +166,28 @@ func DecodeCLIXML(stderr string) []string {
 	return out
 }
 
-// bootstrap is the short command that runs a long script: it reads the
-// script from standard input, so that scripts of any length stay clear of
-// cmd.exe's 8191-character command line (winrm-facts §6), and runs it only
-// if it arrived whole: a lost Send must not run half a script.
+// scriptVariable is the shell environment variable that carries a script
+// too long for the command line.
+const scriptVariable = "LYNCTRUST_SCRIPT"
+
+// maxVariable is the most a Windows environment variable holds ("The
+// maximum size of a user-defined environment variable is 32,767
+// characters", Win32 "Environment Variables").
+const maxVariable = 32767
+
+// bootstrap is the short command that runs a long script. The script
+// travels in an environment variable of the WinRM shell (MS-WSMV Shell
+// Environment; what winrs -env sets), which every WinRM version honours and
+// which does not depend on how powershell.exe treats standard input: under
+// WinRS console mode the input never ends, and PowerShell 2.0's console host
+// reads redirected input itself (docs/lab.md). The script runs only if it
+// arrived whole, and the variable is cleared before it runs, so that the
+// programs it starts do not inherit it.
 func bootstrap(length int) string {
-	return "$ProgressPreference = 'SilentlyContinue'; $s = [Console]::In.ReadToEnd(); " +
-		"if ($s.Length -ne " + strconv.Itoa(length) + ") { Write-Output ('LYNCTRUST' + [char]9 + 'error' + [char]9 + 'incomplete' + [char]9 + " +
-		"'the script arrived incomplete: ' + $s.Length + ' of " + strconv.Itoa(length) + " characters'); exit 7 }; Invoke-Expression $s"
+	n := strconv.Itoa(length)
+	return "$ProgressPreference = 'SilentlyContinue'; $s = $env:" + scriptVariable + "; $env:" + scriptVariable + " = $null; " +
+		"if (($s -eq $null) -or ($s.Length -ne " + n + ")) { [Console]::Out.WriteLine('LYNCTRUST' + [char]9 + 'error' + [char]9 + 'incomplete' + [char]9 + " +
+		"'the script arrived incomplete: ' + $s.Length + ' of " + n + " characters'); exit 7 }; Invoke-Expression $s"
 }
 
 // encodedCommand is the powershell.exe command line that runs script.
@@ -186,16 +200,24 @@ func encodedCommand(script string) string {
 	return "powershell.exe -NoProfile -NonInteractive -InputFormat Text -EncodedCommand " + base64.StdEncoding.EncodeToString(b)
 }
 
-// maxCommandLine keeps clear of cmd.exe's 8191 characters.
+// maxCommandLine keeps clear of cmd.exe's 8191 characters (winrm-facts §10;
+// -EncodedCommand makes a script about 2.7 times longer: UTF-16, then base64).
 const maxCommandLine = 8000
 
 // CommandLine is how a script is started: short scripts travel inside the
-// command line; longer ones on standard input, read by bootstrap.
-func CommandLine(script string) (cmdline string, stdin string) {
+// command line; longer ones in the shell's environment (env), read by
+// bootstrap.
+func CommandLine(script string) (cmdline string, env map[string]string, err error) {
 	if c := encodedCommand("$ProgressPreference = 'SilentlyContinue'\n" + script); len(c) <= maxCommandLine {
-		return c, ""
+		return c, nil, nil
 	}
-	return encodedCommand(bootstrap(len(utf16.Encode([]rune(script))))), script
+	// WinRM may trim the variable's value; a script's ends are blank anyway.
+	script = strings.TrimSpace(script)
+	n := len(utf16.Encode([]rune(script)))
+	if n > maxVariable {
+		return "", nil, fmt.Errorf("the script is %d characters, more than the %d a Windows environment variable holds: change fewer collections at once", n, maxVariable)
+	}
+	return encodedCommand(bootstrap(n)), map[string]string{scriptVariable: script}, nil
 }
 
 // ConnectError is a failure to reach or use the WinRM service, explained.
@@ -252,7 +274,7 @@ func explainConnect(c Conn, err error) error {
 	case errors.As(err, &f):
 		ce.Err = f
 		if f.Code == "2147942405" {
-			ce.Hint = "the account needs to be a local Administrator (or in Remote Management Users) on the server"
+			ce.Hint = "the account needs to be a local Administrator on the server, or a member of Remote Management Users (Windows Server 2012 and later; on 2008 R2, which lacks the group, grant it in WinRM's RootSDDL with `winrm configSDDL default`)"
 		}
 	}
 	var ue *url.Error
@@ -262,8 +284,8 @@ func explainConnect(c Conn, err error) error {
 	return ce
 }
 
-// Run runs a script on a server: one shell, one command, the script on
-// standard input. It returns what the script printed, parsed strictly.
+// Run runs a script on a server: one shell, one command, the script in the
+// command line or in the shell's environment. It returns what the script printed, parsed strictly.
 func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Output, error) {
 	auth := strings.ToLower(c.Auth)
 	if auth == "" {
@@ -330,8 +352,12 @@ func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Ou
 		return nil, err
 	}
 	var stdout, stderr bytes.Buffer
-	cmdline, stdin := CommandLine(script)
-	code, err := runGuarded(ctx, client, cmdline, &stdout, &stderr, stdin)
+	cmdline, env, err := CommandLine(script)
+	if err != nil {
+		return nil, err
+	}
+	tr.env = env
+	code, err := runGuarded(ctx, client, cmdline, &stdout, &stderr)
 	out := &Output{ExitCode: code, Requests: tr.requests, Errors: DecodeCLIXML(stderr.String())}
 	if err != nil {
 		return out, explainConnect(c, err)
@@ -350,17 +376,13 @@ func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Ou
 	return out, nil
 }
 
-// runGuarded runs the command, with stdin when there is any (then Send and
-// Receive overlap, on two connections), and turns a panic in the WinRM
-// library on the calling goroutine into an error.
-func runGuarded(ctx context.Context, client *winrm.Client, cmd string, stdout, stderr *bytes.Buffer, stdin string) (code int, err error) {
+// runGuarded runs the command and turns a panic in the WinRM library on the
+// calling goroutine into an error.
+func runGuarded(ctx context.Context, client *winrm.Client, cmd string, stdout, stderr *bytes.Buffer) (code int, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("the WinRM exchange broke off: %v", r)
 		}
 	}()
-	if stdin == "" {
-		return client.RunWithContext(ctx, cmd, stdout, stderr)
-	}
-	return client.RunWithContextWithInput(ctx, cmd, stdout, stderr, strings.NewReader(stdin))
+	return client.RunWithContext(ctx, cmd, stdout, stderr)
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -95,6 +96,8 @@ type transport struct {
 	idle []*conn
 	// requests counts the SOAP messages sent.
 	requests int
+	// env is the shell's environment, sent with Create Shell.
+	env map[string]string
 }
 
 type conn struct {
@@ -228,7 +231,35 @@ func (t *transport) handshake(ctx context.Context, c *conn) error {
 
 // Post sends one SOAP message and returns the reply, or the fault as an error.
 func (t *transport) Post(_ *winrm.Client, msg *soap.SoapMessage) (string, error) {
-	return t.post(context.Background(), []byte(msg.String()))
+	return t.post(context.Background(), withEnvironment([]byte(msg.String()), t.env))
+}
+
+// withEnvironment adds the variables to a Create Shell request, as
+// <rsp:Environment><rsp:Variable Name="…">…</rsp:Variable></rsp:Environment>
+// (MS-WSMV 2.2.4.37; pywinrm's open_shell(env_vars=…) sends the same):
+// masterzen/winrm has no setting for it.
+func withEnvironment(body []byte, env map[string]string) []byte {
+	const end = "</rsp:Shell>"
+	if len(env) == 0 || !bytes.Contains(body, []byte("http://schemas.xmlsoap.org/ws/2004/09/transfer/Create")) || !bytes.Contains(body, []byte(end)) {
+		return body
+	}
+	names := make([]string, 0, len(env))
+	for k := range env {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var b bytes.Buffer
+	b.WriteString("<rsp:Environment>")
+	for _, k := range names {
+		b.WriteString(`<rsp:Variable Name="`)
+		xml.EscapeText(&b, []byte(k))
+		b.WriteString(`">`)
+		xml.EscapeText(&b, []byte(env[k]))
+		b.WriteString("</rsp:Variable>")
+	}
+	b.WriteString("</rsp:Environment>")
+	i := bytes.LastIndex(body, []byte(end))
+	return append(append(append([]byte(nil), body[:i]...), b.Bytes()...), body[i:]...)
 }
 
 func (t *transport) post(ctx context.Context, body []byte) (string, error) {

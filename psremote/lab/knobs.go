@@ -73,7 +73,15 @@ type Knobs struct {
 	at           map[string]int // kind/step -> only during the server's N-th command
 	clockSkew    time.Duration
 	replicaDelay time.Duration
+	culture      string
 }
+
+// SetCulture sets the servers' culture (en-US, de-DE, fi-FI): how dates
+// are formatted and the words schtasks prints.
+func (k *Knobs) SetCulture(name string) { k.mu.Lock(); k.culture = name; k.mu.Unlock() }
+
+// Culture is the servers' culture, "" for en-US.
+func (k *Knobs) Culture() string { k.mu.Lock(); defer k.mu.Unlock(); return k.culture }
 
 // SetLatency delays every HTTP request by d.
 func (k *Knobs) SetLatency(d time.Duration) { k.mu.Lock(); k.latency = d; k.mu.Unlock() }

@@ -42,6 +42,12 @@ type Options struct {
 	// Certificate turns on Service/Auth/Certificate (false on Windows by
 	// default); the mapping of the lab's client certificate is always there.
 	Certificate bool
+	// AdminUser names the domain account in RTCUniversalServerAdmins and
+	// Administrators (lyncadmin when empty).
+	AdminUser string
+	// Culture is the servers' culture (en-US when empty; de-DE, fi-FI): it
+	// shapes dates a script formats and the words schtasks prints.
+	Culture string
 	// Kerberos starts a real MIT KDC for the domain (Debian's krb5-kdc and
 	// krb5-admin-server) and gives every server its HTTP/FQDN key.
 	Kerberos bool
@@ -133,11 +139,16 @@ func Start(opts Options) (*Lab, error) {
 	if opts.Product == "" {
 		opts.Product = "2019"
 	}
-	if _, ok := psVersionOf[opts.Product]; !ok {
+	if _, ok := windowsOf[opts.Product]; !ok {
 		return nil, fmt.Errorf("product %q: want 2010, 2013, 2015 or 2019", opts.Product)
 	}
 	if opts.Edition == "" {
 		opts.Edition = "standard"
+	}
+	if opts.Culture != "" {
+		if _, err := LookupCulture(opts.Culture); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Edition != "standard" && opts.Edition != "enterprise" {
 		return nil, fmt.Errorf("edition %q: want standard or enterprise", opts.Edition)
@@ -155,6 +166,7 @@ func Start(opts Options) (*Lab, error) {
 		opts.Now = time.Now
 	}
 	l := &Lab{Knobs: &Knobs{}, ports: map[string]int{}}
+	l.Knobs.SetCulture(opts.Culture)
 	if opts.Persist && opts.StateDir == "" {
 		return nil, fmt.Errorf("a persistent lab needs a state directory")
 	}
@@ -204,10 +216,21 @@ func Start(opts Options) (*Lab, error) {
 
 	dom := Domain{NetBIOS: "LAB", DNS: "lab.test"}
 	d := &Deployment{Product: opts.Product, Edition: opts.Edition, Domain: dom, Knobs: l.Knobs, now: opts.Now, Sites: []string{"Redmond"}}
+	win := windowsOf[opts.Product]
+	// Remote Management Users arrived with Windows Server 2012: on 2008 R2
+	// the group does not exist, and only Administrators reach WinRM.
+	remote := []string{GroupRemoteMgmt}
+	if !win.RemoteManagementUsers {
+		remote = nil
+	}
+	admin := opts.AdminUser
+	if admin == "" {
+		admin = "lyncadmin"
+	}
 	d.Accounts = []*Account{
-		{User: "lyncadmin", Password: randomPassword(), Groups: []string{GroupServerAdmins, GroupAdministrators}},
-		{User: "lyncreader", Password: randomPassword(), Groups: []string{GroupReadOnlyAdmins, GroupRemoteMgmt}},
-		{User: "helpdesk", Password: randomPassword(), Groups: []string{GroupRemoteMgmt}},
+		{User: admin, Password: randomPassword(), Groups: []string{GroupServerAdmins, GroupAdministrators}},
+		{User: "lyncreader", Password: randomPassword(), Groups: append([]string{GroupReadOnlyAdmins}, remote...)},
+		{User: "helpdesk", Password: randomPassword(), Groups: remote},
 	}
 	d.LocalAdmin = &Account{User: "Administrator", Password: randomPassword(), Groups: []string{GroupAdministrators}}
 	poolFQDN := "se01." + dom.DNS
@@ -303,7 +326,10 @@ func Start(opts Options) (*Lab, error) {
 		srv.replica = 1
 		srv.Local = []*Account{{User: d.LocalAdmin.User, Password: d.LocalAdmin.Password, Groups: d.LocalAdmin.Groups, Computer: srv.Computer()}}
 		srv.WinRM = NewWinRM(WinRMConfig{Computer: srv.Computer(), Domain: dom, Lookup: d.Lookup, Local: srv.Local,
-			CanConnect:       func(a *Account) bool { return inGroup(a, GroupAdministrators) || inGroup(a, GroupRemoteMgmt) },
+			CanConnect: func(a *Account) bool {
+				return inGroup(a, GroupAdministrators) || win.RemoteManagementUsers && inGroup(a, GroupRemoteMgmt)
+			},
+			MaxShellsPerUser: win.MaxShellsPerUser, MaxOperationsPerUser: win.MaxConcurrentOperationsPerUser, MaxEnvelopeKB: win.MaxEnvelopeKB,
 			AllowUnencrypted: opts.AllowUnencrypted, Basic: opts.Basic, Certificate: opts.Certificate,
 			CertMappings: []CertMapping{mapping}, FindCert: srv.findCert,
 			Run: d.process(srv), Knobs: l.Knobs, Counters: srv.Counters})

@@ -18,34 +18,34 @@ try {
         $configs = @(Get-CsWebServiceConfiguration -LocalStore)
     }
 } catch {
-    Write-Output ('LYNCTRUST' + $tab + 'error' + $tab + 'read-failed' + $tab + ($_.Exception.Message -replace '[\t\r\n]+', ' '))
+    [Console]::Out.WriteLine('LYNCTRUST' + $tab + 'error' + $tab + 'read-failed' + $tab + ($_.Exception.Message -replace '[\t\r\n]+', ' '))
     exit 4
 }
-Write-Output ('LYNCTRUST' + $tab + 'source' + $tab + $source)
+[Console]::Out.WriteLine('LYNCTRUST' + $tab + 'source' + $tab + $source)
 $wanted = @($extraWanted)
 foreach ($c in $configs) {
-    Write-Output (@('LYNCTRUST', 'config', $c.Identity, $c.InferCertChainFromSSL, $c.UseCertificateAuth, $c.UsePinAuth) -join $tab)
+    [Console]::Out.WriteLine(@('LYNCTRUST', 'config', $c.Identity, $c.InferCertChainFromSSL, $c.UseCertificateAuth, $c.UsePinAuth) -join $tab)
     foreach ($t in $c.TrustedCACerts) {
-        Write-Output (@('LYNCTRUST', 'trusted', $c.Identity, $t.Thumbprint, $t.CAStore) -join $tab)
+        [Console]::Out.WriteLine(@('LYNCTRUST', 'trusted', $c.Identity, $t.Thumbprint, $t.CAStore) -join $tab)
         $wanted += ($t.Thumbprint + ':' + $t.CAStore)
     }
 }
 foreach ($p in @(Get-CsPool -LocalStore)) {
-    Write-Output (@('LYNCTRUST', 'pool', $p.Identity, $p.Site) -join $tab)
+    [Console]::Out.WriteLine(@('LYNCTRUST', 'pool', $p.Identity, $p.Site) -join $tab)
     foreach ($computer in $p.Computers) {
-        Write-Output (@('LYNCTRUST', 'computer', $p.Identity, $computer) -join $tab)
+        [Console]::Out.WriteLine(@('LYNCTRUST', 'computer', $p.Identity, $computer) -join $tab)
     }
 }
 foreach ($w in @(Get-CsService -WebServer -LocalStore)) {
-    Write-Output (@('LYNCTRUST', 'webserver', $w.PoolFqdn, $w.SiteId) -join $tab)
+    [Console]::Out.WriteLine(@('LYNCTRUST', 'webserver', $w.PoolFqdn, $w.SiteId) -join $tab)
 }
 foreach ($d in @(Get-CsService -Director -LocalStore)) {
-    Write-Output (@('LYNCTRUST', 'director', $d.PoolFqdn) -join $tab)
+    [Console]::Out.WriteLine(@('LYNCTRUST', 'director', $d.PoolFqdn) -join $tab)
 }
 try {
     foreach ($r in @(Get-CsManagementStoreReplicationStatus)) {
-        Write-Output (@('LYNCTRUST', 'replica', $r.ReplicaFqdn, $r.UpToDate) -join $tab)
+        [Console]::Out.WriteLine(@('LYNCTRUST', 'replica', $r.ReplicaFqdn, $r.UpToDate) -join $tab)
     }
 } catch {
-    Write-Output ('LYNCTRUST' + $tab + 'replication-unknown' + $tab + ($_.Exception.Message -replace '[\t\r\n]+', ' '))
+    [Console]::Out.WriteLine('LYNCTRUST' + $tab + 'replication-unknown' + $tab + ($_.Exception.Message -replace '[\t\r\n]+', ' '))
 }
