@@ -226,7 +226,12 @@ const consoleWidth = 80
 // with "..." in every version (pywinrm#301).
 func hostFormat(v pwsh.Value, psVersion int) string {
 	text := strings.ReplaceAll(pwsh.Format(v), "\r\n", "\n")
-	_, isText := v.(string)
+	// Objects the host formats as a table or list are cut; what prints as
+	// text (strings, numbers, an object's ToString) is text.
+	isText := true
+	if o, ok := v.(*pwsh.Object); ok && len(o.Props()) > 0 {
+		isText = false
+	}
 	var b strings.Builder
 	for _, line := range strings.Split(text, "\n") {
 		n := utf8.RuneCountInString(line)

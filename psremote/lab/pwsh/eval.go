@@ -1156,7 +1156,7 @@ func (rt *Runtime) nativeStderr(call *Call, merge bool, out []Value) ([]Value, e
 	for _, line := range call.Stderr {
 		e := &Error{Message: line, Category: "NotSpecified", FQID: "NativeCommandError", Command: call.Name, Target: line}
 		if merge && !strings.EqualFold(ToString(rt.vars["erroractionpreference"]), "Stop") {
-			rec := NewObject("System.Management.Automation.ErrorRecord").Set("Exception", line)
+			rec := NewObject("System.Management.Automation.ErrorRecord")
 			text := line
 			rec.String = func() string { return text }
 			records = append(records, rec)
