@@ -174,9 +174,8 @@ func (rt *Runtime) stmt(n node) ([]Value, error) {
 		var out []Value
 		items := enumerate(coll)
 		if coll == nil && rt.PSVersion < 3 {
-			// PowerShell 2.0 runs a foreach over $null once, with $null
-			// (about_Foreach; fixed in 3.0, "What's New in Windows
-			// PowerShell 3.0").
+			// PowerShell 2.0 runs a foreach over $null once, with $null;
+			// 3.0 and later do not (pester/Pester#441, a fix for v2).
 			items = []Value{nil}
 		}
 		for _, item := range items {
