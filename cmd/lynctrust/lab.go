@@ -30,7 +30,9 @@ EXAMPLES:
    $ lynctrust lab --state-dir ~/lynctrust-lab --edition enterprise --front-ends 3`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "scenario", Value: "healthy", Usage: "the Exchange certificate scenario"},
-			&cli.StringFlag{Name: "product", Value: "2019", Usage: "2010, 2013, 2015 or 2019"},
+			&cli.StringFlag{Name: "product", Value: "2019", Usage: "2010, 2013, 2015 or 2019: also the Windows and PowerShell under it (2010: Server 2008 R2 and PowerShell 2.0; docs/lab.md)"},
+			&cli.StringFlag{Name: "culture", Usage: "the servers' culture: en-US (default), de-DE or fi-FI (date formats, schtasks' words)"},
+			&cli.StringFlag{Name: "admin-user", Usage: "the name of the lab's administrator account (default lyncadmin)"},
 			&cli.StringFlag{Name: "edition", Value: "standard", Usage: "standard or enterprise"},
 			&cli.IntFlag{Name: "front-ends", Value: 1, Usage: "Front Ends in the pool (enterprise)"},
 			&cli.IntFlag{Name: "directors", Usage: "Director servers"},
@@ -61,7 +63,8 @@ func runLab(g *globals, c *cli.Context) error {
 	}
 	l, err := lab.Start(lab.Options{Product: c.String("product"), Edition: c.String("edition"), FrontEnds: c.Int("front-ends"),
 		Directors: c.Int("directors"), Scenario: tlab.Scenario(c.String("scenario")), StateDir: c.String("state-dir"), SiteCollection: c.Bool("site-collection"),
-		Persist: c.String("state-dir") != "", Basic: c.Bool("basic"), Certificate: c.Bool("certificate-auth"), Kerberos: c.Bool("kerberos")})
+		Persist: c.String("state-dir") != "", Basic: c.Bool("basic"), Certificate: c.Bool("certificate-auth"), Kerberos: c.Bool("kerberos"),
+		Culture: c.String("culture"), AdminUser: c.String("admin-user")})
 	if err != nil {
 		return usageError(err)
 	}

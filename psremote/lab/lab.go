@@ -166,7 +166,6 @@ func Start(opts Options) (*Lab, error) {
 		opts.Now = time.Now
 	}
 	l := &Lab{Knobs: &Knobs{}, ports: map[string]int{}}
-	l.Knobs.SetCulture(opts.Culture)
 	if opts.Persist && opts.StateDir == "" {
 		return nil, fmt.Errorf("a persistent lab needs a state directory")
 	}
@@ -186,6 +185,7 @@ func Start(opts Options) (*Lab, error) {
 			l.ports = saved.Ports
 		}
 	}
+	l.Knobs.SetCulture(opts.Culture)
 	issuedAt := opts.Now()
 	if l.saved != nil {
 		issuedAt = l.saved.IssuedAt
