@@ -50,3 +50,18 @@ func TestWithEnvironment(t *testing.T) {
 		t.Errorf("a Command request changed: %s", got)
 	}
 }
+
+// PowerShell 2.0 wraps a cmdlet's long warning at 80 columns: the pieces
+// are one warning, and a record after it still parses; a stray line after a
+// short warning is still refused.
+func TestWrappedWarnings(t *testing.T) {
+	long := "WARNING: " + strings.Repeat("w", 170)
+	out := long[:80] + "\r\n" + long[80:160] + "\r\n" + long[160:] + "\r\nLYNCTRUST\tend\r\n"
+	recs, warns, err := ParseRecords(out, recordFields)
+	if err != nil || len(recs) != 1 || len(warns) != 1 || warns[0] != strings.Repeat("w", 170) {
+		t.Errorf("got %v %q %v", recs, warns, err)
+	}
+	if _, _, err := ParseRecords("WARNING: short\r\nstray\r\n", recordFields); err == nil {
+		t.Error("a line after a short warning was accepted")
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/jcmturner/gokrb5/v8/client"
 	"github.com/masterzen/winrm"
@@ -96,19 +97,35 @@ type Record struct {
 
 const recordPrefix = "LYNCTRUST\t"
 
+// consoleWidth is the width of the console WinRM gives powershell.exe:
+// PowerShell 2.0 hard-wraps text it writes through the host there
+// (pywinrm#216). lynctrust's records bypass the host; a warning a cmdlet
+// writes does not.
+const consoleWidth = 80
+
 // ParseRecords reads a script's standard output strictly: every line is a
-// record with a known kind and field count, a WARNING line, or blank; anything
-// else is an error that quotes the line.
+// record with a known kind and field count, a WARNING line (with the lines
+// PowerShell 2.0 wrapped it onto: a warning line of exactly the console's
+// width continues on the next), or blank; anything else is an error that
+// quotes the line.
 func ParseRecords(stdout string, fields map[string]int) ([]Record, []string, error) {
 	var recs []Record
 	var warnings []string
+	wrapped := false // the line before was a warning cut at the console's width
 	for _, line := range strings.Split(strings.ReplaceAll(stdout, "\r\n", "\n"), "\n") {
 		line = strings.TrimRight(line, "\r")
+		continues := wrapped
+		wrapped = false
 		switch {
+		case continues && line != "" && !strings.HasPrefix(line, recordPrefix) && !strings.HasPrefix(line, "WARNING: "):
+			warnings[len(warnings)-1] += line
+			wrapped = utf8.RuneCountInString(line) == consoleWidth
+			continue
 		case strings.TrimSpace(line) == "":
 			continue
 		case strings.HasPrefix(line, "WARNING: "):
 			warnings = append(warnings, strings.TrimPrefix(line, "WARNING: "))
+			wrapped = utf8.RuneCountInString(line) == consoleWidth
 			continue
 		case !strings.HasPrefix(line, recordPrefix):
 			return nil, nil, fmt.Errorf("unexpected output from the script: %q", line)
