@@ -74,13 +74,14 @@ func runLab(g *globals, c *cli.Context) error {
 	l.Knobs.SetClockSkew(c.Duration("clock-skew"))
 	l.Knobs.SetReplicationDelay(c.Duration("replication-delay"))
 	dir := filepath.Dir(l.Info.PublicCAFile)
-	user, pw := l.Account("lyncadmin")
-	pwFile := filepath.Join(dir, "lyncadmin.password")
+	user, pw := l.Admin()
+	pwFile := filepath.Join(dir, strings.ToLower(user[strings.Index(user, `\`)+1:])+".password")
 	if err := os.WriteFile(pwFile, []byte(pw+"\n"), 0o600); err != nil {
 		return err
 	}
 	info := l.Info
 	fmt.Fprintf(g.stdout, "lynctrust lab: Lync %s, %s edition, Exchange scenario %q\n", info.Product, info.Edition, info.Scenario)
+	fmt.Fprintf(g.stdout, "  %s, Windows PowerShell %s, culture %s (docs/lab.md: Windows per product)\n", info.Windows, l.Deployment.Windows().Version, info.Culture)
 	if l.Restored {
 		fmt.Fprintf(g.stdout, "  restored from %s, as it was when it stopped\n", c.String("state-dir"))
 	}
@@ -93,8 +94,8 @@ func runLab(g *globals, c *cli.Context) error {
 	fmt.Fprintf(g.stdout, "  export LYNCTRUST_SERVER=%s LYNCTRUST_USER='%s'\n", info.Servers[0].FQDN, user)
 	fmt.Fprintf(g.stdout, "  lynctrust audit --password-file %s --owa %s --owa-ca-file %s\n", pwFile, info.OWAURL, info.PublicCAFile)
 	if info.Krb5Conf != "" {
-		fmt.Fprintf(g.stdout, "  KRB5_CONFIG=%s lynctrust audit --auth kerberos --https --ca-file %s --user lyncadmin@%s --password-file %s\n",
-			info.Krb5Conf, info.EnterpriseCAFile, info.Domain, pwFile)
+		fmt.Fprintf(g.stdout, "  KRB5_CONFIG=%s lynctrust audit --auth kerberos --https --ca-file %s --user %s@%s --password-file %s\n",
+			info.Krb5Conf, info.EnterpriseCAFile, user[strings.Index(user, `\`)+1:], info.Domain, pwFile)
 	}
 	if info.CertificateAuth {
 		fmt.Fprintf(g.stdout, "  lynctrust doctor --auth certificate --https --ca-file %s --client-cert %s --client-key %s\n",

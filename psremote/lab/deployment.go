@@ -13,7 +13,8 @@ import (
 // lab imitates it (docs/lab.md, "Windows per product", gives the sources).
 type Windows struct {
 	Name       string // e.g. "Windows Server 2008 R2"
-	PowerShell int    // the Windows PowerShell version the Management Shell runs
+	PowerShell int    // the Windows PowerShell major version the Management Shell runs
+	Version    string // the same, as Microsoft writes it: 2.0, 4.0, 5.1
 	// WinRM's quotas (winrm-facts §7): WinRM 2.0 on Server 2008 R2 has far
 	// lower defaults than WinRM 3.0 and later.
 	MaxShellsPerUser               int
@@ -29,10 +30,10 @@ type Windows struct {
 // with PowerShell 4.0, Skype for Business Server 2015 and 2019 on 2016 and
 // 2019 with PowerShell 5.1 (lync-facts §3).
 var windowsOf = map[string]Windows{
-	"2010": {"Windows Server 2008 R2", 2, 5, 15, 150, false},
-	"2013": {"Windows Server 2012 R2", 4, 30, 1500, 500, true},
-	"2015": {"Windows Server 2016", 5, 30, 1500, 500, true},
-	"2019": {"Windows Server 2019", 5, 30, 1500, 500, true},
+	"2010": {"Windows Server 2008 R2", 2, "2.0", 5, 15, 150, false},
+	"2013": {"Windows Server 2012 R2", 4, "4.0", 30, 1500, 500, true},
+	"2015": {"Windows Server 2016", 5, "5.1", 30, 1500, 500, true},
+	"2019": {"Windows Server 2019", 5, "5.1", 30, 1500, 500, true},
 }
 
 // Windows is the operating system the deployment's servers run.

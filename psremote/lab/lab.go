@@ -79,6 +79,9 @@ type AccountInfo struct {
 // Info is lab.json: the stable description runbooks and tests read.
 type Info struct {
 	Product                string        `json:"product"`
+	Windows                string        `json:"windows"`    // the servers' Windows, e.g. Windows Server 2008 R2
+	PowerShell             int           `json:"powershell"` // the Windows PowerShell version, e.g. 2
+	Culture                string        `json:"culture"`    // the servers' culture, e.g. en-US
 	Edition                string        `json:"edition"`
 	Scenario               string        `json:"scenario"`
 	Domain                 string        `json:"domain"`
@@ -286,7 +289,11 @@ func Start(opts Options) (*Lab, error) {
 	for _, m := range opts.MissingRootOn {
 		missing[strings.ToLower(m)] = true
 	}
-	l.Info = Info{Product: opts.Product, Edition: opts.Edition, Scenario: string(opts.Scenario), Domain: dom.DNS,
+	culture := opts.Culture
+	if culture == "" {
+		culture = "en-US"
+	}
+	l.Info = Info{Product: opts.Product, Windows: win.Name, PowerShell: win.PowerShell, Culture: culture, Edition: opts.Edition, Scenario: string(opts.Scenario), Domain: dom.DNS,
 		OWAURL: ex.OWAURL, EWSURL: ex.EWSURL, AutodiscoverDomain: ex.Domain,
 		ExchangeRootThumbprint: thumbprint(ex.Root.Cert), PublicCAFile: ex.PublicRootFile, EnterpriseCAFile: entFile,
 		Resolve: append([]string(nil), ex.Resolve...)}
@@ -550,6 +557,10 @@ func (l *Lab) Close() {
 		os.RemoveAll(l.tmpDir)
 	}
 }
+
+// Admin returns the administrator account's user name (DOMAIN\user) and
+// password: lyncadmin, or the name Options.AdminUser gave it.
+func (l *Lab) Admin() (string, string) { return l.Account(l.Deployment.Accounts[0].User) }
 
 // Account returns a lab account's user name (DOMAIN\user) and password.
 func (l *Lab) Account(user string) (string, string) {
