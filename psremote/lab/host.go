@@ -156,31 +156,12 @@ func (d *Deployment) powershellAs(ctx context.Context, srv *Server, acct *Accoun
 	}
 	win := d.Windows()
 	rt := pwsh.NewRuntime(ctx, win.PowerShell)
-	rt.Stdin = stdin
-	if network && win.PowerShell < 3 {
-		// PowerShell 2.0's console host reads redirected standard input
-		// itself: a script's [Console]::In finds nothing left (docs/lab.md).
-		go io.Copy(io.Discard, stdin)
-		rt.Stdin = strings.NewReader("")
-	}
-	sc := ShellFrom(ctx)
-	for k, v := range sc.Env {
-		rt.SetVar("env:"+k, v)
-	}
-	rt.SetVar("env:COMPUTERNAME", srv.Computer())
-	rt.SetVar("env:USERNAME", acct.User)
-	rt.SetVar("env:USERDOMAIN", strings.SplitN(acct.Name(d.Domain), `\`, 2)[0])
+	rt.Stdin = hostStdin(stdin, network, win)
+	d.setEnvironment(rt, ShellFrom(ctx).Env, srv, acct)
 	s := &session{d: d, srv: srv, acct: acct, network: network, rt: rt}
 	rt.Register(s.cmdlets()...)
 	rt.Register(s.certCmdlets()...)
 	rt.Register(s.fileCmdlets()...)
-	// A domain or local account's profile holds its TEMP (a per-user
-	// folder since Windows Vista; winrm-facts §10).
-	profile := `C:\Users\` + acct.User
-	rt.SetVar("env:USERPROFILE", profile)
-	rt.SetVar("env:TEMP", profile+`\AppData\Local\Temp`)
-	rt.SetVar("env:TMP", profile+`\AppData\Local\Temp`)
-	rt.SetVar("env:SystemRoot", `C:\Windows`)
 	s.registerTypes()
 	s.registerCultures()
 	rt.Out = func(v pwsh.Value) { io.WriteString(stdout, hostFormat(v, win.PowerShell)) }
@@ -213,6 +194,35 @@ func (d *Deployment) powershellAs(ctx context.Context, srv *Server, acct *Accoun
 		io.WriteString(stderr, clixml(errs))
 	}
 	return code
+}
+
+// hostStdin is what a script's [Console]::In reads. PowerShell 2.0's console
+// host reads redirected standard input itself (under WinRM it always is
+// redirected): the script finds nothing left (docs/lab.md).
+func hostStdin(stdin io.Reader, network bool, win Windows) io.Reader {
+	if network && win.PowerShell < 3 {
+		go io.Copy(io.Discard, stdin)
+		return strings.NewReader("")
+	}
+	return stdin
+}
+
+// setEnvironment gives the process the shell's environment (the Create
+// request's variables) and the account's own: a domain or local account's
+// profile holds its TEMP (a per-user folder since Windows Vista;
+// winrm-facts §10).
+func (d *Deployment) setEnvironment(rt *pwsh.Runtime, shellEnv map[string]string, srv *Server, acct *Account) {
+	for k, v := range shellEnv {
+		rt.SetVar("env:"+k, v)
+	}
+	rt.SetVar("env:COMPUTERNAME", srv.Computer())
+	rt.SetVar("env:USERNAME", acct.User)
+	rt.SetVar("env:USERDOMAIN", strings.SplitN(acct.Name(d.Domain), `\`, 2)[0])
+	profile := `C:\Users\` + acct.User
+	rt.SetVar("env:USERPROFILE", profile)
+	rt.SetVar("env:TEMP", profile+`\AppData\Local\Temp`)
+	rt.SetVar("env:TMP", profile+`\AppData\Local\Temp`)
+	rt.SetVar("env:SystemRoot", `C:\Windows`)
 }
 
 // consoleWidth is the width of the console WinRM gives powershell.exe

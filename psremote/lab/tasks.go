@@ -161,28 +161,7 @@ func (s *session) schtasks(c *pwsh.Call) ([]pwsh.Value, error) {
 	}
 	switch verb {
 	case "/create":
-		if len(args["/tr"]) > maxTaskRun {
-			return fail(fmt.Sprintf("Invalid syntax. Value for '/tr' option cannot be more than %d character(s).", maxTaskRun))
-		}
-		if !inGroup(s.acct, GroupAdministrators) {
-			return fail("Access is denied.")
-		}
-		user, domain := splitUser(args["/ru"])
-		acct := s.d.Lookup(user, domain)
-		if acct == nil || acct.Password != args["/rp"] {
-			return fail("The user name or password is incorrect.")
-		}
-		if _, exists := srv.tasks[strings.ToLower(name)]; exists && args["/f"] == "" {
-			return fail("Cannot create a file when that file already exists.")
-		}
-		if st, err := time.Parse("15:04", args["/st"]); err == nil {
-			now := s.d.now()
-			if st.Hour()*60+st.Minute() < now.Hour()*60+now.Minute() {
-				c.Stderr = append(c.Stderr, "WARNING: Task may not run because /ST is earlier than current time.")
-			}
-		}
-		srv.tasks[strings.ToLower(name)] = &task{name: name, action: args["/tr"], account: acct}
-		return []pwsh.Value{fmt.Sprintf("SUCCESS: The scheduled task \"%s\" has successfully been created.", name)}, nil
+		return s.createTask(c, args, fail)
 	case "/run":
 		t := srv.tasks[strings.ToLower(name)]
 		if t == nil {
@@ -217,6 +196,33 @@ func (s *session) schtasks(c *pwsh.Call) ([]pwsh.Value, error) {
 		return []pwsh.Value{fmt.Sprintf("SUCCESS: The scheduled task \"%s\" was successfully deleted.", name)}, nil
 	}
 	return fail("Invalid syntax. Type \"SCHTASKS /?\" for usage.")
+}
+
+// createTask is schtasks /Create; the caller holds the server's task lock.
+func (s *session) createTask(c *pwsh.Call, args map[string]string, fail func(string) ([]pwsh.Value, error)) ([]pwsh.Value, error) {
+	srv, name := s.srv, args["/tn"]
+	if len(args["/tr"]) > maxTaskRun {
+		return fail(fmt.Sprintf("Invalid syntax. Value for '/tr' option cannot be more than %d character(s).", maxTaskRun))
+	}
+	if !inGroup(s.acct, GroupAdministrators) {
+		return fail("Access is denied.")
+	}
+	user, domain := splitUser(args["/ru"])
+	acct := s.d.Lookup(user, domain)
+	if acct == nil || acct.Password != args["/rp"] {
+		return fail("The user name or password is incorrect.")
+	}
+	if _, exists := srv.tasks[strings.ToLower(name)]; exists && args["/f"] == "" {
+		return fail("Cannot create a file when that file already exists.")
+	}
+	if st, err := time.Parse("15:04", args["/st"]); err == nil {
+		now := s.d.now()
+		if st.Hour()*60+st.Minute() < now.Hour()*60+now.Minute() {
+			c.Stderr = append(c.Stderr, "WARNING: Task may not run because /ST is earlier than current time.")
+		}
+	}
+	srv.tasks[strings.ToLower(name)] = &task{name: name, action: args["/tr"], account: acct}
+	return []pwsh.Value{fmt.Sprintf("SUCCESS: The scheduled task \"%s\" has successfully been created.", name)}, nil
 }
 
 // runTask runs a task's action under the task's account, from a batch logon
