@@ -137,6 +137,25 @@ func (s *WinRM) lookupShell(req *request) (*shell, *Fault) {
 	return sh, nil
 }
 
+// takeOperation counts a command against MaxConcurrentOperationsPerUser:
+// a text shell keeps counting it after Signal terminate, until the shell is
+// deleted (MS-WSMV product note <118>).
+func (s *WinRM) takeOperation(sh *shell) *Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ops := 0
+	for _, o := range s.shells {
+		if o.owner == sh.owner {
+			ops += o.ops
+		}
+	}
+	if ops >= s.cfg.MaxOperationsPerUser {
+		return faultOperationsQuota(s.cfg.MaxOperationsPerUser)
+	}
+	sh.ops++
+	return nil
+}
+
 func (s *WinRM) act(ctx context.Context, acct *Account, req *request) (string, string, *Fault) {
 	switch req.Header.Action {
 	case actionCreate:
@@ -195,19 +214,9 @@ func (s *WinRM) act(ctx context.Context, acct *Account, req *request) (string, s
 		}
 		skipCmd := strings.EqualFold(req.option("WINRS_SKIP_CMD_SHELL"), "TRUE")
 		console := strings.EqualFold(req.option("WINRS_CONSOLEMODE_STDIN"), "TRUE")
-		s.mu.Lock()
-		ops := 0
-		for _, o := range s.shells {
-			if o.owner == sh.owner {
-				ops += o.ops
-			}
+		if f := s.takeOperation(sh); f != nil {
+			return "", "", f
 		}
-		if ops >= s.cfg.MaxOperationsPerUser {
-			s.mu.Unlock()
-			return "", "", faultOperationsQuota(s.cfg.MaxOperationsPerUser)
-		}
-		sh.ops++
-		s.mu.Unlock()
 		ctx, cancel := context.WithCancel(context.WithValue(context.Background(), shellCtxKey{}, ShellContext{Env: sh.env, ConsoleMode: console}))
 		c := &command{id: newGUID(), stdin: newStdin(console), changed: make(chan struct{}, 1), cancel: cancel}
 		s.mu.Lock()
