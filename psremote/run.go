@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/jcmturner/gokrb5/v8/client"
 	"github.com/masterzen/winrm"
@@ -107,19 +108,35 @@ type Record struct {
 
 const recordPrefix = "LYNCTRUST\t"
 
+// consoleWidth is the width of the console WinRM gives powershell.exe:
+// PowerShell 2.0 hard-wraps text it writes through the host there
+// (pywinrm#216). lynctrust's records bypass the host; a warning a cmdlet
+// writes does not.
+const consoleWidth = 80
+
 // ParseRecords reads a script's standard output strictly: every line is a
-// record with a known kind and field count, a WARNING line, or blank; anything
-// else is an error that quotes the line.
+// record with a known kind and field count, a WARNING line (with the lines
+// PowerShell 2.0 wrapped it onto: a warning line of exactly the console's
+// width continues on the next), or blank; anything else is an error that
+// quotes the line.
 func ParseRecords(stdout string, fields map[string]int) ([]Record, []string, error) {
 	var recs []Record
 	var warnings []string
+	wrapped := false // the line before was a warning cut at the console's width
 	for _, line := range strings.Split(strings.ReplaceAll(stdout, "\r\n", "\n"), "\n") {
 		line = strings.TrimRight(line, "\r")
+		continues := wrapped
+		wrapped = false
 		switch {
+		case continues && line != "" && !strings.HasPrefix(line, recordPrefix) && !strings.HasPrefix(line, "WARNING: "):
+			warnings[len(warnings)-1] += line
+			wrapped = utf8.RuneCountInString(line) == consoleWidth
+			continue
 		case strings.TrimSpace(line) == "":
 			continue
 		case strings.HasPrefix(line, "WARNING: "):
 			warnings = append(warnings, strings.TrimPrefix(line, "WARNING: "))
+			wrapped = utf8.RuneCountInString(line) == consoleWidth
 			continue
 		case !strings.HasPrefix(line, recordPrefix):
 			return nil, nil, fmt.Errorf("unexpected output from the script: %q", line)
@@ -177,14 +194,28 @@ func DecodeCLIXML(stderr string) []string {
 	return out
 }
 
-// bootstrap is the short command that runs a long script: it reads the
-// script from standard input, so that scripts of any length stay clear of
-// cmd.exe's 8191-character command line (winrm-facts §6), and runs it only
-// if it arrived whole: a lost Send must not run half a script.
+// scriptVariable is the shell environment variable that carries a script
+// too long for the command line.
+const scriptVariable = "LYNCTRUST_SCRIPT"
+
+// maxVariable is the most a Windows environment variable holds ("The
+// maximum size of a user-defined environment variable is 32,767
+// characters", Win32 "Environment Variables").
+const maxVariable = 32767
+
+// bootstrap is the short command that runs a long script. The script
+// travels in an environment variable of the WinRM shell (MS-WSMV Shell
+// Environment; what winrs -env sets), which every WinRM version honours and
+// which does not depend on how powershell.exe treats standard input: under
+// WinRS console mode the input never ends, and PowerShell 2.0's console host
+// reads redirected input itself (docs/lab.md). The script runs only if it
+// arrived whole, and the variable is cleared before it runs, so that the
+// programs it starts do not inherit it.
 func bootstrap(length int) string {
-	return "$ProgressPreference = 'SilentlyContinue'; $s = [Console]::In.ReadToEnd(); " +
-		"if ($s.Length -ne " + strconv.Itoa(length) + ") { Write-Output ('LYNCTRUST' + [char]9 + 'error' + [char]9 + 'incomplete' + [char]9 + " +
-		"'the script arrived incomplete: ' + $s.Length + ' of " + strconv.Itoa(length) + " characters'); exit 7 }; Invoke-Expression $s"
+	n := strconv.Itoa(length)
+	return "$ProgressPreference = 'SilentlyContinue'; $s = $env:" + scriptVariable + "; $env:" + scriptVariable + " = $null; " +
+		"if (($s -eq $null) -or ($s.Length -ne " + n + ")) { [Console]::Out.WriteLine('LYNCTRUST' + [char]9 + 'error' + [char]9 + 'incomplete' + [char]9 + " +
+		"'the script arrived incomplete: ' + $s.Length + ' of " + n + " characters'); exit 7 }; Invoke-Expression $s"
 }
 
 // encodedCommand is the powershell.exe command line that runs script.
@@ -197,16 +228,24 @@ func encodedCommand(script string) string {
 	return "powershell.exe -NoProfile -NonInteractive -InputFormat Text -EncodedCommand " + base64.StdEncoding.EncodeToString(b)
 }
 
-// maxCommandLine keeps clear of cmd.exe's 8191 characters.
+// maxCommandLine keeps clear of cmd.exe's 8191 characters (winrm-facts §10;
+// -EncodedCommand makes a script about 2.7 times longer: UTF-16, then base64).
 const maxCommandLine = 8000
 
 // CommandLine is how a script is started: short scripts travel inside the
-// command line; longer ones on standard input, read by bootstrap.
-func CommandLine(script string) (cmdline string, stdin string) {
+// command line; longer ones in the shell's environment (env), read by
+// bootstrap.
+func CommandLine(script string) (cmdline string, env map[string]string, err error) {
 	if c := encodedCommand("$ProgressPreference = 'SilentlyContinue'\n" + script); len(c) <= maxCommandLine {
-		return c, ""
+		return c, nil, nil
 	}
-	return encodedCommand(bootstrap(len(utf16.Encode([]rune(script))))), script
+	// WinRM may trim the variable's value; a script's ends are blank anyway.
+	script = strings.TrimSpace(script)
+	n := len(utf16.Encode([]rune(script)))
+	if n > maxVariable {
+		return "", nil, fmt.Errorf("the script is %d characters, more than the %d a Windows environment variable holds: change fewer collections at once", n, maxVariable)
+	}
+	return encodedCommand(bootstrap(n)), map[string]string{scriptVariable: script}, nil
 }
 
 // ConnectError is a failure to reach or use the WinRM service, explained.
@@ -271,7 +310,7 @@ func explainConnect(c Conn, err error) error {
 	case errors.As(err, &f):
 		ce.Err = f
 		if f.Code == "2147942405" {
-			ce.Hint = "the account needs to be a local Administrator (or in Remote Management Users) on the server"
+			ce.Hint = "the account needs to be a local Administrator on the server, or a member of Remote Management Users (Windows Server 2012 and later; on 2008 R2, which lacks the group, grant it in WinRM's RootSDDL with `winrm configSDDL default`)"
 		}
 	}
 	var ue *url.Error
@@ -281,8 +320,8 @@ func explainConnect(c Conn, err error) error {
 	return ce
 }
 
-// Run runs a script on a server: one shell, one command, the script on
-// standard input. It returns what the script printed, parsed strictly.
+// Run runs a script on a server: one shell, one command, the script in the
+// command line or in the shell's environment. It returns what the script printed, parsed strictly.
 func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Output, error) {
 	auth := strings.ToLower(c.Auth)
 	if auth == "" {
@@ -359,8 +398,12 @@ func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Ou
 	}
 	var stdout, stderr bytes.Buffer
 	budget := &outputBudget{left: MaxOutput, cancel: cancel}
-	cmdline, stdin := CommandLine(script)
-	code, err := runGuarded(ctx, client, cmdline, budget.writer(&stdout), budget.writer(&stderr), stdin)
+	cmdline, env, err := CommandLine(script)
+	if err != nil {
+		return nil, err
+	}
+	tr.env = env
+	code, err := runGuarded(ctx, client, cmdline, budget.writer(&stdout), budget.writer(&stderr))
 	out := &Output{ExitCode: code, Requests: tr.requests, Errors: DecodeCLIXML(stderr.String())}
 	if cause := context.Cause(ctx); errors.Is(cause, ErrOutputTooLarge) {
 		return out, explainConnect(c, cause)
@@ -395,19 +438,15 @@ func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Ou
 	return out, nil
 }
 
-// runGuarded runs the command, with stdin when there is any (then Send and
-// Receive overlap, on two connections), and turns a panic in the WinRM
-// library on the calling goroutine into an error.
-func runGuarded(ctx context.Context, client *winrm.Client, cmd string, stdout, stderr io.Writer, stdin string) (code int, err error) {
+// runGuarded runs the command and turns a panic in the WinRM library on the
+// calling goroutine into an error.
+func runGuarded(ctx context.Context, client *winrm.Client, cmd string, stdout, stderr io.Writer) (code int, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("the WinRM exchange broke off: %v", r)
 		}
 	}()
-	if stdin == "" {
-		return client.RunWithContext(ctx, cmd, stdout, stderr)
-	}
-	return client.RunWithContextWithInput(ctx, cmd, stdout, stderr, strings.NewReader(stdin))
+	return client.RunWithContext(ctx, cmd, stdout, stderr)
 }
 
 // outputBudget caps what a command may print, both streams together. Past

@@ -126,7 +126,7 @@ func AuditScript(fromCMS bool, extra ...Entry) (string, error) {
 }
 
 // endRecord closes every script: Run refuses a success without it.
-const endRecord = "\nWrite-Output ('LYNCTRUST' + \"`t\" + 'end')\n"
+const endRecord = "\n[Console]::Out.WriteLine('LYNCTRUST' + \"`t\" + 'end')\n"
 
 func psBool(b bool) string {
 	if b {
@@ -192,8 +192,9 @@ func ChangeScript(changes []Change) (string, error) {
 
 // TaskScript wraps a change script so that it runs as a one-shot scheduled
 // task under the administrator's account (the Enterprise Edition remedy). The
-// password goes into the script, which travels only on standard input inside
-// the sealed WinRM channel; render with an empty password for display.
+// password goes into the script, which travels only inside the sealed WinRM
+// channel, in the shell's environment; render with an empty password for
+// display.
 func TaskScript(inner, user, password string) (string, error) {
 	qi, err := QuoteText(inner)
 	if err != nil {

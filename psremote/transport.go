@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -106,6 +107,8 @@ type transport struct {
 	// masterzen sends after ctx has ended: one short deadline for them all.
 	grace       context.Context
 	graceCancel context.CancelFunc
+	// env is the shell's environment, sent with Create Shell.
+	env map[string]string
 }
 
 // Limits on what a server may send (winrm-facts §6: a reply is at most the
@@ -273,7 +276,7 @@ func (t *transport) handshake(ctx context.Context, c *conn) error {
 func (t *transport) Post(_ *winrm.Client, msg *soap.SoapMessage) (string, error) {
 	ctx, cancel := t.requestContext()
 	defer cancel()
-	reply, err := t.post(ctx, []byte(msg.String()))
+	reply, err := t.post(ctx, withEnvironment([]byte(msg.String()), t.env))
 	if err != nil && ctx.Err() != nil {
 		return "", t.ended(ctx)
 	}
@@ -307,6 +310,34 @@ func (t *transport) ended(ctx context.Context) error {
 		return err
 	}
 	return fmt.Errorf("%w within %s: %w", errNoAnswer, t.timeout, context.DeadlineExceeded)
+}
+
+// withEnvironment adds the variables to a Create Shell request, as
+// <rsp:Environment><rsp:Variable Name="…">…</rsp:Variable></rsp:Environment>
+// (MS-WSMV 2.2.4.37; pywinrm's open_shell(env_vars=…) sends the same):
+// masterzen/winrm has no setting for it.
+func withEnvironment(body []byte, env map[string]string) []byte {
+	const end = "</rsp:Shell>"
+	if len(env) == 0 || !bytes.Contains(body, []byte("http://schemas.xmlsoap.org/ws/2004/09/transfer/Create")) || !bytes.Contains(body, []byte(end)) {
+		return body
+	}
+	names := make([]string, 0, len(env))
+	for k := range env {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var b bytes.Buffer
+	b.WriteString("<rsp:Environment>")
+	for _, k := range names {
+		b.WriteString(`<rsp:Variable Name="`)
+		xml.EscapeText(&b, []byte(k))
+		b.WriteString(`">`)
+		xml.EscapeText(&b, []byte(env[k]))
+		b.WriteString("</rsp:Variable>")
+	}
+	b.WriteString("</rsp:Environment>")
+	i := bytes.LastIndex(body, []byte(end))
+	return append(append(append([]byte(nil), body[:i]...), b.Bytes()...), body[i:]...)
 }
 
 func (t *transport) post(ctx context.Context, body []byte) (string, error) {

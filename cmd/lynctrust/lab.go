@@ -30,7 +30,9 @@ EXAMPLES:
    $ lynctrust lab --state-dir ~/lynctrust-lab --edition enterprise --front-ends 3`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "scenario", Value: "healthy", Usage: "the Exchange certificate scenario"},
-			&cli.StringFlag{Name: "product", Value: "2019", Usage: "2010, 2013, 2015 or 2019"},
+			&cli.StringFlag{Name: "product", Value: "2019", Usage: "2010, 2013, 2015 or 2019: also the Windows and PowerShell under it (2010: Server 2008 R2 and PowerShell 2.0; docs/lab.md)"},
+			&cli.StringFlag{Name: "culture", Usage: "the servers' culture: en-US (default), de-DE or fi-FI (date formats, schtasks' words)"},
+			&cli.StringFlag{Name: "admin-user", Usage: "the name of the lab's administrator account (default lyncadmin)"},
 			&cli.StringFlag{Name: "edition", Value: "standard", Usage: "standard or enterprise"},
 			&cli.IntFlag{Name: "front-ends", Value: 1, Usage: "Front Ends in the pool (enterprise)"},
 			&cli.IntFlag{Name: "directors", Usage: "Director servers"},
@@ -69,7 +71,8 @@ func runLab(g *globals, c *cli.Context) error {
 	}
 	l, err := lab.Start(lab.Options{Product: c.String("product"), Edition: c.String("edition"), FrontEnds: c.Int("front-ends"),
 		Directors: c.Int("directors"), StandardServers: c.Int("standard-servers"), Scenario: tlab.Scenario(c.String("scenario")), StateDir: dir, SiteCollection: c.Bool("site-collection"),
-		Persist: dir != "", Basic: c.Bool("basic"), Certificate: c.Bool("certificate-auth"), Kerberos: c.Bool("kerberos")})
+		Persist: dir != "", Basic: c.Bool("basic"), Certificate: c.Bool("certificate-auth"), Kerberos: c.Bool("kerberos"),
+		Culture: c.String("culture"), AdminUser: c.String("admin-user")})
 	if err != nil {
 		return usageError(err)
 	}
@@ -80,13 +83,14 @@ func runLab(g *globals, c *cli.Context) error {
 	l.Knobs.SetReplicationDelay(c.Duration("replication-delay"))
 	l.Knobs.SetTLS12(c.Bool("tls12"))
 	labDir := filepath.Dir(l.Info.PublicCAFile)
-	user, pw := l.Account("lyncadmin")
-	pwFile := filepath.Join(labDir, "lyncadmin.password")
+	user, pw := l.Admin()
+	pwFile := filepath.Join(labDir, strings.ToLower(user[strings.Index(user, `\`)+1:])+".password")
 	if err := os.WriteFile(pwFile, []byte(pw+"\n"), 0o600); err != nil {
 		return err
 	}
 	info := l.Info
 	fmt.Fprintf(g.stdout, "lynctrust lab: Lync %s, %s edition, Exchange scenario %q\n", info.Product, info.Edition, info.Scenario)
+	fmt.Fprintf(g.stdout, "  %s, Windows PowerShell %s, culture %s (docs/lab.md: Windows per product)\n", info.Windows, l.Deployment.Windows().Version, info.Culture)
 	if l.Restored {
 		fmt.Fprintf(g.stdout, "  restored from %s, as it was when it stopped\n", dir)
 	}
@@ -99,8 +103,8 @@ func runLab(g *globals, c *cli.Context) error {
 	fmt.Fprintf(g.stdout, "  export LYNCTRUST_SERVER=%s LYNCTRUST_USER='%s'\n", info.Servers[0].FQDN, user)
 	fmt.Fprintf(g.stdout, "  lynctrust audit --password-file %s --owa %s --owa-ca-file %s\n", pwFile, info.OWAURL, info.PublicCAFile)
 	if info.Krb5Conf != "" {
-		fmt.Fprintf(g.stdout, "  KRB5_CONFIG=%s lynctrust audit --auth kerberos --https --winrm-ca-file %s --user lyncadmin@%s --password-file %s\n",
-			info.Krb5Conf, info.EnterpriseCAFile, info.Domain, pwFile)
+		fmt.Fprintf(g.stdout, "  KRB5_CONFIG=%s lynctrust audit --auth kerberos --https --winrm-ca-file %s --user %s@%s --password-file %s\n",
+			info.Krb5Conf, info.EnterpriseCAFile, user[strings.Index(user, `\`)+1:], info.Domain, pwFile)
 	}
 	if info.CertificateAuth {
 		fmt.Fprintf(g.stdout, "  lynctrust doctor --auth certificate --https --winrm-ca-file %s --client-cert %s --client-key %s\n",

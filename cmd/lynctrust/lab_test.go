@@ -16,7 +16,7 @@ import (
 
 // cmdLync starts an in-process lab for the rest of the script:
 //
-//	lync [product=2019] [edition=standard] [front-ends=N] [directors=N] [scenario=S] [site-collection] [missing-root=FQDN] [basic] [certificate] [kerberos]
+//	lync [product=2019] [edition=standard] [front-ends=N] [directors=N] [scenario=S] [site-collection] [missing-root=FQDN] [basic] [certificate] [kerberos] [admin-user=NAME] [culture=de-DE]
 //
 // It sets LYNCTRUST_RESOLVE, LYNCTRUST_SERVER, LYNCTRUST_USER, PWFILE (the
 // lyncadmin password file), READER_PWFILE, HELPDESK_PWFILE, OWA, OWACA
@@ -55,6 +55,10 @@ func cmdLync(ts *testscript.TestScript, neg bool, args []string) {
 			opts.Kerberos = true
 		case "missing-root":
 			opts.MissingRootOn = append(opts.MissingRootOn, v)
+		case "admin-user":
+			opts.AdminUser = v
+		case "culture":
+			opts.Culture = v
 		default:
 			ts.Fatalf("lync: unknown option %q", a)
 		}
@@ -88,12 +92,16 @@ func cmdLync(ts *testscript.TestScript, neg bool, args []string) {
 	certs, err := trust.ParseCertificates(pemData)
 	ts.Check(err)
 	ts.Setenv("ENTROOT", trust.Thumbprint(certs[0]))
-	for _, acct := range []string{"lyncadmin", "lyncreader", "helpdesk"} {
+	admin := opts.AdminUser
+	if admin == "" {
+		admin = "lyncadmin"
+	}
+	for _, acct := range []string{admin, "lyncreader", "helpdesk"} {
 		u, p := l.Account(acct)
 		f := ts.MkAbs(acct + ".password")
 		ts.Check(os.WriteFile(f, []byte(p+"\n"), 0o600))
 		switch acct {
-		case "lyncadmin":
+		case admin:
 			ts.Setenv("LYNCTRUST_USER", u)
 			ts.Setenv("PWFILE", f)
 			ts.Setenv("PASSWORD", p)

@@ -9,8 +9,35 @@ import (
 	"time"
 )
 
-// Products the lab simulates, and the PowerShell each runs.
-var psVersionOf = map[string]int{"2010": 2, "2013": 3, "2015": 5, "2019": 5}
+// Windows is the operating system under a product's servers, as far as the
+// lab imitates it (docs/lab.md, "Windows per product", gives the sources).
+type Windows struct {
+	Name       string // e.g. "Windows Server 2008 R2"
+	PowerShell int    // the Windows PowerShell major version the Management Shell runs
+	Version    string // the same, as Microsoft writes it: 2.0, 4.0, 5.1
+	// WinRM's quotas (winrm-facts §7): WinRM 2.0 on Server 2008 R2 has far
+	// lower defaults than WinRM 3.0 and later.
+	MaxShellsPerUser               int
+	MaxConcurrentOperationsPerUser int
+	MaxEnvelopeKB                  int
+	// RemoteManagementUsers says the local group exists (Windows Server
+	// 2012 and later); on 2008 R2 only Administrators reach WinRM.
+	RemoteManagementUsers bool
+}
+
+// windowsOf is the Windows each product's lab servers run: Lync Server 2010
+// on Windows Server 2008 R2 with PowerShell 2.0, Lync Server 2013 on 2012 R2
+// with PowerShell 4.0, Skype for Business Server 2015 and 2019 on 2016 and
+// 2019 with PowerShell 5.1 (lync-facts §3).
+var windowsOf = map[string]Windows{
+	"2010": {"Windows Server 2008 R2", 2, "2.0", 5, 15, 150, false},
+	"2013": {"Windows Server 2012 R2", 4, "4.0", 30, 1500, 500, true},
+	"2015": {"Windows Server 2016", 5, "5.1", 30, 1500, 500, true},
+	"2019": {"Windows Server 2019", 5, "5.1", 30, 1500, 500, true},
+}
+
+// Windows is the operating system the deployment's servers run.
+func (d *Deployment) Windows() Windows { return windowsOf[d.Product] }
 
 // moduleOf is the module each product's management shell loads.
 var moduleOf = map[string]string{"2010": "Lync", "2013": "Lync", "2015": "SkypeForBusiness", "2019": "SkypeForBusiness"}

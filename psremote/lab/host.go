@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/lynctrust/lynctrust/psremote/lab/pwsh"
 	"github.com/lynctrust/lynctrust/trust"
@@ -154,18 +154,18 @@ func (d *Deployment) powershellAs(ctx context.Context, srv *Server, acct *Accoun
 		}
 		script, stdin = string(b), strings.NewReader("")
 	}
-	rt := pwsh.NewRuntime(ctx, psVersionOf[d.Product])
-	rt.Stdin = stdin
-	rt.SetVar("env:COMPUTERNAME", srv.Computer())
-	rt.SetVar("env:USERNAME", acct.User)
-	rt.SetVar("env:USERDOMAIN", strings.SplitN(acct.Name(d.Domain), `\`, 2)[0])
+	win := d.Windows()
+	rt := pwsh.NewRuntime(ctx, win.PowerShell)
+	rt.Stdin = hostStdin(stdin, network, win)
+	d.setEnvironment(rt, ShellFrom(ctx).Env, srv, acct)
 	s := &session{d: d, srv: srv, acct: acct, network: network, rt: rt}
 	rt.Register(s.cmdlets()...)
 	rt.Register(s.certCmdlets()...)
 	rt.Register(s.fileCmdlets()...)
-	rt.SetVar("env:TEMP", `C:\Windows\Temp`)
 	s.registerTypes()
-	rt.Out = func(v pwsh.Value) { io.WriteString(stdout, strings.ReplaceAll(pwsh.Format(v), "\n", "\r\n")+"\r\n") }
+	s.registerCultures()
+	rt.Out = func(v pwsh.Value) { io.WriteString(stdout, hostFormat(v, win.PowerShell)) }
+	rt.Console = func(text string) { io.WriteString(stdout, text) }
 	err := rt.Run(script)
 	code := 0
 	var ex *pwsh.ExitError
@@ -194,6 +194,73 @@ func (d *Deployment) powershellAs(ctx context.Context, srv *Server, acct *Accoun
 		io.WriteString(stderr, clixml(errs))
 	}
 	return code
+}
+
+// hostStdin is what a script's [Console]::In reads. PowerShell 2.0's console
+// host reads redirected standard input itself (under WinRM it always is
+// redirected): the script finds nothing left (docs/lab.md).
+func hostStdin(stdin io.Reader, network bool, win Windows) io.Reader {
+	if network && win.PowerShell < 3 {
+		go io.Copy(io.Discard, stdin)
+		return strings.NewReader("")
+	}
+	return stdin
+}
+
+// setEnvironment gives the process the shell's environment (the Create
+// request's variables) and the account's own: a domain or local account's
+// profile holds its TEMP (a per-user folder since Windows Vista;
+// winrm-facts §10).
+func (d *Deployment) setEnvironment(rt *pwsh.Runtime, shellEnv map[string]string, srv *Server, acct *Account) {
+	for k, v := range shellEnv {
+		rt.SetVar("env:"+k, v)
+	}
+	rt.SetVar("env:COMPUTERNAME", srv.Computer())
+	rt.SetVar("env:USERNAME", acct.User)
+	rt.SetVar("env:USERDOMAIN", strings.SplitN(acct.Name(d.Domain), `\`, 2)[0])
+	profile := `C:\Users\` + acct.User
+	rt.SetVar("env:USERPROFILE", profile)
+	rt.SetVar("env:TEMP", profile+`\AppData\Local\Temp`)
+	rt.SetVar("env:TMP", profile+`\AppData\Local\Temp`)
+	rt.SetVar("env:SystemRoot", `C:\Windows`)
+}
+
+// consoleWidth is the width of the console WinRM gives powershell.exe
+// (pywinrm#216: "a \r\n inserted after 80 chars").
+const consoleWidth = 80
+
+// hostFormat is what the console host prints for one output object. Text
+// that PowerShell 2.0 writes through the host is hard-wrapped at the
+// console's width even when redirected (pywinrm#216, dotnet/coreclr#58);
+// 3.0 and later leave strings alone. Formatted objects are cut to the width
+// with "..." in every version (pywinrm#301).
+func hostFormat(v pwsh.Value, psVersion int) string {
+	text := strings.ReplaceAll(pwsh.Format(v), "\r\n", "\n")
+	// Objects the host formats as a table or list are cut; what prints as
+	// text (strings, numbers, an object's ToString) is text.
+	isText := true
+	if o, ok := v.(*pwsh.Object); ok && len(o.Props()) > 0 {
+		isText = false
+	}
+	var b strings.Builder
+	for _, line := range strings.Split(text, "\n") {
+		n := utf8.RuneCountInString(line)
+		switch {
+		case n <= consoleWidth:
+		case !isText:
+			line = string([]rune(line)[:consoleWidth-3]) + "..."
+		case psVersion < 3:
+			r := []rune(line)
+			var parts []string
+			for len(r) > consoleWidth {
+				parts = append(parts, string(r[:consoleWidth]))
+				r = r[consoleWidth:]
+			}
+			line = strings.Join(append(parts, string(r)), "\r\n")
+		}
+		b.WriteString(line + "\r\n")
+	}
+	return b.String()
 }
 
 // clixml writes error records as PowerShell does on a redirected error stream.
@@ -262,7 +329,7 @@ func (s *session) x509Object(store string, thumb string) *pwsh.Object {
 	alg := pwsh.NewObject("System.Security.Cryptography.Oid").Set("FriendlyName", friendlyAlg(c)).Set("Value", sigOID(c))
 	o := pwsh.NewObject("System.Security.Cryptography.X509Certificates.X509Certificate2").
 		Set("Thumbprint", thumb).Set("Subject", dnString(c.Subject.String())).Set("Issuer", dnString(c.Issuer.String())).
-		Set("NotBefore", dateTime(c.NotBefore.Local())).Set("NotAfter", dateTime(c.NotAfter.Local())).
+		Set("NotBefore", dateTime(c.NotBefore.Local(), s.culture())).Set("NotAfter", dateTime(c.NotAfter.Local(), s.culture())).
 		Set("SignatureAlgorithm", alg).Set("PSPath", "Microsoft.PowerShell.Security\\Certificate::LocalMachine\\"+store+"\\"+thumb)
 	o.String = func() string { return "[Subject]\r\n  " + dnString(c.Subject.String()) }
 	return o
@@ -284,6 +351,10 @@ func (s *session) certCmdlets() []*pwsh.Cmdlet {
 				p := c.String("Path")
 				if c.Has("LiteralPath") {
 					p = c.String("LiteralPath")
+				}
+				if !strings.HasPrefix(strings.ToLower(p), "cert:") {
+					_, ok := s.srv.fs.read(p)
+					return []pwsh.Value{ok}, nil
 				}
 				st, thumb, err := certPath(p)
 				if err != nil {
@@ -400,19 +471,4 @@ func (s *session) registerTypes() {
 		st.Method("Close", func(a []pwsh.Value) (pwsh.Value, error) { open = false; return nil, nil })
 		return st, nil
 	}
-}
-
-// dateTime emulates System.DateTime with the members lynctrust's scripts use.
-func dateTime(t time.Time) *pwsh.Object {
-	o := pwsh.NewObject("System.DateTime")
-	o.String = func() string { return t.Format("1/2/2006 3:04:05 PM") }
-	o.Method("ToUniversalTime", func([]pwsh.Value) (pwsh.Value, error) { return dateTime(t.UTC()), nil })
-	o.Method("ToString", func(args []pwsh.Value) (pwsh.Value, error) {
-		if len(args) == 0 {
-			return o.String(), nil
-		}
-		layout := strings.NewReplacer("yyyy", "2006", "MM", "01", "dd", "02", "HH", "15", "mm", "04", "ss", "05").Replace(pwsh.ToString(args[0]))
-		return t.Format(layout), nil
-	})
-	return o
 }

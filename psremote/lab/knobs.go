@@ -74,7 +74,15 @@ type Knobs struct {
 	clockSkew    time.Duration
 	replicaDelay time.Duration
 	tls12        atomic.Bool // SChannel TLS 1.2 on the 2008 R2 servers (schannel.go)
+	culture      string
 }
+
+// SetCulture sets the servers' culture (en-US, de-DE, fi-FI): how dates
+// are formatted and the words schtasks prints.
+func (k *Knobs) SetCulture(name string) { k.mu.Lock(); k.culture = name; k.mu.Unlock() }
+
+// Culture is the servers' culture, "" for en-US.
+func (k *Knobs) Culture() string { k.mu.Lock(); defer k.mu.Unlock(); return k.culture }
 
 // SetLatency delays every HTTP request by d.
 func (k *Knobs) SetLatency(d time.Duration) { k.mu.Lock(); k.latency = d; k.mu.Unlock() }

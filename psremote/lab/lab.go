@@ -50,6 +50,12 @@ type Options struct {
 	// Certificate turns on Service/Auth/Certificate (false on Windows by
 	// default); the mapping of the lab's client certificate is always there.
 	Certificate bool
+	// AdminUser names the domain account in RTCUniversalServerAdmins and
+	// Administrators (lyncadmin when empty).
+	AdminUser string
+	// Culture is the servers' culture (en-US when empty; de-DE, fi-FI): it
+	// shapes dates a script formats and the words schtasks prints.
+	Culture string
 	// Kerberos starts a real MIT KDC for the domain (Debian's krb5-kdc and
 	// krb5-admin-server) and gives every server its HTTP/FQDN key.
 	Kerberos bool
@@ -81,6 +87,9 @@ type AccountInfo struct {
 // Info is lab.json: the stable description runbooks and tests read.
 type Info struct {
 	Product                string        `json:"product"`
+	Windows                string        `json:"windows"`    // the servers' Windows, e.g. Windows Server 2008 R2
+	PowerShell             int           `json:"powershell"` // the Windows PowerShell version, e.g. 2
+	Culture                string        `json:"culture"`    // the servers' culture, e.g. en-US
 	Edition                string        `json:"edition"`
 	Scenario               string        `json:"scenario"`
 	Domain                 string        `json:"domain"`
@@ -141,11 +150,16 @@ func Start(opts Options) (*Lab, error) {
 	if opts.Product == "" {
 		opts.Product = "2019"
 	}
-	if _, ok := psVersionOf[opts.Product]; !ok {
+	if _, ok := windowsOf[opts.Product]; !ok {
 		return nil, fmt.Errorf("product %q: want 2010, 2013, 2015 or 2019", opts.Product)
 	}
 	if opts.Edition == "" {
 		opts.Edition = "standard"
+	}
+	if opts.Culture != "" {
+		if _, err := LookupCulture(opts.Culture); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Edition != "standard" && opts.Edition != "enterprise" {
 		return nil, fmt.Errorf("edition %q: want standard or enterprise", opts.Edition)
@@ -188,6 +202,7 @@ func Start(opts Options) (*Lab, error) {
 			l.ports = saved.Ports
 		}
 	}
+	l.Knobs.SetCulture(opts.Culture)
 	issuedAt := opts.Now()
 	if l.saved != nil {
 		issuedAt = l.saved.IssuedAt
@@ -222,10 +237,21 @@ func Start(opts Options) (*Lab, error) {
 		site = "Redmond"
 	}
 	d := &Deployment{Product: opts.Product, Edition: opts.Edition, Domain: dom, Knobs: l.Knobs, now: opts.Now, Sites: []string{site}}
+	win := windowsOf[opts.Product]
+	// Remote Management Users arrived with Windows Server 2012: on 2008 R2
+	// the group does not exist, and only Administrators reach WinRM.
+	remote := []string{GroupRemoteMgmt}
+	if !win.RemoteManagementUsers {
+		remote = nil
+	}
+	admin := opts.AdminUser
+	if admin == "" {
+		admin = "lyncadmin"
+	}
 	d.Accounts = []*Account{
-		{User: "lyncadmin", Password: randomPassword(), Groups: []string{GroupServerAdmins, GroupAdministrators}},
-		{User: "lyncreader", Password: randomPassword(), Groups: []string{GroupReadOnlyAdmins, GroupRemoteMgmt}},
-		{User: "helpdesk", Password: randomPassword(), Groups: []string{GroupRemoteMgmt}},
+		{User: admin, Password: randomPassword(), Groups: []string{GroupServerAdmins, GroupAdministrators}},
+		{User: "lyncreader", Password: randomPassword(), Groups: append([]string{GroupReadOnlyAdmins}, remote...)},
+		{User: "helpdesk", Password: randomPassword(), Groups: remote},
 	}
 	d.LocalAdmin = &Account{User: "Administrator", Password: randomPassword(), Groups: []string{GroupAdministrators}}
 	poolFQDN := "se01." + dom.DNS
@@ -286,7 +312,11 @@ func Start(opts Options) (*Lab, error) {
 	for _, m := range opts.MissingRootOn {
 		missing[strings.ToLower(m)] = true
 	}
-	l.Info = Info{Product: opts.Product, Edition: opts.Edition, Scenario: string(opts.Scenario), Domain: dom.DNS,
+	culture := opts.Culture
+	if culture == "" {
+		culture = "en-US"
+	}
+	l.Info = Info{Product: opts.Product, Windows: win.Name, PowerShell: win.PowerShell, Culture: culture, Edition: opts.Edition, Scenario: string(opts.Scenario), Domain: dom.DNS,
 		OWAURL: ex.OWAURL, EWSURL: ex.EWSURL, AutodiscoverDomain: ex.Domain,
 		ExchangeRootThumbprint: thumbprint(ex.Root.Cert), PublicCAFile: ex.PublicRootFile, EnterpriseCAFile: entFile,
 		Resolve: append([]string(nil), ex.Resolve...)}
@@ -326,7 +356,10 @@ func Start(opts Options) (*Lab, error) {
 		srv.replica = 1
 		srv.Local = []*Account{{User: d.LocalAdmin.User, Password: d.LocalAdmin.Password, Groups: d.LocalAdmin.Groups, Computer: srv.Computer()}}
 		srv.WinRM = NewWinRM(WinRMConfig{Computer: srv.Computer(), Domain: dom, Lookup: d.Lookup, Local: srv.Local,
-			CanConnect:       func(a *Account) bool { return inGroup(a, GroupAdministrators) || inGroup(a, GroupRemoteMgmt) },
+			CanConnect: func(a *Account) bool {
+				return inGroup(a, GroupAdministrators) || win.RemoteManagementUsers && inGroup(a, GroupRemoteMgmt)
+			},
+			MaxShellsPerUser: win.MaxShellsPerUser, MaxOperationsPerUser: win.MaxConcurrentOperationsPerUser, MaxEnvelopeKB: win.MaxEnvelopeKB,
 			AllowUnencrypted: opts.AllowUnencrypted, Basic: opts.Basic, Certificate: opts.Certificate,
 			CertMappings: []CertMapping{mapping}, FindCert: srv.findCert,
 			Run: d.process(srv), Knobs: l.Knobs, Counters: srv.Counters})
@@ -547,6 +580,10 @@ func (l *Lab) Close() {
 		os.RemoveAll(l.tmpDir)
 	}
 }
+
+// Admin returns the administrator account's user name (DOMAIN\user) and
+// password: lyncadmin, or the name Options.AdminUser gave it.
+func (l *Lab) Admin() (string, string) { return l.Account(l.Deployment.Accounts[0].User) }
 
 // Account returns a lab account's user name (DOMAIN\user) and password.
 func (l *Lab) Account(user string) (string, string) {

@@ -18,7 +18,27 @@ type shell struct {
 	owner    *Account
 	codepage int
 	skipCmd  bool
+	env      map[string]string // the Create request's Environment variables
+	ops      int               // commands started: text shells keep counting them until deleted
 	commands map[string]*command
+}
+
+// ShellContext is what a process learns from the shell it runs in.
+type ShellContext struct {
+	// Env is the shell's environment, from the Create request (MS-WSMV
+	// Shell/Environment; winrs -env).
+	Env map[string]string
+	// ConsoleMode is WINRS_CONSOLEMODE_STDIN=TRUE: stdin is a console, and
+	// the client's End does not reach the process as an end of file.
+	ConsoleMode bool
+}
+
+type shellCtxKey struct{}
+
+// ShellFrom returns the shell context a process runs with.
+func ShellFrom(ctx context.Context) ShellContext {
+	sc, _ := ctx.Value(shellCtxKey{}).(ShellContext)
+	return sc
 }
 
 // command is one running WinRS command: its stdin pipe and its unread output.
@@ -117,6 +137,25 @@ func (s *WinRM) lookupShell(req *request) (*shell, *Fault) {
 	return sh, nil
 }
 
+// takeOperation counts a command against MaxConcurrentOperationsPerUser:
+// a text shell keeps counting it after Signal terminate, until the shell is
+// deleted (MS-WSMV product note <118>).
+func (s *WinRM) takeOperation(sh *shell) *Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ops := 0
+	for _, o := range s.shells {
+		if o.owner == sh.owner {
+			ops += o.ops
+		}
+	}
+	if ops >= s.cfg.MaxOperationsPerUser {
+		return faultOperationsQuota(s.cfg.MaxOperationsPerUser)
+	}
+	sh.ops++
+	return nil
+}
+
 func (s *WinRM) act(ctx context.Context, acct *Account, req *request) (string, string, *Fault) {
 	switch req.Header.Action {
 	case actionCreate:
@@ -135,7 +174,12 @@ func (s *WinRM) act(ctx context.Context, acct *Account, req *request) (string, s
 		if err != nil {
 			cp = 437
 		}
-		sh := &shell{id: newGUID(), owner: acct, codepage: cp, commands: map[string]*command{}}
+		sh := &shell{id: newGUID(), owner: acct, codepage: cp, commands: map[string]*command{}, env: map[string]string{}}
+		if req.Body.Shell != nil {
+			for _, v := range req.Body.Shell.Environment {
+				sh.env[v.Name] = v.Value
+			}
+		}
 		s.shells[sh.id] = sh
 		s.mu.Unlock()
 		s.cfg.Counters.Shells.Add(1)
@@ -169,8 +213,12 @@ func (s *WinRM) act(ctx context.Context, acct *Account, req *request) (string, s
 			return "", "", faultFilenameTooLong()
 		}
 		skipCmd := strings.EqualFold(req.option("WINRS_SKIP_CMD_SHELL"), "TRUE")
-		ctx, cancel := context.WithCancel(context.Background())
-		c := &command{id: newGUID(), stdin: newStdin(), changed: make(chan struct{}, 1), cancel: cancel}
+		console := strings.EqualFold(req.option("WINRS_CONSOLEMODE_STDIN"), "TRUE")
+		if f := s.takeOperation(sh); f != nil {
+			return "", "", f
+		}
+		ctx, cancel := context.WithCancel(context.WithValue(context.Background(), shellCtxKey{}, ShellContext{Env: sh.env, ConsoleMode: console}))
+		c := &command{id: newGUID(), stdin: newStdin(console), changed: make(chan struct{}, 1), cancel: cancel}
 		s.mu.Lock()
 		sh.commands[c.id] = c
 		s.mu.Unlock()
@@ -214,7 +262,7 @@ func (s *WinRM) act(ctx context.Context, acct *Account, req *request) (string, s
 			}
 			c.stdin.write(data)
 			if strings.EqualFold(st.End, "true") {
-				c.stdin.close()
+				c.stdin.end()
 			}
 		}
 		return `<rsp:SendResponse/>`, actionSend + "Response", nil
@@ -331,18 +379,28 @@ type errFieldMissing string
 func (e errFieldMissing) Error() string { return "missing " + string(e) }
 
 // stdinBuf is a command's standard input: Send appends to it without
-// blocking, in order, and the process reads until End closes it.
+// blocking, in order, and the process reads until End closes it. In console
+// mode (WINRS_CONSOLEMODE_STDIN=TRUE) the input is a console's: End is no
+// end of file, and a reader waits until the command is terminated.
 type stdinBuf struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	buf    bytes.Buffer
-	closed bool
+	mu      sync.Mutex
+	cond    *sync.Cond
+	buf     bytes.Buffer
+	closed  bool
+	console bool
 }
 
-func newStdin() *stdinBuf {
-	b := &stdinBuf{}
+func newStdin(console bool) *stdinBuf {
+	b := &stdinBuf{console: console}
 	b.cond = sync.NewCond(&b.mu)
 	return b
+}
+
+// end is the client's End="true".
+func (b *stdinBuf) end() {
+	if !b.console {
+		b.close()
+	}
 }
 
 func (b *stdinBuf) write(p []byte) {

@@ -30,6 +30,8 @@ type savedState struct {
 	Certificate      bool                           `json:"certificate"`
 	Kerberos         bool                           `json:"kerberos"`
 	AllowUnencrypted bool                           `json:"allow_unencrypted"`
+	AdminUser        string                         `json:"admin_user,omitempty"`
+	Culture          string                         `json:"culture,omitempty"`
 	IssuedAt         time.Time                      `json:"issued_at"`
 	Serial           int64                          `json:"serial"`
 	Keys             map[string]string              `json:"keys"`
@@ -65,6 +67,7 @@ func (s *savedState) apply(o Options) Options {
 	o.Scenario, o.SiteCollection, o.MissingRootOn = tlab.Scenario(s.Scenario), s.SiteCollection, s.MissingRootOn
 	o.Site, o.StandardServers = s.Site, s.StandardServers
 	o.Basic, o.AllowUnencrypted, o.Certificate, o.Kerberos = s.Basic, s.AllowUnencrypted, s.Certificate, s.Kerberos
+	o.AdminUser, o.Culture = s.AdminUser, s.Culture
 	return o
 }
 
@@ -122,7 +125,7 @@ func (l *Lab) save() error {
 	d := l.Deployment
 	s := savedState{Product: l.shape.Product, Edition: l.shape.Edition, FrontEnds: l.shape.FrontEnds, Directors: l.shape.Directors,
 		Scenario: string(l.shape.Scenario), SiteCollection: l.shape.SiteCollection, Site: l.shape.Site, StandardServers: l.shape.StandardServers, MissingRootOn: l.shape.MissingRootOn,
-		Basic: l.shape.Basic, Certificate: l.shape.Certificate, Kerberos: l.shape.Kerberos, AllowUnencrypted: l.shape.AllowUnencrypted, IssuedAt: l.issuedAt, Serial: l.serialStart,
+		Basic: l.shape.Basic, Certificate: l.shape.Certificate, Kerberos: l.shape.Kerberos, AllowUnencrypted: l.shape.AllowUnencrypted, AdminUser: l.shape.AdminUser, Culture: l.shape.Culture, IssuedAt: l.issuedAt, Serial: l.serialStart,
 		Keys: tlab.Keys(), Ports: l.ports, Passwords: map[string]string{}, CMSVersion: d.currentVersion(), CMS: d.CMS(),
 		Stores: map[string]map[string][]string{}}
 	for _, a := range d.Accounts {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/lynctrust/lynctrust/psremote/lab/pwsh"
 )
@@ -118,9 +119,18 @@ func (s *session) fileCmdlets() []*pwsh.Cmdlet {
 	}
 }
 
+// maxTaskRun is the longest /TR schtasks accepts ("Value for '/tr' option
+// cannot be more than 261 character(s)"; winrm-facts §10).
+const maxTaskRun = 261
+
+// taskStartDelay is how long a task takes after /Run to show as running:
+// the Task Scheduler service starts it asynchronously.
+const taskStartDelay = 300 * time.Millisecond
+
 // schtasks emulates the parts of schtasks.exe a script uses: /Create (with
 // /RU and /RP: the password is checked as Windows does when it stores it),
-// /Run, /Query /FO CSV, /Delete.
+// /Run, /Query /FO CSV, /Delete. Errors and warnings go to standard error,
+// the status words are the server's language.
 func (s *session) schtasks(c *pwsh.Call) ([]pwsh.Value, error) {
 	args := map[string]string{}
 	var verb string
@@ -141,7 +151,8 @@ func (s *session) schtasks(c *pwsh.Call) ([]pwsh.Value, error) {
 	srv := s.srv
 	name := args["/tn"]
 	fail := func(msg string) ([]pwsh.Value, error) {
-		return []pwsh.Value{"ERROR: " + msg}, pwsh.ExitCode(1)
+		c.Stderr = append(c.Stderr, "ERROR: "+msg)
+		return nil, pwsh.ExitCode(1)
 	}
 	srv.taskMu.Lock()
 	defer srv.taskMu.Unlock()
@@ -150,38 +161,30 @@ func (s *session) schtasks(c *pwsh.Call) ([]pwsh.Value, error) {
 	}
 	switch verb {
 	case "/create":
-		if !inGroup(s.acct, GroupAdministrators) {
-			return fail("Access is denied.")
-		}
-		user, domain := splitUser(args["/ru"])
-		acct := s.d.Lookup(user, domain)
-		if acct == nil || acct.Password != args["/rp"] {
-			return fail("The user name or password is incorrect.")
-		}
-		if _, exists := srv.tasks[strings.ToLower(name)]; exists && args["/f"] == "" {
-			return fail("Cannot create a file when that file already exists.")
-		}
-		srv.tasks[strings.ToLower(name)] = &task{name: name, action: args["/tr"], account: acct}
-		return []pwsh.Value{fmt.Sprintf("SUCCESS: The scheduled task \"%s\" has successfully been created.", name)}, nil
+		return s.createTask(c, args, fail)
 	case "/run":
 		t := srv.tasks[strings.ToLower(name)]
 		if t == nil {
 			return fail("The system cannot find the file specified.")
 		}
-		t.mu.Lock()
-		t.running = true
-		t.mu.Unlock()
-		go s.d.runTask(srv, t)
+		go func() {
+			time.Sleep(taskStartDelay)
+			t.mu.Lock()
+			t.running = true
+			t.mu.Unlock()
+			s.d.runTask(srv, t)
+		}()
 		return []pwsh.Value{fmt.Sprintf("SUCCESS: Attempted to run the scheduled task \"%s\".", name)}, nil
 	case "/query":
 		t := srv.tasks[strings.ToLower(name)]
 		if t == nil {
 			return fail("The system cannot find the file specified.")
 		}
+		cu := s.culture()
 		t.mu.Lock()
-		status := "Ready"
+		status := cu.Ready
 		if t.running {
-			status = "Running"
+			status = cu.Running
 		}
 		t.mu.Unlock()
 		return []pwsh.Value{fmt.Sprintf("\"\\%s\",\"N/A\",\"%s\"", name, status)}, nil
@@ -195,8 +198,37 @@ func (s *session) schtasks(c *pwsh.Call) ([]pwsh.Value, error) {
 	return fail("Invalid syntax. Type \"SCHTASKS /?\" for usage.")
 }
 
-// runTask runs a task's action: cmd.exe /c powershell.exe … -File "F" > "OUT" 2>&1,
-// under the task's account, from a batch logon (credentials held: no double hop).
+// createTask is schtasks /Create; the caller holds the server's task lock.
+func (s *session) createTask(c *pwsh.Call, args map[string]string, fail func(string) ([]pwsh.Value, error)) ([]pwsh.Value, error) {
+	srv, name := s.srv, args["/tn"]
+	if len(args["/tr"]) > maxTaskRun {
+		return fail(fmt.Sprintf("Invalid syntax. Value for '/tr' option cannot be more than %d character(s).", maxTaskRun))
+	}
+	if !inGroup(s.acct, GroupAdministrators) {
+		return fail("Access is denied.")
+	}
+	user, domain := splitUser(args["/ru"])
+	acct := s.d.Lookup(user, domain)
+	if acct == nil || acct.Password != args["/rp"] {
+		return fail("The user name or password is incorrect.")
+	}
+	if _, exists := srv.tasks[strings.ToLower(name)]; exists && args["/f"] == "" {
+		return fail("Cannot create a file when that file already exists.")
+	}
+	if st, err := time.Parse("15:04", args["/st"]); err == nil {
+		now := s.d.now()
+		if st.Hour()*60+st.Minute() < now.Hour()*60+now.Minute() {
+			c.Stderr = append(c.Stderr, "WARNING: Task may not run because /ST is earlier than current time.")
+		}
+	}
+	srv.tasks[strings.ToLower(name)] = &task{name: name, action: args["/tr"], account: acct}
+	return []pwsh.Value{fmt.Sprintf("SUCCESS: The scheduled task \"%s\" has successfully been created.", name)}, nil
+}
+
+// runTask runs a task's action under the task's account, from a batch logon
+// (credentials held: no double hop). The action is a batch file, whose lines
+// the lab runs as cmd.exe would (powershell.exe … -File "F" > "OUT" 2>&1,
+// ren), or one such command line.
 func (d *Deployment) runTask(srv *Server, t *task) {
 	defer func() {
 		t.mu.Lock()
@@ -204,6 +236,38 @@ func (d *Deployment) runTask(srv *Server, t *task) {
 		t.mu.Unlock()
 	}()
 	words := splitCommandLine(t.action)
+	if len(words) == 1 && (strings.HasSuffix(strings.ToLower(words[0]), ".cmd") || strings.HasSuffix(strings.ToLower(words[0]), ".bat")) {
+		batch, ok := srv.fs.read(words[0])
+		if !ok {
+			return
+		}
+		for _, line := range strings.Split(strings.ReplaceAll(batch, "\r\n", "\n"), "\n") {
+			d.runCmdLine(srv, t, strings.TrimPrefix(strings.TrimSpace(line), "@"))
+		}
+		return
+	}
+	d.runCmdLine(srv, t, t.action)
+}
+
+// runCmdLine runs one line of a task's action: powershell.exe with -File and
+// its output redirected to a file, or ren.
+func (d *Deployment) runCmdLine(srv *Server, t *task, line string) {
+	words := splitCommandLine(line)
+	if len(words) >= 2 && (strings.EqualFold(words[0], "cmd") || strings.EqualFold(words[0], "cmd.exe")) && strings.EqualFold(words[1], "/c") {
+		words = words[2:]
+	}
+	if len(words) == 0 {
+		return
+	}
+	if strings.EqualFold(words[0], "ren") && len(words) == 3 {
+		from := words[1]
+		content, ok := srv.fs.read(from)
+		if ok && !strings.ContainsAny(words[2], `\/:`) {
+			srv.fs.remove(from)
+			srv.fs.write(from[:strings.LastIndex(from, `\`)+1]+words[2], content)
+		}
+		return
+	}
 	var file, out string
 	for i, w := range words {
 		switch {

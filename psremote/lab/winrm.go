@@ -44,12 +44,15 @@ type WinRMConfig struct {
 	// Kerberos accepts AP-REQs for HTTP/FQDN with this service's keys; nil:
 	// the server has no Kerberos (the lab's default, no KDC).
 	Kerberos         *Kerberos
-	MaxShellsPerUser int           // Winrs/MaxShellsPerUser (30)
-	MaxEnvelopeKB    int           // MaxEnvelopeSizekb (500)
-	MaxTimeout       time.Duration // MaxTimeoutms (60 s)
-	Run              Process
-	Knobs            *Knobs
-	Counters         *Counters
+	MaxShellsPerUser int // Winrs/MaxShellsPerUser (30)
+	// MaxOperationsPerUser is MaxConcurrentOperationsPerUser (1500): every
+	// command counts until its shell is deleted (MS-WSMV product note <118>).
+	MaxOperationsPerUser int
+	MaxEnvelopeKB        int           // MaxEnvelopeSizekb (500)
+	MaxTimeout           time.Duration // MaxTimeoutms (60 s)
+	Run                  Process
+	Knobs                *Knobs
+	Counters             *Counters
 }
 
 // WinRM is a WS-Management server with the shell actions as Windows answers
@@ -64,6 +67,9 @@ type WinRM struct {
 func NewWinRM(cfg WinRMConfig) *WinRM {
 	if cfg.MaxShellsPerUser == 0 {
 		cfg.MaxShellsPerUser = 30
+	}
+	if cfg.MaxOperationsPerUser == 0 {
+		cfg.MaxOperationsPerUser = 1500
 	}
 	if cfg.MaxEnvelopeKB == 0 {
 		cfg.MaxEnvelopeKB = 500

@@ -61,6 +61,9 @@ type request struct {
 		Shell *struct {
 			InputStreams  string `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell InputStreams"`
 			OutputStreams string `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell OutputStreams"`
+			// Environment is the shell's environment variables (MS-WSMV
+			// 2.2.4.37 Shell, EnvironmentVariableList).
+			Environment []wsValue `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell Environment>Variable"`
 		} `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell Shell"`
 		CommandLine *struct {
 			Command   string   `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell Command"`
@@ -165,6 +168,13 @@ func faultAccessDenied() *Fault {
 func faultShellQuota(n int) *Fault {
 	return &Fault{"s:Receiver", "w:InternalError", "2150859173",
 		fmt.Sprintf("The WS-Management service cannot process the request. This user is allowed a maximum number of %d concurrent shells, which has been exceeded. Close existing shells or raise the quota for this user. ", n)}
+}
+
+// faultOperationsQuota is WinRM's answer past MaxConcurrentOperationsPerUser
+// (masterzen/winrm#129 quotes the text; the WSManFault code was not captured).
+func faultOperationsQuota(n int) *Fault {
+	return &Fault{"s:Receiver", "w:InternalError", "",
+		fmt.Sprintf("The WS-Management service cannot process the request. This user is allowed a maximum number of %d concurrent operations, which has been exceeded. Close existing operations for this user, or raise the quota for this user. ", n)}
 }
 
 func faultEnvelopeTooBig(kb int) *Fault {

@@ -10,12 +10,12 @@ foreach ($change in $changes) {
     $expected = $change[1]
     $c = Get-CsWebServiceConfiguration -Identity $identity
     if ($c -eq $null) {
-        Write-Output (@('LYNCTRUST', 'error', 'no-collection', $identity) -join $tab)
+        [Console]::Out.WriteLine(@('LYNCTRUST', 'error', 'no-collection', $identity) -join $tab)
         exit 6
     }
     $current = @($c.TrustedCACerts | ForEach-Object { ($_.Thumbprint -replace $noise, '').ToUpper() + ':' + $_.CAStore }) -join ','
     if ($current -ne $expected) {
-        Write-Output (@('LYNCTRUST', 'conflict', $identity, $current) -join $tab)
+        [Console]::Out.WriteLine(@('LYNCTRUST', 'conflict', $identity, $current) -join $tab)
         exit 5
     }
 }
@@ -55,10 +55,10 @@ foreach ($change in $changes) {
         }
     }
     $done += 1
-    Write-Output (@('LYNCTRUST', 'written', $identity) -join $tab)
+    [Console]::Out.WriteLine(@('LYNCTRUST', 'written', $identity) -join $tab)
 }
 foreach ($change in $changes) {
     $identity = $change[0]
     $after = Get-CsWebServiceConfiguration -Identity $identity
-    Write-Output (@('LYNCTRUST', 'after', $identity, (@($after.TrustedCACerts | ForEach-Object { ($_.Thumbprint -replace $noise, '').ToUpper() + ':' + $_.CAStore }) -join ',')) -join $tab)
+    [Console]::Out.WriteLine(@('LYNCTRUST', 'after', $identity, (@($after.TrustedCACerts | ForEach-Object { ($_.Thumbprint -replace $noise, '').ToUpper() + ':' + $_.CAStore }) -join ',')) -join $tab)
 }

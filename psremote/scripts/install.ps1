@@ -8,4 +8,4 @@ $store = New-Object System.Security.Cryptography.X509Certificates.X509Store -Arg
 $store.Open('ReadWrite')
 $store.Add($cert)
 $store.Close()
-Write-Output (@('LYNCTRUST', 'installed', $cert.Thumbprint, $storeName) -join $tab)
+[Console]::Out.WriteLine(@('LYNCTRUST', 'installed', $cert.Thumbprint, $storeName) -join $tab)

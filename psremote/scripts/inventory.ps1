@@ -18,15 +18,15 @@ try {
         $configs = @(Get-CsWebServiceConfiguration -LocalStore)
     }
 } catch {
-    Write-Output ('LYNCTRUST' + $tab + 'error' + $tab + 'read-failed' + $tab + ($_.Exception.Message -replace '[\t\r\n]+', ' '))
+    [Console]::Out.WriteLine('LYNCTRUST' + $tab + 'error' + $tab + 'read-failed' + $tab + ($_.Exception.Message -replace '[\t\r\n]+', ' '))
     exit 4
 }
-Write-Output ('LYNCTRUST' + $tab + 'source' + $tab + $source)
+[Console]::Out.WriteLine('LYNCTRUST' + $tab + 'source' + $tab + $source)
 $wanted = @($extraWanted)
 foreach ($c in $configs) {
-    Write-Output (@('LYNCTRUST', 'config', $c.Identity, $c.InferCertChainFromSSL, $c.UseCertificateAuth, $c.UsePinAuth) -join $tab)
+    [Console]::Out.WriteLine(@('LYNCTRUST', 'config', $c.Identity, $c.InferCertChainFromSSL, $c.UseCertificateAuth, $c.UsePinAuth) -join $tab)
     foreach ($t in $c.TrustedCACerts) {
-        Write-Output (@('LYNCTRUST', 'trusted', $c.Identity, $t.Thumbprint, $t.CAStore) -join $tab)
+        [Console]::Out.WriteLine(@('LYNCTRUST', 'trusted', $c.Identity, $t.Thumbprint, $t.CAStore) -join $tab)
         $wanted += (($t.Thumbprint -replace $noise, '').ToUpper() + ':' + $t.CAStore)
     }
 }
@@ -35,27 +35,30 @@ foreach ($c in $configs) {
 # -LocalStore and read the store itself, a second hop from most servers.
 $topology = Get-CsTopology -LocalStore
 if (@($topology.Clusters).Count -eq 0) {
-    Write-Output ('LYNCTRUST' + $tab + 'error' + $tab + 'read-failed' + $tab + 'Get-CsTopology -LocalStore returned no Clusters on ' + $env:COMPUTERNAME)
+    [Console]::Out.WriteLine('LYNCTRUST' + $tab + 'error' + $tab + 'read-failed' + $tab + 'Get-CsTopology -LocalStore returned no Clusters on ' + $env:COMPUTERNAME)
     exit 4
 }
 foreach ($p in @($topology.Clusters)) {
-    Write-Output (@('LYNCTRUST', 'pool', $p.Identity, $p.Site) -join $tab)
+    [Console]::Out.WriteLine(@('LYNCTRUST', 'pool', $p.Identity, $p.Site) -join $tab)
+    # PowerShell 2.0 runs a foreach over $null once: skip that $null.
     foreach ($computer in $p.Computers) {
-        Write-Output (@('LYNCTRUST', 'computer', $p.Identity, $computer) -join $tab)
+        if ($computer -eq $null) { continue }
+        [Console]::Out.WriteLine(@('LYNCTRUST', 'computer', $p.Identity, $computer) -join $tab)
     }
     foreach ($service in $p.Services) {
+        if ($service -eq $null) { continue }
         if ($service -like 'WebServer:*') {
-            Write-Output (@('LYNCTRUST', 'webserver', $p.Identity, $p.Site) -join $tab)
+            [Console]::Out.WriteLine(@('LYNCTRUST', 'webserver', $p.Identity, $p.Site) -join $tab)
         }
         if ($service -like 'Director:*') {
-            Write-Output (@('LYNCTRUST', 'director', $p.Identity) -join $tab)
+            [Console]::Out.WriteLine(@('LYNCTRUST', 'director', $p.Identity) -join $tab)
         }
     }
 }
 try {
     foreach ($r in @(Get-CsManagementStoreReplicationStatus)) {
-        Write-Output (@('LYNCTRUST', 'replica', $r.ReplicaFqdn, $r.UpToDate) -join $tab)
+        [Console]::Out.WriteLine(@('LYNCTRUST', 'replica', $r.ReplicaFqdn, $r.UpToDate) -join $tab)
     }
 } catch {
-    Write-Output ('LYNCTRUST' + $tab + 'replication-unknown' + $tab + ($_.Exception.Message -replace '[\t\r\n]+', ' '))
+    [Console]::Out.WriteLine('LYNCTRUST' + $tab + 'replication-unknown' + $tab + ($_.Exception.Message -replace '[\t\r\n]+', ' '))
 }

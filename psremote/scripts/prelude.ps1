@@ -18,7 +18,7 @@ foreach ($name in @('SkypeForBusiness', 'Lync')) {
     }
 }
 if ($lyncModule -eq $null) {
-    Write-Output ('LYNCTRUST' + $tab + 'error' + $tab + 'module-not-found' + $tab + 'neither the SkypeForBusiness nor the Lync module is installed on ' + $env:COMPUTERNAME)
+    [Console]::Out.WriteLine('LYNCTRUST' + $tab + 'error' + $tab + 'module-not-found' + $tab + 'neither the SkypeForBusiness nor the Lync module is installed on ' + $env:COMPUTERNAME)
     exit 3
 }
-Write-Output ('LYNCTRUST' + $tab + 'module' + $tab + $lyncModule + $tab + $PSVersionTable.PSVersion.Major)
+[Console]::Out.WriteLine('LYNCTRUST' + $tab + 'module' + $tab + $lyncModule + $tab + $PSVersionTable.PSVersion.Major)

@@ -8,9 +8,9 @@ foreach ($entry in $wanted) {
     $path = 'Cert:\LocalMachine\' + $stores[$parts[1]] + '\' + $parts[0]
     if (Test-Path $path) {
         $cert = Get-Item $path
-        $notAfter = $cert.NotAfter.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ')
-        Write-Output (@('LYNCTRUST', 'cert', $parts[0], $parts[1], 'present', ($cert.Subject -replace '[\t\r\n]+', ' '), ($cert.Issuer -replace '[\t\r\n]+', ' '), $notAfter, $cert.SignatureAlgorithm.FriendlyName) -join $tab)
+        $notAfter = $cert.NotAfter.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ', [Globalization.CultureInfo]::InvariantCulture)
+        [Console]::Out.WriteLine(@('LYNCTRUST', 'cert', $parts[0], $parts[1], 'present', ($cert.Subject -replace '[\t\r\n]+', ' '), ($cert.Issuer -replace '[\t\r\n]+', ' '), $notAfter, $cert.SignatureAlgorithm.FriendlyName) -join $tab)
     } else {
-        Write-Output (@('LYNCTRUST', 'cert', $parts[0], $parts[1], 'missing', '', '', '', '') -join $tab)
+        [Console]::Out.WriteLine(@('LYNCTRUST', 'cert', $parts[0], $parts[1], 'missing', '', '', '', '') -join $tab)
     }
 }

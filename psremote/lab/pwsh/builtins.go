@@ -171,6 +171,28 @@ func addBuiltins(rt *Runtime) {
 		return string(b), err
 	})
 	rt.Statics["console::in"] = console
+	rt.Statics["system.console::in"] = console
+	writer := NewObject("System.IO.TextWriter")
+	write := func(nl string) Method {
+		return func(args []Value) (Value, error) {
+			text := nl
+			if len(args) > 0 {
+				text = ToString(args[0]) + nl
+			}
+			if rt.Console != nil {
+				rt.Console(text)
+			} else if rt.Out != nil {
+				rt.Out(strings.TrimSuffix(text, "\r\n"))
+			}
+			return nil, nil
+		}
+	}
+	writer.Method("WriteLine", write("\r\n"))
+	writer.Method("Write", write(""))
+	rt.Statics["console::out"] = writer
+	rt.Statics["system.console::out"] = writer
+	rt.Statics["console::writeline"] = write("\r\n")
+	rt.Statics["system.console::writeline"] = write("\r\n")
 	rt.Statics["scriptblock::create"] = Method(func(args []Value) (Value, error) {
 		if len(args) != 1 {
 			return nil, Errorf("InvalidOperation", "MethodCountCouldNotFindBest", "Cannot find an overload for \"Create\" and the argument count: \"%d\".", len(args))

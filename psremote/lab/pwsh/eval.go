@@ -37,6 +37,9 @@ type Call struct {
 	Input  []Value          // pipeline input
 	HasIn  bool
 	Args   []string // a native program's arguments
+	// Stderr is what a native program wrote to its standard error, line
+	// by line.
+	Stderr []string
 }
 
 // Has reports whether a parameter was given.
@@ -66,6 +69,9 @@ type Runtime struct {
 	tryDepth int
 	// Stdout receives each output object as the console host formats it.
 	Out func(Value)
+	// Console receives what [Console]::Out.WriteLine writes: straight to
+	// the process's standard output, past the host and its formatting.
+	Console func(text string)
 }
 
 // NewRuntime makes a runtime with the built-in commands.
@@ -178,7 +184,13 @@ func (rt *Runtime) stmt(n node) ([]Value, error) {
 			return nil, err
 		}
 		var out []Value
-		for _, item := range enumerate(coll) {
+		items := enumerate(coll)
+		if coll == nil && rt.PSVersion < 3 {
+			// PowerShell 2.0 runs a foreach over $null once, with $null;
+			// 3.0 and later do not (pester/Pester#441, a fix for v2).
+			items = []Value{nil}
+		}
+		for _, item := range items {
 			rt.vars[strings.ToLower(st.varName)] = item
 			vs, err := rt.block(st.body)
 			out = append(out, vs...)
@@ -741,6 +753,20 @@ func (rt *Runtime) callMethod(x *call) (Value, error) {
 			if len(args) == 1 {
 				return strings.HasPrefix(o, ToString(args[0])), nil
 			}
+		case "substring":
+			if len(args) == 0 || len(args) > 2 {
+				break
+			}
+			r := []rune(o)
+			start, ok := toInt(args[0])
+			n := len(r) - start
+			if len(args) == 2 {
+				n, ok = toInt(args[1])
+			}
+			if !ok || start < 0 || n < 0 || start+n > len(r) {
+				return nil, Errorf("InvalidOperation", "ArgumentOutOfRangeException", "Exception calling \"Substring\" with \"%d\" argument(s): \"Index and length must refer to a location within the string.\"", len(args))
+			}
+			return string(r[start : start+n]), nil
 		case "contains":
 			if len(args) == 1 {
 				return strings.Contains(o, ToString(args[0])), nil
@@ -1133,6 +1159,12 @@ func (rt *Runtime) invoke(c *command, input []Value, hasInput bool) ([]Value, er
 			code, err = int(ec), nil
 		}
 		rt.vars["lastexitcode"] = code
+		if err == nil && call != nil && len(call.Stderr) > 0 {
+			var serr error
+			if out, serr = rt.nativeStderr(call, c.mergeErr, out); serr != nil {
+				return out, serr
+			}
+		}
 	}
 	if err != nil {
 		var perr *Error
@@ -1144,6 +1176,29 @@ func (rt *Runtime) invoke(c *command, input []Value, hasInput bool) ([]Value, er
 		}
 	}
 	return out, err
+}
+
+// nativeStderr turns what a native program wrote to standard error into
+// error records, as Windows PowerShell does when its own streams are
+// redirected (under WinRM): each line is a NativeCommandError, which
+// $ErrorActionPreference = 'Stop' makes terminating, with or without 2>&1;
+// with 2>&1 and another preference the records join the output.
+func (rt *Runtime) nativeStderr(call *Call, merge bool, out []Value) ([]Value, error) {
+	var records []Value
+	for _, line := range call.Stderr {
+		e := &Error{Message: line, Category: "NotSpecified", FQID: "NativeCommandError", Command: call.Name, Target: line}
+		if merge && !strings.EqualFold(ToString(rt.vars["erroractionpreference"]), "Stop") {
+			rec := NewObject("System.Management.Automation.ErrorRecord")
+			text := line
+			rec.String = func() string { return text }
+			records = append(records, rec)
+			continue
+		}
+		if err := rt.statementError(e, nil); err != nil {
+			return out, err
+		}
+	}
+	return append(records, out...), nil
 }
 
 // ExitCode ends a native program with a code: $LASTEXITCODE.

@@ -212,6 +212,10 @@ func (l *lexer) next(argMode bool) (token, error) {
 	case r == '@' && (l.peekRune(1) == '(' || l.peekRune(1) == '{'):
 		l.pos += 2
 		return token{kind: tPunct, text: string(l.src[start:l.pos]), pos: start}, nil
+	case argMode && strings.HasPrefix(string(l.src[l.pos:min(l.pos+4, len(l.src))]), "2>&1") && (l.pos+4 == len(l.src) || isArgStop(l.src[l.pos+4])):
+		// The one redirection in the subset: the error stream into the output.
+		l.pos += 4
+		return token{kind: tPunct, text: "2>&1", pos: start}, nil
 	case unicode.IsDigit(r) && (!argMode || true):
 		s := l.pos
 		for l.pos < len(l.src) && (unicode.IsDigit(l.src[l.pos]) || l.src[l.pos] == '.') {

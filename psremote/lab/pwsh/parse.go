@@ -42,9 +42,10 @@ type (
 		pos   int
 	}
 	command struct {
-		name string
-		args []arg
-		pos  int
+		name     string
+		args     []arg
+		pos      int
+		mergeErr bool // 2>&1
 	}
 	arg struct {
 		param string // "" for a positional value
@@ -96,9 +97,12 @@ type (
 )
 
 type parser struct {
-	lx  *lexer
-	tok token
-	arg bool // lexing mode of tok
+	// noComma is set while parsing a method argument, where a comma
+	// separates arguments instead of making an array.
+	noComma bool
+	lx      *lexer
+	tok     token
+	arg     bool // lexing mode of tok
 	// a token pushed back, lexed in the given mode
 	saved   bool
 	savePos int
@@ -180,6 +184,9 @@ func Parse(src string) (*script, error) {
 
 // statements parses until EOF or the closing punctuation.
 func (p *parser) statements(closing string) (*script, error) {
+	saved := p.noComma
+	p.noComma = false
+	defer func() { p.noComma = saved }()
 	s := &script{}
 	for {
 		if err := p.skipNewlines(); err != nil {
@@ -222,6 +229,9 @@ func (p *parser) block() (*script, error) {
 }
 
 func (p *parser) parenPipeline() (node, error) {
+	saved := p.noComma
+	p.noComma = false
+	defer func() { p.noComma = saved }()
 	if err := p.expectPunct("(", false); err != nil {
 		return nil, err
 	}
@@ -400,6 +410,9 @@ func (p *parser) statement() (node, error) {
 }
 
 func (p *parser) pipeline() (node, error) {
+	saved := p.noComma
+	p.noComma = false
+	defer func() { p.noComma = saved }()
 	t, err := p.peek(false)
 	if err != nil {
 		return nil, err
@@ -445,6 +458,9 @@ func (p *parser) command() (node, error) {
 		switch {
 		case n.kind == tEOF || n.kind == tNewline || (n.kind == tPunct && (n.text == "|" || n.text == ")" || n.text == "}")):
 			return c, nil
+		case n.kind == tPunct && n.text == "2>&1":
+			p.take(true)
+			c.mergeErr = true
 		case n.kind == tParam:
 			p.take(true)
 			a := arg{param: strings.TrimSuffix(n.text, ":"), colon: strings.HasSuffix(n.text, ":")}
@@ -574,8 +590,8 @@ func (p *parser) more(sep string, item func() (node, error)) ([]node, error) {
 
 func (p *parser) commaExpr() (node, error) {
 	first, err := p.unaryExpr()
-	if err != nil {
-		return nil, err
+	if err != nil || p.noComma {
+		return first, err
 	}
 	rest, err := p.more(",", p.unaryExpr)
 	if err != nil {
@@ -677,7 +693,11 @@ func (p *parser) memberTail(x node, static bool) (node, error) {
 		}
 		if !(t.kind == tPunct && t.text == ")") {
 			for {
-				a, err := p.binaryExpr(2) // no commas: they separate arguments
+				// no commas: they separate arguments
+				saved := p.noComma
+				p.noComma = true
+				a, err := p.binaryExpr(2)
+				p.noComma = saved
 				if err != nil {
 					return nil, err
 				}

@@ -137,3 +137,39 @@ func TestWhileAndNativeCommands(t *testing.T) {
 		t.Fatalf("out %v, args %v, err %v", out, got, err)
 	}
 }
+
+// PowerShell 2.0 runs a foreach over $null once; 3.0 and later not at all.
+func TestForeachOverNull(t *testing.T) {
+	src := "$n = 0\nforeach ($x in $null) { $n += 1 }\n$n"
+	for v, want := range map[int]string{2: "1", 5: "0"} {
+		if out, err := run(t, v, src); err != nil || strings.Join(out, "|") != want {
+			t.Errorf("%d: %v %v", v, out, err)
+		}
+	}
+}
+
+// A native program's standard error becomes error records: terminating under
+// 'Stop' (2>&1 or not), output with 2>&1 under 'Continue'.
+func TestNativeStandardError(t *testing.T) {
+	newRT := func() (*Runtime, *[]string) {
+		rt := NewRuntime(context.Background(), 2)
+		var out []string
+		rt.Out = func(v Value) { out = append(out, Format(v)) }
+		rt.Register(&Cmdlet{Name: "tool.exe", Native: true, Run: func(c *Call) ([]Value, error) {
+			c.Stderr = append(c.Stderr, "WARNING: careful")
+			return []Value{"SUCCESS"}, nil
+		}})
+		return rt, &out
+	}
+	for _, src := range []string{"$ErrorActionPreference = 'Stop'\ntool.exe\n'after'", "$ErrorActionPreference = 'Stop'\n$r = tool.exe 2>&1\n'after'"} {
+		rt, out := newRT()
+		var e *Error
+		if err := rt.Run(src); !errors.As(err, &e) || e.FQID != "NativeCommandError" || strings.Contains(strings.Join(*out, "|"), "after") {
+			t.Errorf("%q: %v %v", src, err, *out)
+		}
+	}
+	rt, out := newRT()
+	if err := rt.Run("$ErrorActionPreference = 'Continue'\n$r = tool.exe 2>&1\n$LASTEXITCODE\n$r -join ' '"); err != nil || strings.Join(*out, "|") != "0|WARNING: careful SUCCESS" || len(rt.Errors()) != 0 {
+		t.Errorf("Continue with 2>&1: %v %v %v", *out, err, rt.Errors())
+	}
+}
