@@ -18,7 +18,8 @@ import (
 )
 
 // Servers that are not what they claim: the reply limits and the deadlines
-// of issue 17. Each is checked through Run, as the commands use it.
+// against what a hostile peer can send. Each is checked through Run, as the
+// commands use it.
 
 // basicConn reaches a test server with Basic over plain HTTP, so that the
 // server needs no NTLM.

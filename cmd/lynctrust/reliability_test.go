@@ -194,7 +194,7 @@ func TestFaultMatrix(t *testing.T) {
 const hostilePeers = `
 ## A hostile or broken peer
 
-What lynctrust does when the other side is not a well-behaved Windows server (issue 17). Each row is
+What lynctrust does when the other side is not a well-behaved Windows server. Each row is
 a test against a server built in the test; the bounds are asserted generously (peak heap under
 200 MB; the command ends within its timeout plus a second).
 

@@ -18,7 +18,7 @@ import (
 	tlab "github.com/lynctrust/lynctrust/trust/lab"
 )
 
-// TestResolveOpenSSLTLS10RSA guards issue 13: Exchange 2010 on Windows Server
+// TestResolveOpenSSLTLS10RSA guards against a regression: Exchange 2010 on Windows Server
 // 2008 R2 may offer only TLS 1.0 and RSA key exchange, which Go's client no
 // longer offers by default ("TLS alert 40"). A server nobody here wrote,
 // `openssl s_server -tls1 -cipher AES128-SHA`, must give up its chain to
@@ -85,7 +85,7 @@ func TestResolveOpenSSLTLS10RSA(t *testing.T) {
 	}
 }
 
-// TestWinRMOpenSSLTLS10 guards the other half of issue 13: over --https, a
+// TestWinRMOpenSSLTLS10 guards the other half: over --https, a
 // listener that offers only TLS 1.0 (here openssl's, which answers a TLS 1.2
 // hello with a protocol_version alert) is named as the cause, with the fix.
 func TestWinRMOpenSSLTLS10(t *testing.T) {

@@ -257,7 +257,7 @@ func (d *Deployment) WebServers() []*Server {
 
 // NameComputer makes the topology list a computer in a pool that the lab
 // does not run: the test hook of a topology that names a foreign host
-// (issue 17). The name is taken as it is, port or path included.
+// (the hostile-peer tests). The name is taken as it is, port or path included.
 func (d *Deployment) NameComputer(pool, name string) {
 	if p := d.pool(pool); p != nil {
 		p.Computers = append(p.Computers, name)
