@@ -9,8 +9,8 @@ import (
 
 	"github.com/lynctrust/lynctrust/change"
 	"github.com/lynctrust/lynctrust/internal/changelog"
+	"github.com/lynctrust/lynctrust/internal/lab"
 	"github.com/lynctrust/lynctrust/psremote"
-	"github.com/lynctrust/lynctrust/psremote/lab"
 )
 
 func startLab(t *testing.T) (*lab.Lab, change.Target) {

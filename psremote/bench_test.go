@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lynctrust/lynctrust/internal/lab"
 	"github.com/lynctrust/lynctrust/psremote"
-	"github.com/lynctrust/lynctrust/psremote/lab"
 )
 
 // BenchmarkAuditFleet audits a pool of 1 and of 50 Front Ends on the lab with

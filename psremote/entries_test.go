@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lynctrust/lynctrust/internal/lab"
 	"github.com/lynctrust/lynctrust/psremote"
-	"github.com/lynctrust/lynctrust/psremote/lab"
 )
 
 // spaced writes a thumbprint the way the Windows certificate dialog copies

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lynctrust/lynctrust/internal/lab"
+	"github.com/lynctrust/lynctrust/internal/lab/powershell"
 	"github.com/lynctrust/lynctrust/psremote"
-	"github.com/lynctrust/lynctrust/psremote/lab"
-	"github.com/lynctrust/lynctrust/psremote/lab/pwsh"
 )
 
 func startLab(t *testing.T, opts lab.Options) *lab.Lab {
@@ -83,7 +83,7 @@ func TestInventoryEveryProduct(t *testing.T) {
 
 func TestEveryScriptParsesInTheLab(t *testing.T) {
 	for name, s := range psremote.AllScripts() {
-		if _, err := pwsh.Parse(s); err != nil {
+		if _, err := powershell.Parse(s); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}

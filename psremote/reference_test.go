@@ -13,8 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/lynctrust/lynctrust/internal/lab"
 	"github.com/lynctrust/lynctrust/psremote"
-	"github.com/lynctrust/lynctrust/psremote/lab"
 )
 
 // parsed is what tools/treesitter/commands.mjs reports for one script.

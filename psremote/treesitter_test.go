@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lynctrust/lynctrust/internal/lab/powershell"
 	"github.com/lynctrust/lynctrust/psremote"
-	"github.com/lynctrust/lynctrust/psremote/lab/pwsh"
 )
 
 // TestTreeSitterAgreesWithTheLab parses every script lynctrust can render
@@ -25,7 +25,7 @@ func TestTreeSitterAgreesWithTheLab(t *testing.T) {
 		if len(r.Errors) > 0 {
 			t.Errorf("%s: tree-sitter-powershell finds syntax errors: %v", name, r.Errors)
 		}
-		lab, err := pwsh.Commands(src)
+		lab, err := powershell.Commands(src)
 		if err != nil {
 			t.Errorf("%s: the lab cannot parse it: %v", name, err)
 			continue
@@ -33,9 +33,9 @@ func TestTreeSitterAgreesWithTheLab(t *testing.T) {
 		if len(lab) == 0 {
 			t.Errorf("%s: no commands found", name)
 		}
-		var seen []pwsh.CommandUse
+		var seen []powershell.CommandUse
 		for _, c := range r.Commands {
-			seen = append(seen, pwsh.CommandUse{Name: c.Name, Params: c.Params})
+			seen = append(seen, powershell.CommandUse{Name: c.Name, Params: c.Params})
 		}
 		if !reflect.DeepEqual(uses(lab), uses(seen)) {
 			t.Errorf("%s: commands differ\n lab:         %v\n tree-sitter: %v", name, lab, seen)
@@ -44,7 +44,7 @@ func TestTreeSitterAgreesWithTheLab(t *testing.T) {
 }
 
 // uses keeps what both parsers report: names and parameters.
-func uses(cs []pwsh.CommandUse) []string {
+func uses(cs []powershell.CommandUse) []string {
 	var out []string
 	for _, c := range cs {
 		out = append(out, c.Name+" "+strings.Join(c.Params, ","))

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lynctrust/lynctrust/internal/lab/exchange"
 	"github.com/lynctrust/lynctrust/trust"
-	"github.com/lynctrust/lynctrust/trust/lab"
 )
 
 // A leaf that names forty unreachable AIA URLs: the downloads share one
@@ -38,24 +38,24 @@ func TestAIADownloadsShareOneDeadline(t *testing.T) {
 			held = append(held, c) // never answered
 		}
 	}()
-	root, err := lab.Issue(lab.Spec{CommonName: "Silent Root", IsCA: true, NotBefore: now.AddDate(-1, 0, 0), NotAfter: now.AddDate(5, 0, 0), Key: lab.Key(2048, 0)}, nil)
+	root, err := exchange.Issue(exchange.Spec{CommonName: "Silent Root", IsCA: true, NotBefore: now.AddDate(-1, 0, 0), NotAfter: now.AddDate(5, 0, 0), Key: exchange.Key(2048, 0)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	inter, err := lab.Issue(lab.Spec{CommonName: "Silent Intermediate", IsCA: true, NotBefore: now.AddDate(-1, 0, 0), NotAfter: now.AddDate(5, 0, 0), Key: lab.Key(2048, 1)}, root)
+	inter, err := exchange.Issue(exchange.Spec{CommonName: "Silent Intermediate", IsCA: true, NotBefore: now.AddDate(-1, 0, 0), NotAfter: now.AddDate(5, 0, 0), Key: exchange.Key(2048, 1)}, root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf, err := lab.Issue(lab.Spec{CommonName: "mail.lab.test", DNSNames: []string{"mail.lab.test"}, NotBefore: now.AddDate(0, -1, 0), NotAfter: now.AddDate(1, 0, 0), Key: lab.Key(2048, 2)}, inter)
+	leaf, err := exchange.Issue(exchange.Spec{CommonName: "mail.exchange.test", DNSNames: []string{"mail.exchange.test"}, NotBefore: now.AddDate(0, -1, 0), NotAfter: now.AddDate(1, 0, 0), Key: exchange.Key(2048, 2)}, inter)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 40; i++ {
 		leaf.Cert.IssuingCertificateURL = append(leaf.Cert.IssuingCertificateURL, fmt.Sprintf("http://%s/ca%d.crt", ln.Addr(), i))
 	}
-	ep, _ := trust.ParseEndpoint("https://mail.lab.test/owa")
+	ep, _ := trust.ParseEndpoint("https://mail.exchange.test/owa")
 	start := time.Now()
-	r := trust.Analyze(context.Background(), ep, "mail.lab.test", []*x509.Certificate{leaf.Cert}, nil,
+	r := trust.Analyze(context.Background(), ep, "mail.exchange.test", []*x509.Certificate{leaf.Cert}, nil,
 		trust.ResolveOptions{Timeout: 2 * time.Second, Now: func() time.Time { return now }})
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("40 silent AIA URLs with a 2 s timeout took %v", d)
@@ -73,17 +73,17 @@ func TestAIADownloadsShareOneDeadline(t *testing.T) {
 
 // Only http and https AIA URLs are followed.
 func TestAIAOnlyHTTP(t *testing.T) {
-	root, err := lab.Issue(lab.Spec{CommonName: "R", IsCA: true, NotBefore: now.AddDate(-1, 0, 0), NotAfter: now.AddDate(5, 0, 0), Key: lab.Key(2048, 0)}, nil)
+	root, err := exchange.Issue(exchange.Spec{CommonName: "R", IsCA: true, NotBefore: now.AddDate(-1, 0, 0), NotAfter: now.AddDate(5, 0, 0), Key: exchange.Key(2048, 0)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf, err := lab.Issue(lab.Spec{CommonName: "mail.lab.test", DNSNames: []string{"mail.lab.test"}, NotBefore: now.AddDate(0, -1, 0), NotAfter: now.AddDate(1, 0, 0), Key: lab.Key(2048, 2)}, root)
+	leaf, err := exchange.Issue(exchange.Spec{CommonName: "mail.exchange.test", DNSNames: []string{"mail.exchange.test"}, NotBefore: now.AddDate(0, -1, 0), NotAfter: now.AddDate(1, 0, 0), Key: exchange.Key(2048, 2)}, root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf.Cert.IssuingCertificateURL = []string{"file:///etc/passwd", "ldap://dc01.lab.test/CN=AIA", "ftp://x.lab.test/ca.crt"}
-	ep, _ := trust.ParseEndpoint("https://mail.lab.test/owa")
-	r := trust.Analyze(context.Background(), ep, "mail.lab.test", []*x509.Certificate{leaf.Cert}, nil,
+	leaf.Cert.IssuingCertificateURL = []string{"file:///etc/passwd", "ldap://dc01.exchange.test/CN=AIA", "ftp://x.exchange.test/ca.crt"}
+	ep, _ := trust.ParseEndpoint("https://mail.exchange.test/owa")
+	r := trust.Analyze(context.Background(), ep, "mail.exchange.test", []*x509.Certificate{leaf.Cert}, nil,
 		trust.ResolveOptions{Timeout: time.Second, Now: func() time.Time { return now }})
 	for _, f := range r.AIA {
 		if f.Error != "not an http URL" {

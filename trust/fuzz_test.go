@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lynctrust/lynctrust/trust/lab"
+	"github.com/lynctrust/lynctrust/internal/lab/exchange"
 )
 
 // FuzzAnalyzeDER: the chain analyser never panics on arbitrary DER, whatever
@@ -17,8 +17,8 @@ func FuzzAnalyzeDER(f *testing.F) {
 	// Real certificates, MD2-labelled and MD5-signed among them, for the
 	// fuzzer to mutate.
 	now := time.Unix(1_800_000_000, 0)
-	root, _ := lab.Issue(lab.Spec{CommonName: "Fuzz Root", IsCA: true, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), Hash: lab.MD2, Key: lab.Key(2048, 0)}, nil)
-	inter, _ := lab.Issue(lab.Spec{CommonName: "Fuzz Int", IsCA: true, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), Hash: lab.MD5, AIA: "http://127.0.0.1:1/x.cer", Key: lab.Key(2048, 1)}, root)
+	root, _ := exchange.Issue(exchange.Spec{CommonName: "Fuzz Root", IsCA: true, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), Hash: exchange.MD2, Key: exchange.Key(2048, 0)}, nil)
+	inter, _ := exchange.Issue(exchange.Spec{CommonName: "Fuzz Int", IsCA: true, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), Hash: exchange.MD5, AIA: "http://127.0.0.1:1/x.cer", Key: exchange.Key(2048, 1)}, root)
 	f.Add(root.DER())
 	f.Add(inter.DER())
 	f.Add([]byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"))

@@ -9,16 +9,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lynctrust/lynctrust/internal/lab/exchange"
 	"github.com/lynctrust/lynctrust/trust"
-	"github.com/lynctrust/lynctrust/trust/lab"
 )
 
 // the fixed clock of these tests
 var now = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 
-func startExchange(t *testing.T, scn lab.Scenario) *lab.Exchange {
+func startExchange(t *testing.T, scn exchange.Scenario) *exchange.Exchange {
 	t.Helper()
-	ex, err := lab.StartExchange(scn, lab.ExchangeOptions{Now: now, Dir: t.TempDir()})
+	ex, err := exchange.StartExchange(scn, exchange.ExchangeOptions{Now: now, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func startExchange(t *testing.T, scn lab.Scenario) *lab.Exchange {
 }
 
 // labDial connects the lab's names to its loopback listeners.
-func labDial(ex *lab.Exchange) trust.DialFunc {
+func labDial(ex *exchange.Exchange) trust.DialFunc {
 	m := map[string]string{}
 	for _, r := range ex.Resolve {
 		parts := strings.SplitN(r, ":", 3)
@@ -42,7 +42,7 @@ func labDial(ex *lab.Exchange) trust.DialFunc {
 	}
 }
 
-func resolve(t *testing.T, ex *lab.Exchange, mod func(*trust.ResolveOptions)) *trust.Report {
+func resolve(t *testing.T, ex *exchange.Exchange, mod func(*trust.ResolveOptions)) *trust.Report {
 	t.Helper()
 	ep, err := trust.ParseEndpoint(ex.OWAURL)
 	if err != nil {
@@ -81,7 +81,7 @@ func has(r *trust.Report, code string, sev trust.Severity) bool {
 }
 
 func TestHealthyChain(t *testing.T) {
-	ex := startExchange(t, lab.Healthy)
+	ex := startExchange(t, exchange.Healthy)
 	r := resolve(t, ex, nil)
 	if !r.Healthy() {
 		t.Fatalf("healthy chain not healthy: %+v", findings(r))
@@ -105,7 +105,7 @@ func TestHealthyChain(t *testing.T) {
 }
 
 func TestMissingIntermediateWithAIA(t *testing.T) {
-	ex := startExchange(t, lab.MissingIntermediate)
+	ex := startExchange(t, exchange.MissingIntermediate)
 	r := resolve(t, ex, nil)
 	if !has(r, trust.FindIntermediateNotSent, trust.SevError) {
 		t.Fatalf("missing intermediate not reported: %+v", findings(r))
@@ -124,9 +124,9 @@ func TestMissingIntermediateWithAIA(t *testing.T) {
 }
 
 func TestMissingIntermediateWithoutAIA(t *testing.T) {
-	for _, scn := range []lab.Scenario{lab.MissingIntermediateNoAIA, lab.MissingIntermediate} {
+	for _, scn := range []exchange.Scenario{exchange.MissingIntermediateNoAIA, exchange.MissingIntermediate} {
 		ex := startExchange(t, scn)
-		r := resolve(t, ex, func(o *trust.ResolveOptions) { o.NoAIA = scn == lab.MissingIntermediate })
+		r := resolve(t, ex, func(o *trust.ResolveOptions) { o.NoAIA = scn == exchange.MissingIntermediate })
 		if !has(r, trust.FindNoPath, trust.SevError) || r.Recommended().Complete {
 			t.Errorf("%s: no-path not reported: %+v", scn, findings(r))
 		}
@@ -137,7 +137,7 @@ func TestMissingIntermediateWithoutAIA(t *testing.T) {
 }
 
 func TestMD2Root(t *testing.T) {
-	ex := startExchange(t, lab.MD2Root)
+	ex := startExchange(t, exchange.MD2Root)
 	r := resolve(t, ex, nil)
 	p := r.Recommended()
 	root := p.Certificates[len(p.Certificates)-1]
@@ -162,7 +162,7 @@ func TestMD2Root(t *testing.T) {
 }
 
 func TestWeakIntermediates(t *testing.T) {
-	for scn, want := range map[lab.Scenario]trust.Severity{lab.MD5Intermediate: trust.SevError, lab.SHA1Intermediate: trust.SevWarning} {
+	for scn, want := range map[exchange.Scenario]trust.Severity{exchange.MD5Intermediate: trust.SevError, exchange.SHA1Intermediate: trust.SevWarning} {
 		ex := startExchange(t, scn)
 		r := resolve(t, ex, nil)
 		if !has(r, trust.FindWeakSignature, want) {
@@ -173,7 +173,7 @@ func TestWeakIntermediates(t *testing.T) {
 		if p == nil || !p.Trusted || p.Certificates[1].SignatureCheck != trust.LinkVerified {
 			t.Errorf("%s: path %+v", scn, p)
 		}
-		if scn == lab.MD5Intermediate {
+		if scn == exchange.MD5Intermediate {
 			for _, f := range findings(r) {
 				if f.Code == trust.FindWeakSignature && !strings.Contains(f.Message, "TLS alert 43") {
 					t.Errorf("MD5 finding does not explain alert 43: %s", f.Message)
@@ -184,7 +184,7 @@ func TestWeakIntermediates(t *testing.T) {
 }
 
 func TestCrossSignedGivesTwoPaths(t *testing.T) {
-	ex := startExchange(t, lab.CrossSigned)
+	ex := startExchange(t, exchange.CrossSigned)
 	r := resolve(t, ex, nil)
 	if len(r.Paths) != 2 {
 		t.Fatalf("%d paths, want 2", len(r.Paths))
@@ -207,7 +207,7 @@ func TestCrossSignedGivesTwoPaths(t *testing.T) {
 }
 
 func TestExpiredIntermediate(t *testing.T) {
-	ex := startExchange(t, lab.ExpiredIntermediate)
+	ex := startExchange(t, exchange.ExpiredIntermediate)
 	r := resolve(t, ex, nil)
 	found := false
 	for _, f := range findings(r) {
@@ -222,15 +222,15 @@ func TestExpiredIntermediate(t *testing.T) {
 
 func TestChainShapeFindings(t *testing.T) {
 	cases := []struct {
-		scn  lab.Scenario
+		scn  exchange.Scenario
 		code string
 		sev  trust.Severity
 	}{
-		{lab.WrongHost, trust.FindHostname, trust.SevError},
-		{lab.WrongOrder, trust.FindWrongOrder, trust.SevWarning},
-		{lab.RootSent, trust.FindRootSent, trust.SevInfo},
-		{lab.Wildcard, trust.FindWildcard, trust.SevWarning},
-		{lab.SmallKey, trust.FindSmallKey, trust.SevWarning},
+		{exchange.WrongHost, trust.FindHostname, trust.SevError},
+		{exchange.WrongOrder, trust.FindWrongOrder, trust.SevWarning},
+		{exchange.RootSent, trust.FindRootSent, trust.SevInfo},
+		{exchange.Wildcard, trust.FindWildcard, trust.SevWarning},
+		{exchange.SmallKey, trust.FindSmallKey, trust.SevWarning},
 	}
 	for _, c := range cases {
 		ex := startExchange(t, c.scn)
@@ -238,7 +238,7 @@ func TestChainShapeFindings(t *testing.T) {
 		if !has(r, c.code, c.sev) {
 			t.Errorf("%s: no %s %s finding: %+v", c.scn, c.sev, c.code, findings(r))
 		}
-		if c.scn == lab.RootSent || c.scn == lab.WrongOrder {
+		if c.scn == exchange.RootSent || c.scn == exchange.WrongOrder {
 			if len(r.Sent) != 3 {
 				t.Errorf("%s: chain as sent has %d certificates", c.scn, len(r.Sent))
 			}
@@ -253,7 +253,7 @@ func TestChainShapeFindings(t *testing.T) {
 }
 
 func TestWildcardMatchesHost(t *testing.T) {
-	ex := startExchange(t, lab.Wildcard)
+	ex := startExchange(t, exchange.Wildcard)
 	r := resolve(t, ex, nil)
 	if has(r, trust.FindHostname, trust.SevError) {
 		t.Error("*.contoso.test should match mail.contoso.test")
@@ -261,7 +261,7 @@ func TestWildcardMatchesHost(t *testing.T) {
 }
 
 func TestUntrustedRootWithoutStore(t *testing.T) {
-	ex := startExchange(t, lab.Healthy)
+	ex := startExchange(t, exchange.Healthy)
 	r := resolve(t, ex, func(o *trust.ResolveOptions) { o.Roots = []trust.StoreCert{} })
 	// With no store, AIA finds the root but nothing trusts it.
 	if !has(r, trust.FindUntrustedRoot, trust.SevError) || r.Healthy() {
@@ -294,7 +294,7 @@ func TestUnreachable(t *testing.T) {
 }
 
 func TestTLSAlert(t *testing.T) {
-	ex := startExchange(t, lab.TLSAlert)
+	ex := startExchange(t, exchange.TLSAlert)
 	ep, _ := trust.ParseEndpoint(ex.OWAURL)
 	_, err := trust.Resolve(context.Background(), ep, trust.ResolveOptions{Roots: []trust.StoreCert{}, Dial: labDial(ex), Timeout: 2 * time.Second})
 	var ce *trust.ConnectError
@@ -309,7 +309,7 @@ func TestThumbprintMatchesOpenSSL(t *testing.T) {
 	if _, err := exec.LookPath("openssl"); err != nil {
 		t.Skip("openssl not installed (scripts/test installs it)")
 	}
-	ex := startExchange(t, lab.MD2Root)
+	ex := startExchange(t, exchange.MD2Root)
 	for _, c := range append(ex.Chain, ex.Root) {
 		f := t.TempDir() + "/c.der"
 		if err := os.WriteFile(f, c.DER(), 0o600); err != nil {
@@ -350,7 +350,7 @@ func TestParseEndpoint(t *testing.T) {
 // DER certificate whose last byte is 0x20 or 0x0A is still a certificate.
 func TestDERThatEndsInWhiteSpaceParses(t *testing.T) {
 	for i := 0; i < 200; i++ {
-		c, err := lab.Issue(lab.Spec{CommonName: "ws", IsCA: true, NotBefore: now, NotAfter: now.Add(time.Hour), Key: lab.Key(2048, 0)}, nil)
+		c, err := exchange.Issue(exchange.Spec{CommonName: "ws", IsCA: true, NotBefore: now, NotAfter: now.Add(time.Hour), Key: exchange.Key(2048, 0)}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lynctrust/lynctrust/internal/lab/exchange"
 	"github.com/lynctrust/lynctrust/trust"
-	"github.com/lynctrust/lynctrust/trust/lab"
 )
 
 // An impostor answering for the OWA host with its own self-signed, non-CA
 // certificate for another name must never give a root fit to trust.
 func TestVetRootRefusesImpostor(t *testing.T) {
-	ex := startExchange(t, lab.Impostor)
+	ex := startExchange(t, exchange.Impostor)
 	v := resolve(t, ex, nil).VetRoot()
 	if v.Fit() || v.IsCA || v.HostValid || v.TrustedHere {
 		t.Fatalf("impostor vetted as %+v", v)
@@ -31,7 +31,7 @@ func TestVetRootRefusesImpostor(t *testing.T) {
 }
 
 func TestVetRootAcceptsExchange(t *testing.T) {
-	ex := startExchange(t, lab.Healthy)
+	ex := startExchange(t, exchange.Healthy)
 	v := resolve(t, ex, nil).VetRoot()
 	if !v.Fit() || !v.TrustedHere || v.Thumbprint != trust.Thumbprint(ex.Root.Cert) || len(v.Findings) != 0 {
 		t.Fatalf("healthy Exchange vetted as %+v", v)

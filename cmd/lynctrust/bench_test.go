@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lynctrust/lynctrust/psremote/lab"
+	"github.com/lynctrust/lynctrust/internal/lab"
 )
 
 // BenchmarkAddAgainstManualProcedure compares lynctrust add with the

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lynctrust/lynctrust/psremote/lab"
+	"github.com/lynctrust/lynctrust/internal/lab"
 	"github.com/urfave/cli/v2"
 )
 

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	pslab "github.com/lynctrust/lynctrust/psremote/lab"
+	pslab "github.com/lynctrust/lynctrust/internal/lab"
 )
 
 // silentPeer accepts TCP connections and never answers.

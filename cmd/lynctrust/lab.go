@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/lynctrust/lynctrust/psremote/lab"
-	tlab "github.com/lynctrust/lynctrust/trust/lab"
+	"github.com/lynctrust/lynctrust/internal/lab"
+	tlab "github.com/lynctrust/lynctrust/internal/lab/exchange"
 	"github.com/urfave/cli/v2"
 )
 

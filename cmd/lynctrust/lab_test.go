@@ -8,9 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lynctrust/lynctrust/psremote/lab"
+	"github.com/lynctrust/lynctrust/internal/lab"
+	tlab "github.com/lynctrust/lynctrust/internal/lab/exchange"
 	"github.com/lynctrust/lynctrust/trust"
-	tlab "github.com/lynctrust/lynctrust/trust/lab"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	pslab "github.com/lynctrust/lynctrust/psremote/lab"
+	pslab "github.com/lynctrust/lynctrust/internal/lab"
+	"github.com/lynctrust/lynctrust/internal/lab/exchange"
 	"github.com/lynctrust/lynctrust/trust"
-	"github.com/lynctrust/lynctrust/trust/lab"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -41,7 +41,7 @@ func lynctrustWithTranscript() {
 
 // cmdNosecret fails if a lab secret appears in anything lynctrust wrote:
 // its standard output and error in this script (the transcript), and every
-// file under $WORK except the lab's own files (lab.json holds the lab
+// file under $WORK except the lab's own files (exchange.json holds the lab
 // accounts' passwords by design) and the password files. The secrets are
 // the lyncadmin and local Administrator passwords, and the client
 // certificate's private key.
@@ -121,7 +121,7 @@ func cmdExchange(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: exchange SCENARIO")
 	}
-	ex, err := lab.StartExchange(lab.Scenario(args[0]), lab.ExchangeOptions{Dir: ts.MkAbs(".")})
+	ex, err := exchange.StartExchange(exchange.Scenario(args[0]), exchange.ExchangeOptions{Dir: ts.MkAbs(".")})
 	ts.Check(err)
 	ts.Defer(ex.Close)
 	ts.Setenv("OWA", ex.OWAURL)

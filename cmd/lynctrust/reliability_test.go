@@ -17,7 +17,7 @@ import (
 	"crypto/x509"
 
 	"github.com/lynctrust/lynctrust/internal/changelog"
-	"github.com/lynctrust/lynctrust/psremote/lab"
+	"github.com/lynctrust/lynctrust/internal/lab"
 	"github.com/lynctrust/lynctrust/trust"
 )
 

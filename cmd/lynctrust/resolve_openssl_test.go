@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	tlab "github.com/lynctrust/lynctrust/internal/lab/exchange"
 	"github.com/lynctrust/lynctrust/trust"
-	tlab "github.com/lynctrust/lynctrust/trust/lab"
 )
 
 // TestResolveOpenSSLTLS10RSA guards against a regression: Exchange 2010 on Windows Server

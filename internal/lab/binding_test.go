@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lynctrust/lynctrust/psremote/lab/pwsh"
+	"github.com/lynctrust/lynctrust/internal/lab/powershell"
 )
 
 // psOn runs a script as lyncadmin on one server of a lab, over a WinRM
@@ -107,10 +107,10 @@ func TestCmdletsExistPerVersion(t *testing.T) {
 	if r.Cmdlet("Get-CsBackupServiceStatus", "2010") != nil || r.Cmdlet("Get-CsBackupServiceStatus", "2013") == nil {
 		t.Fatal("the reference changed: pick another cmdlet of 2013 and later")
 	}
-	if c := bindFromReference(&pwsh.Cmdlet{Name: "Get-CsBackupServiceStatus"}, "2010"); c != nil {
+	if c := bindFromReference(&powershell.Cmdlet{Name: "Get-CsBackupServiceStatus"}, "2010"); c != nil {
 		t.Error("a 2013 cmdlet binds in 2010")
 	}
-	if c := bindFromReference(&pwsh.Cmdlet{Name: "Get-CsBackupServiceStatus"}, "2013"); c == nil {
+	if c := bindFromReference(&powershell.Cmdlet{Name: "Get-CsBackupServiceStatus"}, "2013"); c == nil {
 		t.Error("a 2013 cmdlet does not bind in 2013")
 	}
 	l := startTestLab(t, Options{Product: "2010"})
@@ -222,13 +222,13 @@ func TestWebServiceSettingsHaveTheReferenceProperties(t *testing.T) {
 }
 
 // TestEmbeddedReferenceIsTheJSON: the compressed copy the binary carries is
-// reference/lync-cmdlets.json (go generate ./psremote/lab makes it).
+// reference/lync-cmdlets.json (go generate ./internal/lab makes it).
 func TestEmbeddedReferenceIsTheJSON(t *testing.T) {
 	want, err := os.ReadFile(filepath.Join("reference", "lync-cmdlets.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(referenceJSON(), want) {
-		t.Error("reference/lync-cmdlets.json.gz is stale: run go generate ./psremote/lab")
+		t.Error("reference/lync-cmdlets.json.gz is stale: run go generate ./internal/lab")
 	}
 }

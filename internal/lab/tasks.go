@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lynctrust/lynctrust/psremote/lab/pwsh"
+	"github.com/lynctrust/lynctrust/internal/lab/powershell"
 )
 
 // The remedy for the Enterprise Edition double hop: a one-shot scheduled
@@ -79,36 +79,36 @@ func (s *Server) Tasks() []string {
 	return out
 }
 
-func (s *session) fileCmdlets() []*pwsh.Cmdlet {
+func (s *session) fileCmdlets() []*powershell.Cmdlet {
 	fs := &s.srv.fs
-	return []*pwsh.Cmdlet{
+	return []*powershell.Cmdlet{
 		{Name: "Set-Content", Params: []string{"Path", "Value", "Encoding", "Force"}, Switches: []string{"Force"}, Positional: []string{"Path", "Value"},
-			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+			Run: func(c *powershell.Call) ([]powershell.Value, error) {
 				var lines []string
 				for _, v := range enumerateList(c.Get("Value")) {
-					lines = append(lines, pwsh.ToString(v))
+					lines = append(lines, powershell.ToString(v))
 				}
 				fs.write(c.String("Path"), strings.Join(lines, "\r\n")+"\r\n")
 				return nil, nil
 			}},
 		{Name: "Get-Content", Params: []string{"Path"}, Positional: []string{"Path"},
-			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+			Run: func(c *powershell.Call) ([]powershell.Value, error) {
 				content, ok := fs.read(c.String("Path"))
 				if !ok {
-					return nil, &pwsh.Error{Message: fmt.Sprintf("Cannot find path '%s' because it does not exist.", c.String("Path")),
+					return nil, &powershell.Error{Message: fmt.Sprintf("Cannot find path '%s' because it does not exist.", c.String("Path")),
 						Category: "ObjectNotFound", FQID: "PathNotFound,Microsoft.PowerShell.Commands.GetContentCommand"}
 				}
-				var out []pwsh.Value
+				var out []powershell.Value
 				for _, l := range strings.Split(strings.TrimRight(strings.ReplaceAll(content, "\r\n", "\n"), "\n"), "\n") {
 					out = append(out, l)
 				}
 				return out, nil
 			}},
 		{Name: "Remove-Item", Params: []string{"Path", "Force"}, Switches: []string{"Force"}, Positional: []string{"Path"},
-			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+			Run: func(c *powershell.Call) ([]powershell.Value, error) {
 				for _, p := range enumerateList(c.Get("Path")) {
-					if !fs.remove(pwsh.ToString(p)) {
-						return nil, &pwsh.Error{Message: fmt.Sprintf("Cannot find path '%s' because it does not exist.", pwsh.ToString(p)),
+					if !fs.remove(powershell.ToString(p)) {
+						return nil, &powershell.Error{Message: fmt.Sprintf("Cannot find path '%s' because it does not exist.", powershell.ToString(p)),
 							Category: "ObjectNotFound", FQID: "PathNotFound,Microsoft.PowerShell.Commands.RemoveItemCommand"}
 					}
 				}
@@ -131,7 +131,7 @@ const taskStartDelay = 300 * time.Millisecond
 // /RU and /RP: the password is checked as Windows does when it stores it),
 // /Run, /Query /FO CSV, /Delete. Errors and warnings go to standard error,
 // the status words are the server's language.
-func (s *session) schtasks(c *pwsh.Call) ([]pwsh.Value, error) {
+func (s *session) schtasks(c *powershell.Call) ([]powershell.Value, error) {
 	args := map[string]string{}
 	var verb string
 	for i := 0; i < len(c.Args); i++ {
@@ -150,9 +150,9 @@ func (s *session) schtasks(c *pwsh.Call) ([]pwsh.Value, error) {
 	}
 	srv := s.srv
 	name := args["/tn"]
-	fail := func(msg string) ([]pwsh.Value, error) {
+	fail := func(msg string) ([]powershell.Value, error) {
 		c.Stderr = append(c.Stderr, "ERROR: "+msg)
-		return nil, pwsh.ExitCode(1)
+		return nil, powershell.ExitCode(1)
 	}
 	srv.taskMu.Lock()
 	defer srv.taskMu.Unlock()
@@ -174,7 +174,7 @@ func (s *session) schtasks(c *pwsh.Call) ([]pwsh.Value, error) {
 			t.mu.Unlock()
 			s.d.runTask(srv, t)
 		}()
-		return []pwsh.Value{fmt.Sprintf("SUCCESS: Attempted to run the scheduled task \"%s\".", name)}, nil
+		return []powershell.Value{fmt.Sprintf("SUCCESS: Attempted to run the scheduled task \"%s\".", name)}, nil
 	case "/query":
 		t := srv.tasks[strings.ToLower(name)]
 		if t == nil {
@@ -187,19 +187,19 @@ func (s *session) schtasks(c *pwsh.Call) ([]pwsh.Value, error) {
 			status = cu.Running
 		}
 		t.mu.Unlock()
-		return []pwsh.Value{fmt.Sprintf("\"\\%s\",\"N/A\",\"%s\"", name, status)}, nil
+		return []powershell.Value{fmt.Sprintf("\"\\%s\",\"N/A\",\"%s\"", name, status)}, nil
 	case "/delete":
 		if srv.tasks[strings.ToLower(name)] == nil {
 			return fail("The system cannot find the file specified.")
 		}
 		delete(srv.tasks, strings.ToLower(name))
-		return []pwsh.Value{fmt.Sprintf("SUCCESS: The scheduled task \"%s\" was successfully deleted.", name)}, nil
+		return []powershell.Value{fmt.Sprintf("SUCCESS: The scheduled task \"%s\" was successfully deleted.", name)}, nil
 	}
 	return fail("Invalid syntax. Type \"SCHTASKS /?\" for usage.")
 }
 
 // createTask is schtasks /Create; the caller holds the server's task lock.
-func (s *session) createTask(c *pwsh.Call, args map[string]string, fail func(string) ([]pwsh.Value, error)) ([]pwsh.Value, error) {
+func (s *session) createTask(c *powershell.Call, args map[string]string, fail func(string) ([]powershell.Value, error)) ([]powershell.Value, error) {
 	srv, name := s.srv, args["/tn"]
 	if len(args["/tr"]) > maxTaskRun {
 		return fail(fmt.Sprintf("Invalid syntax. Value for '/tr' option cannot be more than %d character(s).", maxTaskRun))
@@ -222,7 +222,7 @@ func (s *session) createTask(c *pwsh.Call, args map[string]string, fail func(str
 		}
 	}
 	srv.tasks[strings.ToLower(name)] = &task{name: name, action: args["/tr"], account: acct}
-	return []pwsh.Value{fmt.Sprintf("SUCCESS: The scheduled task \"%s\" has successfully been created.", name)}, nil
+	return []powershell.Value{fmt.Sprintf("SUCCESS: The scheduled task \"%s\" has successfully been created.", name)}, nil
 }
 
 // runTask runs a task's action under the task's account, from a batch logon

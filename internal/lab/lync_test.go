@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lynctrust/lynctrust/psremote/lab/pwsh"
+	"github.com/lynctrust/lynctrust/internal/lab/powershell"
 )
 
 // ps runs a script on a lab server as a WinRM session would, in process.
@@ -179,4 +179,4 @@ func TestWebServicesClockSkew(t *testing.T) {
 	}
 }
 
-func itoa(n int) string { return strings.TrimSpace(pwsh.ToString(n)) }
+func itoa(n int) string { return strings.TrimSpace(powershell.ToString(n)) }

@@ -2,7 +2,7 @@
 // certificate factory that can sign with the weak hashes real deployments still
 // carry (MD2, MD4, MD5, SHA-1), and TLS endpoints that send exactly the chain
 // they are given, with AIA served over HTTP.
-package lab
+package exchange
 
 import (
 	"bytes"

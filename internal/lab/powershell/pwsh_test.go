@@ -1,4 +1,4 @@
-package pwsh
+package powershell
 
 import (
 	"context"

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	tlab "github.com/lynctrust/lynctrust/internal/lab/exchange"
 	"github.com/lynctrust/lynctrust/trust"
-	tlab "github.com/lynctrust/lynctrust/trust/lab"
 )
 
 // The mapping signs in only a client certificate that WinRM would accept:

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/lynctrust/lynctrust/psremote/lab/pwsh"
+	"github.com/lynctrust/lynctrust/internal/lab/powershell"
 )
 
 // The official cmdlet reference as data (reference/README.md says where it
@@ -150,7 +150,7 @@ func (r *Reference) Common(product string) ([]string, map[string]string) {
 // bindFromReference gives a lab cmdlet the parameters, switches, positions,
 // parameter sets, aliases and mandatory parameters the reference documents
 // for the product. It returns nil when the cmdlet does not exist there.
-func bindFromReference(c *pwsh.Cmdlet, product string) *pwsh.Cmdlet {
+func bindFromReference(c *powershell.Cmdlet, product string) *powershell.Cmdlet {
 	r := LoadReference()
 	page := r.Cmdlet(c.Name, product)
 	if page == nil {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lynctrust/lynctrust/psremote/lab/pwsh"
+	"github.com/lynctrust/lynctrust/internal/lab/powershell"
 )
 
 func thumbprint(c *x509.Certificate) string {
@@ -23,7 +23,7 @@ type session struct {
 	acct     *Account
 	network  bool // a WinRM network logon: no credentials for a second hop
 	imported bool
-	rt       *pwsh.Runtime
+	rt       *powershell.Runtime
 }
 
 var caStores = map[string]string{"trustedrootca": "TrustedRootCA", "intermediateca": "IntermediateCA", "thirdpartyrootca": "ThirdPartyRootCA"}
@@ -39,7 +39,7 @@ var caStores = map[string]string{"trustedrootca": "TrustedRootCA", "intermediate
 // from the edition.
 func (s *session) cmsAccess(write bool) error {
 	if s.network && !s.hostsCMS() {
-		return &pwsh.Error{Message: "Command execution failed: Login failed for user 'NT AUTHORITY\\ANONYMOUS LOGON'.",
+		return &powershell.Error{Message: "Command execution failed: Login failed for user 'NT AUTHORITY\\ANONYMOUS LOGON'.",
 			Category: "InvalidOperation", FQID: "Microsoft.Rtc.Management.SqlCommandExecutionFailed"}
 	}
 	return s.permission(write)
@@ -52,11 +52,11 @@ func (s *session) hostsCMS() bool { return strings.EqualFold(s.srv.FQDN, s.d.CMS
 // permission checks the account's groups for reading or writing the store.
 func (s *session) permission(write bool) error {
 	if !inGroup(s.acct, GroupServerAdmins) && !inGroup(s.acct, GroupReadOnlyAdmins) {
-		return &pwsh.Error{Message: "Command execution failed: Cannot open database \"xds\" requested by the login. The login failed. Login failed for user '" +
+		return &powershell.Error{Message: "Command execution failed: Cannot open database \"xds\" requested by the login. The login failed. Login failed for user '" +
 			s.acct.Name(s.d.Domain) + "'.", Category: "InvalidOperation", FQID: "Microsoft.Rtc.Management.SqlCommandExecutionFailed"}
 	}
 	if write && !inGroup(s.acct, GroupServerAdmins) {
-		return &pwsh.Error{Message: "Command execution failed: The EXECUTE permission was denied on the object 'XdsPublishItems', database 'xds', schema 'dbo'.",
+		return &powershell.Error{Message: "Command execution failed: The EXECUTE permission was denied on the object 'XdsPublishItems', database 'xds', schema 'dbo'.",
 			Category: "InvalidOperation", FQID: "Microsoft.Rtc.Management.SqlCommandExecutionFailed"}
 	}
 	return nil
@@ -64,7 +64,7 @@ func (s *session) permission(write bool) error {
 
 func (s *session) needModule(name string) error {
 	if !s.imported {
-		return &pwsh.Error{Message: fmt.Sprintf("The term '%s' is not recognized as the name of a cmdlet, function, script file, or operable program. "+
+		return &powershell.Error{Message: fmt.Sprintf("The term '%s' is not recognized as the name of a cmdlet, function, script file, or operable program. "+
 			"Check the spelling of the name, or if a path was included, verify that the path is correct and try again.", name),
 			Category: "ObjectNotFound", FQID: "CommandNotFoundException", Target: name}
 	}
@@ -72,34 +72,34 @@ func (s *session) needModule(name string) error {
 }
 
 // caCertObject is Lync's CACertID.
-func caCertObject(c CACert) *pwsh.Object {
-	o := pwsh.NewObject("Microsoft.Rtc.Management.WritableConfig.Settings.Web.CACertID").
+func caCertObject(c CACert) *powershell.Object {
+	o := powershell.NewObject("Microsoft.Rtc.Management.WritableConfig.Settings.Web.CACertID").
 		Set("Thumbprint", c.Thumbprint).Set("CAStore", c.CAStore)
 	o.String = func() string { return "Thumbprint=" + c.Thumbprint + ";CAStore=" + c.CAStore }
 	return o
 }
 
-func toCACert(v pwsh.Value) (CACert, bool) {
-	o, ok := v.(*pwsh.Object)
+func toCACert(v powershell.Value) (CACert, bool) {
+	o, ok := v.(*powershell.Object)
 	if !ok || !strings.HasSuffix(o.Type, "CACertID") {
 		return CACert{}, false
 	}
 	t, _ := o.Get("Thumbprint")
 	st, _ := o.Get("CAStore")
-	return CACert{Thumbprint: pwsh.ToString(t), CAStore: pwsh.ToString(st)}, true
+	return CACert{Thumbprint: powershell.ToString(t), CAStore: powershell.ToString(st)}, true
 }
 
-func sameCACert(a, b pwsh.Value) bool {
+func sameCACert(a, b powershell.Value) bool {
 	x, ok1 := toCACert(a)
 	y, ok2 := toCACert(b)
 	return ok1 && ok2 && strings.EqualFold(x.Thumbprint, y.Thumbprint) && strings.EqualFold(x.CAStore, y.CAStore)
 }
 
 // configObject is a WebServiceSettings object as Get-CsWebServiceConfiguration returns it.
-func (s *session) configObject(w *WebConfig) *pwsh.Object {
-	o := pwsh.NewObject("Microsoft.Rtc.Management.WritableConfig.Settings.Web.WebServiceSettings")
+func (s *session) configObject(w *WebConfig) *powershell.Object {
+	o := powershell.NewObject("Microsoft.Rtc.Management.WritableConfig.Settings.Web.WebServiceSettings")
 	o.Set("Identity", w.Identity)
-	list := &pwsh.List{}
+	list := &powershell.List{}
 	for _, c := range w.TrustedCACerts {
 		list.Items = append(list.Items, caCertObject(c))
 	}
@@ -111,14 +111,14 @@ func (s *session) configObject(w *WebConfig) *pwsh.Object {
 	return o
 }
 
-func configFromObject(o *pwsh.Object) (*WebConfig, error) {
+func configFromObject(o *powershell.Object) (*WebConfig, error) {
 	id, _ := o.Get("Identity")
-	w := &WebConfig{Identity: pwsh.ToString(id), Props: map[string]any{}, TrustedCACerts: []CACert{}}
+	w := &WebConfig{Identity: powershell.ToString(id), Props: map[string]any{}, TrustedCACerts: []CACert{}}
 	tl, _ := o.Get("TrustedCACerts")
 	for _, it := range enumerateList(tl) {
 		c, ok := toCACert(it)
 		if !ok {
-			return nil, &pwsh.Error{Message: "Cannot convert the value to type \"Microsoft.Rtc.Management.WritableConfig.Settings.Web.CACertID\".",
+			return nil, &powershell.Error{Message: "Cannot convert the value to type \"Microsoft.Rtc.Management.WritableConfig.Settings.Web.CACertID\".",
 				Category: "InvalidArgument", FQID: "CannotConvertArgument"}
 		}
 		w.TrustedCACerts = append(w.TrustedCACerts, c)
@@ -132,26 +132,26 @@ func configFromObject(o *pwsh.Object) (*WebConfig, error) {
 	return w, nil
 }
 
-func enumerateList(v pwsh.Value) []pwsh.Value {
+func enumerateList(v powershell.Value) []powershell.Value {
 	switch x := v.(type) {
 	case nil:
 		return nil
-	case []pwsh.Value:
+	case []powershell.Value:
 		return x
-	case *pwsh.List:
+	case *powershell.List:
 		return x.Items
 	}
-	return []pwsh.Value{v}
+	return []powershell.Value{v}
 }
 
-func (s *session) identityArg(c *pwsh.Call, dflt string) (string, error) {
+func (s *session) identityArg(c *powershell.Call, dflt string) (string, error) {
 	raw := dflt
 	if c.Has("Identity") {
 		raw = c.String("Identity")
 	}
 	id := canonicalIdentity(raw)
 	if id == "" {
-		return "", &pwsh.Error{Message: fmt.Sprintf("Cannot bind parameter 'Identity'. Cannot convert value \"%s\" to type \"Microsoft.Rtc.Management.Xds.XdsIdentity\". "+
+		return "", &powershell.Error{Message: fmt.Sprintf("Cannot bind parameter 'Identity'. Cannot convert value \"%s\" to type \"Microsoft.Rtc.Management.Xds.XdsIdentity\". "+
 			"Error: \"Invalid identity: %s\"", raw, raw), Category: "InvalidArgument", FQID: "CannotConvertArgumentNoMessage"}
 	}
 	if strings.HasPrefix(id, "Site:") {
@@ -163,27 +163,27 @@ func (s *session) identityArg(c *pwsh.Call, dflt string) (string, error) {
 			}
 		}
 		if !found {
-			return "", &pwsh.Error{Message: fmt.Sprintf("Cannot find site \"%s\" in the topology.", name), Category: "InvalidArgument", FQID: "SiteNotFound"}
+			return "", &powershell.Error{Message: fmt.Sprintf("Cannot find site \"%s\" in the topology.", name), Category: "InvalidArgument", FQID: "SiteNotFound"}
 		}
 	}
 	if strings.HasPrefix(id, "Service:WebServer:") && s.d.pool(id[18:]) == nil {
-		return "", &pwsh.Error{Message: fmt.Sprintf("Cannot find service \"%s\" in the topology.", id[8:]), Category: "InvalidArgument", FQID: "ServiceNotFound"}
+		return "", &powershell.Error{Message: fmt.Sprintf("Cannot find service \"%s\" in the topology.", id[8:]), Category: "InvalidArgument", FQID: "ServiceNotFound"}
 	}
 	return id, nil
 }
 
 // applyModifier applies a PSListModifier (@{Add=…}, @{Remove=…}, @{Replace=…}),
 // a plain list (which replaces) or $null (which clears) to TrustedCACerts.
-func (s *session) applyModifier(cur []CACert, v pwsh.Value, present bool) ([]CACert, error) {
+func (s *session) applyModifier(cur []CACert, v powershell.Value, present bool) ([]CACert, error) {
 	if !present {
 		return cur, nil
 	}
-	conv := func(x pwsh.Value) ([]CACert, error) {
+	conv := func(x powershell.Value) ([]CACert, error) {
 		var out []CACert
 		for _, it := range enumerateList(x) {
 			c, ok := toCACert(it)
 			if !ok {
-				return nil, &pwsh.Error{Message: "Cannot bind parameter 'TrustedCACerts'. Cannot convert the \"" + pwsh.ToString(it) +
+				return nil, &powershell.Error{Message: "Cannot bind parameter 'TrustedCACerts'. Cannot convert the \"" + powershell.ToString(it) +
 					"\" value of type \"" + typeOf(it) + "\" to type \"Microsoft.Rtc.Management.WritableConfig.Settings.Web.CACertID\".",
 					Category: "InvalidArgument", FQID: "CannotConvertArgumentNoMessage"}
 			}
@@ -191,7 +191,7 @@ func (s *session) applyModifier(cur []CACert, v pwsh.Value, present bool) ([]CAC
 		}
 		return out, nil
 	}
-	h, ok := v.(*pwsh.Hashtable)
+	h, ok := v.(*powershell.Hashtable)
 	if !ok {
 		if v == nil {
 			return []CACert{}, nil
@@ -230,18 +230,18 @@ func (s *session) applyModifier(cur []CACert, v pwsh.Value, present bool) ([]CAC
 		case "replace":
 			out = items
 		default:
-			return nil, &pwsh.Error{Message: "Cannot bind parameter 'TrustedCACerts'. The PSListModifier key must be Add, Remove or Replace, not '" + k + "'.",
+			return nil, &powershell.Error{Message: "Cannot bind parameter 'TrustedCACerts'. The PSListModifier key must be Add, Remove or Replace, not '" + k + "'.",
 				Category: "InvalidArgument", FQID: "CannotConvertArgumentNoMessage"}
 		}
 	}
 	return out, nil
 }
 
-func typeOf(v pwsh.Value) string {
+func typeOf(v powershell.Value) string {
 	switch x := v.(type) {
 	case string:
 		return "System.String"
-	case *pwsh.Object:
+	case *powershell.Object:
 		return x.Type
 	}
 	return "System.Object"
@@ -249,7 +249,7 @@ func typeOf(v pwsh.Value) string {
 
 func (s *session) writeFault() error {
 	if s.d.Knobs.take(FaultCmdlet) {
-		return &pwsh.Error{Message: "Command execution failed: A transient error occurred while writing to the Central Management Store. (injected by the lab)",
+		return &powershell.Error{Message: "Command execution failed: A transient error occurred while writing to the Central Management Store. (injected by the lab)",
 			Category: "InvalidOperation", FQID: "Microsoft.Rtc.Management.XdsWriteFailed"}
 	}
 	return nil
@@ -268,17 +268,17 @@ func (s *session) concurrentChange() {
 	s.d.commit(st)
 }
 
-func (s *session) cmdlets() []*pwsh.Cmdlet {
+func (s *session) cmdlets() []*powershell.Cmdlet {
 	d := s.d
 	module := moduleOf[d.Product]
 	// lync binds a Lync cmdlet's parameters from the reference for the
 	// product; a cmdlet the product lacks is not there at all (nil).
-	lync := func(c *pwsh.Cmdlet) *pwsh.Cmdlet {
+	lync := func(c *powershell.Cmdlet) *powershell.Cmdlet {
 		if bindFromReference(c, d.Product) == nil {
 			return nil
 		}
 		run := c.Run
-		c.Run = func(call *pwsh.Call) ([]pwsh.Value, error) {
+		c.Run = func(call *powershell.Call) ([]powershell.Value, error) {
 			if err := s.needModule(c.Name); err != nil {
 				return nil, err
 			}
@@ -286,14 +286,14 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 		}
 		return c
 	}
-	all := []*pwsh.Cmdlet{
+	all := []*powershell.Cmdlet{
 		{Name: "Import-Module", Params: []string{"Name"}, Positional: []string{"Name"},
-			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+			Run: func(c *powershell.Call) ([]powershell.Value, error) {
 				name := c.String("Name")
 				base := name[strings.LastIndexAny(name, `\/`)+1:]
 				base = strings.TrimSuffix(strings.TrimSuffix(base, ".psd1"), ".psm1")
 				if !strings.EqualFold(base, module) {
-					return nil, &pwsh.Error{Message: fmt.Sprintf("The specified module '%s' was not loaded because no valid module file was found in any module directory.", name),
+					return nil, &powershell.Error{Message: fmt.Sprintf("The specified module '%s' was not loaded because no valid module file was found in any module directory.", name),
 						Category: "ResourceUnavailable", FQID: "Modules_ModuleNotFound,Microsoft.PowerShell.Commands.ImportModuleCommand"}
 				}
 				if cost := d.Knobs.ImportCost(); cost > 0 {
@@ -309,15 +309,15 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 				return nil, nil
 			}},
 		{Name: "Get-Module", Params: []string{"Name", "ListAvailable"}, Switches: []string{"ListAvailable"}, Positional: []string{"Name"},
-			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+			Run: func(c *powershell.Call) ([]powershell.Value, error) {
 				name := c.String("Name")
 				if (c.Has("ListAvailable") || s.imported) && (name == "" || strings.EqualFold(name, module)) {
-					return []pwsh.Value{pwsh.NewObject("System.Management.Automation.PSModuleInfo").Set("Name", module)}, nil
+					return []powershell.Value{powershell.NewObject("System.Management.Automation.PSModuleInfo").Set("Name", module)}, nil
 				}
 				return nil, nil
 			}},
-		lync(&pwsh.Cmdlet{Name: "Get-CsWebServiceConfiguration",
-			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+		lync(&powershell.Cmdlet{Name: "Get-CsWebServiceConfiguration",
+			Run: func(c *powershell.Call) ([]powershell.Value, error) {
 				var st *cmsState
 				if c.Has("LocalStore") {
 					st = d.replicaOf(s.srv)
@@ -333,7 +333,7 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 				if err := s.permission(false); err != nil {
 					return nil, err
 				}
-				var out []pwsh.Value
+				var out []powershell.Value
 				if c.Has("Identity") {
 					id, err := s.identityArg(c, "Global")
 					if err != nil {
@@ -355,27 +355,27 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 				}
 				return out, nil
 			}}),
-		lync(&pwsh.Cmdlet{Name: "New-CsWebTrustedCACertificate",
-			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+		lync(&powershell.Cmdlet{Name: "New-CsWebTrustedCACertificate",
+			Run: func(c *powershell.Call) ([]powershell.Value, error) {
 				if !c.Has("Thumbprint") || !c.Has("CAStore") {
 					missing := "Thumbprint"
 					if c.Has("Thumbprint") {
 						missing = "CAStore"
 					}
-					return nil, &pwsh.Error{Message: "Cannot process command because of one or more missing mandatory parameters: " + missing + ".",
+					return nil, &powershell.Error{Message: "Cannot process command because of one or more missing mandatory parameters: " + missing + ".",
 						Category: "InvalidArgument", FQID: "MissingMandatoryParameter"}
 				}
 				store, ok := caStores[strings.ToLower(c.String("CAStore"))]
 				if !ok {
-					return nil, &pwsh.Error{Message: fmt.Sprintf("Cannot bind parameter 'CAStore'. Cannot convert value \"%s\" to type \"Microsoft.Rtc.Management.WritableConfig.Settings.Web.CAStore\". "+
+					return nil, &powershell.Error{Message: fmt.Sprintf("Cannot bind parameter 'CAStore'. Cannot convert value \"%s\" to type \"Microsoft.Rtc.Management.WritableConfig.Settings.Web.CAStore\". "+
 						"Error: \"Unable to match the identifier name %s to a valid enumerator name. Specify one of the following enumerator names and try again: TrustedRootCA, IntermediateCA, ThirdPartyRootCA\"",
 						c.String("CAStore"), c.String("CAStore")), Category: "InvalidArgument", FQID: "CannotConvertArgumentNoMessage"}
 				}
 				// Like the real cmdlet it only builds the object: it does not look in the store.
-				return []pwsh.Value{caCertObject(CACert{Thumbprint: c.String("Thumbprint"), CAStore: store})}, nil
+				return []powershell.Value{caCertObject(CACert{Thumbprint: c.String("Thumbprint"), CAStore: store})}, nil
 			}}),
-		lync(&pwsh.Cmdlet{Name: "Set-CsWebServiceConfiguration",
-			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+		lync(&powershell.Cmdlet{Name: "Set-CsWebServiceConfiguration",
+			Run: func(c *powershell.Call) ([]powershell.Value, error) {
 				if err := s.cmsAccess(true); err != nil {
 					return nil, err
 				}
@@ -385,9 +385,9 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 				st := d.current().clone()
 				var w *WebConfig
 				if c.Has("Instance") {
-					o, ok := c.Get("Instance").(*pwsh.Object)
+					o, ok := c.Get("Instance").(*powershell.Object)
 					if !ok {
-						return nil, &pwsh.Error{Message: "Cannot bind parameter 'Instance'.", Category: "InvalidArgument", FQID: "CannotConvertArgument"}
+						return nil, &powershell.Error{Message: "Cannot bind parameter 'Instance'.", Category: "InvalidArgument", FQID: "CannotConvertArgument"}
 					}
 					nw, err := configFromObject(o)
 					if err != nil {
@@ -395,7 +395,7 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 					}
 					id := canonicalIdentity(nw.Identity)
 					if st.Configs[strings.ToLower(id)] == nil {
-						return nil, &pwsh.Error{Message: fmt.Sprintf("Cannot find configuration \"%s\".", nw.Identity), Category: "ObjectNotFound", FQID: "ConfigurationNotFound"}
+						return nil, &powershell.Error{Message: fmt.Sprintf("Cannot find configuration \"%s\".", nw.Identity), Category: "ObjectNotFound", FQID: "ConfigurationNotFound"}
 					}
 					w = nw
 				} else {
@@ -405,7 +405,7 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 					}
 					w = st.Configs[strings.ToLower(id)]
 					if w == nil {
-						return nil, &pwsh.Error{Message: fmt.Sprintf("Cannot find configuration \"%s\". Use New-CsWebServiceConfiguration to create it.", id),
+						return nil, &powershell.Error{Message: fmt.Sprintf("Cannot find configuration \"%s\". Use New-CsWebServiceConfiguration to create it.", id),
 							Category: "ObjectNotFound", FQID: "ConfigurationNotFound"}
 					}
 				}
@@ -420,21 +420,21 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 					}
 				}
 				if c.Has("WhatIf") {
-					return []pwsh.Value{"What if: Performing operation \"Set\" on Target \"" + w.Identity + "\"."}, nil
+					return []powershell.Value{"What if: Performing operation \"Set\" on Target \"" + w.Identity + "\"."}, nil
 				}
 				st.Configs[strings.ToLower(canonicalIdentity(w.Identity))] = w
 				d.commit(st)
 				s.srv.Counters.Writes.Add(1)
 				return nil, nil
 			}}),
-		lync(&pwsh.Cmdlet{Name: "New-CsWebServiceConfiguration",
-			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+		lync(&powershell.Cmdlet{Name: "New-CsWebServiceConfiguration",
+			Run: func(c *powershell.Call) ([]powershell.Value, error) {
 				id, err := s.identityArg(c, "")
 				if err != nil {
 					return nil, err
 				}
 				if id == "Global" {
-					return nil, &pwsh.Error{Message: "New-CsWebServiceConfiguration cannot create a collection at the global scope: the global collection always exists. Use Set-CsWebServiceConfiguration.",
+					return nil, &powershell.Error{Message: "New-CsWebServiceConfiguration cannot create a collection at the global scope: the global collection always exists. Use Set-CsWebServiceConfiguration.",
 						Category: "InvalidOperation", FQID: "GlobalScopeNotAllowed"}
 				}
 				w := newWebConfig(id, d.Product)
@@ -442,14 +442,14 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 					return nil, err
 				}
 				if c.Has("InMemory") {
-					return []pwsh.Value{s.configObject(w)}, nil
+					return []powershell.Value{s.configObject(w)}, nil
 				}
 				if err := s.cmsAccess(true); err != nil {
 					return nil, err
 				}
 				st := d.current().clone()
 				if st.Configs[strings.ToLower(id)] != nil {
-					return nil, &pwsh.Error{Message: fmt.Sprintf("\"%s\" already exists. Use Set-CsWebServiceConfiguration to change it.", id),
+					return nil, &powershell.Error{Message: fmt.Sprintf("\"%s\" already exists. Use Set-CsWebServiceConfiguration to change it.", id),
 						Category: "InvalidOperation", FQID: "ConfigurationAlreadyExists"}
 				}
 				st.Configs[strings.ToLower(id)] = w
@@ -457,8 +457,8 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 				s.srv.Counters.Writes.Add(1)
 				return nil, nil
 			}}),
-		lync(&pwsh.Cmdlet{Name: "Remove-CsWebServiceConfiguration",
-			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+		lync(&powershell.Cmdlet{Name: "Remove-CsWebServiceConfiguration",
+			Run: func(c *powershell.Call) ([]powershell.Value, error) {
 				id, err := s.identityArg(c, "")
 				if err != nil {
 					return nil, err
@@ -468,7 +468,7 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 				}
 				st := d.current().clone()
 				if st.Configs[strings.ToLower(id)] == nil {
-					return nil, &pwsh.Error{Message: fmt.Sprintf("Cannot find configuration \"%s\".", id), Category: "ObjectNotFound", FQID: "ConfigurationNotFound"}
+					return nil, &powershell.Error{Message: fmt.Sprintf("Cannot find configuration \"%s\".", id), Category: "ObjectNotFound", FQID: "ConfigurationNotFound"}
 				}
 				if id == "Global" {
 					// Removing the global collection resets every property,
@@ -483,8 +483,8 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 			}}),
 		// The topology getters without -LocalStore read the Central
 		// Management Store itself (lync-facts §10).
-		lync(&pwsh.Cmdlet{Name: "Get-CsTopology",
-			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+		lync(&powershell.Cmdlet{Name: "Get-CsTopology",
+			Run: func(c *powershell.Call) ([]powershell.Value, error) {
 				if !c.Has("LocalStore") {
 					if err := s.cmsAccess(false); err != nil {
 						return nil, err
@@ -493,16 +493,16 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 					return nil, err
 				}
 				if c.Has("AsXml") {
-					return []pwsh.Value{s.topologyXML()}, nil
+					return []powershell.Value{s.topologyXML()}, nil
 				}
-				return []pwsh.Value{s.topologyObject()}, nil
+				return []powershell.Value{s.topologyObject()}, nil
 			}}),
-		lync(&pwsh.Cmdlet{Name: "Get-CsPool",
-			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+		lync(&powershell.Cmdlet{Name: "Get-CsPool",
+			Run: func(c *powershell.Call) ([]powershell.Value, error) {
 				if err := s.cmsAccess(false); err != nil {
 					return nil, err
 				}
-				var out []pwsh.Value
+				var out []powershell.Value
 				for _, p := range s.clusters() {
 					if !matchIdentity(c, p.FQDN) || (c.Has("Site") && !strings.EqualFold(c.String("Site"), p.Site)) {
 						continue
@@ -510,16 +510,16 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 					out = append(out, s.clusterObject(p))
 				}
 				if c.Has("Identity") && len(out) == 0 {
-					return nil, &pwsh.Error{Message: fmt.Sprintf("Cannot find pool \"%s\".", c.String("Identity")), Category: "ObjectNotFound", FQID: "PoolNotFound"}
+					return nil, &powershell.Error{Message: fmt.Sprintf("Cannot find pool \"%s\".", c.String("Identity")), Category: "ObjectNotFound", FQID: "PoolNotFound"}
 				}
 				return out, nil
 			}}),
-		lync(&pwsh.Cmdlet{Name: "Get-CsComputer",
-			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+		lync(&powershell.Cmdlet{Name: "Get-CsComputer",
+			Run: func(c *powershell.Call) ([]powershell.Value, error) {
 				if err := s.cmsAccess(false); err != nil {
 					return nil, err
 				}
-				var out []pwsh.Value
+				var out []powershell.Value
 				for _, srv := range d.Servers {
 					if (c.Has("Pool") && !strings.EqualFold(c.String("Pool"), srv.Pool)) || !matchIdentity(c, srv.FQDN) ||
 						(c.Has("Local") && srv != s.srv) {
@@ -529,12 +529,12 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 				}
 				return out, nil
 			}}),
-		lync(&pwsh.Cmdlet{Name: "Get-CsService",
-			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+		lync(&powershell.Cmdlet{Name: "Get-CsService",
+			Run: func(c *powershell.Call) ([]powershell.Value, error) {
 				if err := s.cmsAccess(false); err != nil {
 					return nil, err
 				}
-				var out []pwsh.Value
+				var out []powershell.Value
 				for _, svc := range s.services() {
 					if c.Has("PoolFqdn") && !strings.EqualFold(c.String("PoolFqdn"), svc.pool) {
 						continue
@@ -549,24 +549,24 @@ func (s *session) cmdlets() []*pwsh.Cmdlet {
 				}
 				return out, nil
 			}}),
-		lync(&pwsh.Cmdlet{Name: "Get-CsManagementStoreReplicationStatus",
-			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+		lync(&powershell.Cmdlet{Name: "Get-CsManagementStoreReplicationStatus",
+			Run: func(c *powershell.Call) ([]powershell.Value, error) {
 				if err := s.cmsAccess(false); err != nil {
 					return nil, err
 				}
-				var out []pwsh.Value
+				var out []powershell.Value
 				status := d.ReplicationStatus()
 				for _, srv := range d.Servers {
 					if c.Has("ReplicaFqdn") && !strings.EqualFold(c.String("ReplicaFqdn"), srv.FQDN) {
 						continue
 					}
-					out = append(out, pwsh.NewObject("Microsoft.Rtc.Management.Xds.ReplicaState").Set("UpToDate", status[srv.FQDN]).
+					out = append(out, powershell.NewObject("Microsoft.Rtc.Management.Xds.ReplicaState").Set("UpToDate", status[srv.FQDN]).
 						Set("ReplicaFqdn", srv.FQDN).Set("LastUpdateCreation", d.now().UTC().Format(time.RFC3339)))
 				}
 				return out, nil
 			}}),
 	}
-	var out []*pwsh.Cmdlet
+	var out []*powershell.Cmdlet
 	for _, c := range all {
 		if c != nil {
 			out = append(out, c)

@@ -2,7 +2,7 @@
 // scripts use, for the lab's simulated Lync servers. Anything outside the
 // subset fails like a parse error, never silently. docs/lab.md lists the
 // subset.
-package pwsh
+package powershell
 
 import (
 	"fmt"

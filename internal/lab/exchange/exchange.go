@@ -1,4 +1,4 @@
-package lab
+package exchange
 
 import (
 	"crypto/tls"

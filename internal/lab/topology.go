@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/lynctrust/lynctrust/psremote/lab/pwsh"
+	"github.com/lynctrust/lynctrust/internal/lab/powershell"
 )
 
 // The topology as the getters return it. Shapes follow the reference
@@ -79,35 +79,35 @@ func (s *session) clusters() []cluster {
 }
 
 // identityObject is an identity: it prints as its string form.
-func identityObject(typ, id string) *pwsh.Object {
-	o := pwsh.NewObject(typ)
+func identityObject(typ, id string) *powershell.Object {
+	o := powershell.NewObject(typ)
 	o.String = func() string { return id }
 	return o
 }
 
-func machineObject(fqdn, pool string) *pwsh.Object {
-	o := pwsh.NewObject("Microsoft.Rtc.Management.Deploy.Internal.Machine").Set("Identity", fqdn).Set("Pool", pool).Set("Fqdn", fqdn)
+func machineObject(fqdn, pool string) *powershell.Object {
+	o := powershell.NewObject("Microsoft.Rtc.Management.Deploy.Internal.Machine").Set("Identity", fqdn).Set("Pool", pool).Set("Fqdn", fqdn)
 	o.String = func() string { return fqdn }
 	return o
 }
 
-func (s *session) clusterObject(c cluster) *pwsh.Object {
-	comps := make([]pwsh.Value, len(c.Computers))
+func (s *session) clusterObject(c cluster) *powershell.Object {
+	comps := make([]powershell.Value, len(c.Computers))
 	for i, x := range c.Computers {
 		comps[i] = machineObject(x, c.FQDN)
 	}
-	svcs := make([]pwsh.Value, len(c.Services))
+	svcs := make([]powershell.Value, len(c.Services))
 	for i, x := range c.Services {
 		svcs[i] = identityObject("Microsoft.Rtc.Management.Core.XdsGlobalRelativeIdentity", x)
 	}
-	o := pwsh.NewObject("Microsoft.Rtc.Management.Deploy.Internal.Cluster").Set("Identity", c.FQDN).Set("Fqdn", c.FQDN).
-		Set("Site", "Site:"+c.Site).Set("Computers", &pwsh.List{Items: comps}).Set("Services", &pwsh.List{Items: svcs})
+	o := powershell.NewObject("Microsoft.Rtc.Management.Deploy.Internal.Cluster").Set("Identity", c.FQDN).Set("Fqdn", c.FQDN).
+		Set("Site", "Site:"+c.Site).Set("Computers", &powershell.List{Items: comps}).Set("Services", &powershell.List{Items: svcs})
 	o.String = func() string { return c.FQDN }
 	return o
 }
 
-func serviceObject(svc svcEntry) *pwsh.Object {
-	o := pwsh.NewObject("Microsoft.Rtc.Management.Xds.Display"+svc.role).Set("Identity", svc.role+":"+svc.pool).
+func serviceObject(svc svcEntry) *powershell.Object {
+	o := powershell.NewObject("Microsoft.Rtc.Management.Xds.Display"+svc.role).Set("Identity", svc.role+":"+svc.pool).
 		Set("PoolFqdn", svc.pool).Set("SiteId", "Site:"+svc.site).Set("Role", svc.role)
 	id := svc.role + ":" + svc.pool
 	o.String = func() string { return id }
@@ -115,7 +115,7 @@ func serviceObject(svc svcEntry) *pwsh.Object {
 }
 
 // roleSwitch is the Get-CsService role switch given, as a service role.
-func roleSwitch(c *pwsh.Call) string {
+func roleSwitch(c *powershell.Call) string {
 	for _, r := range []string{"WebServer", "Director", "Registrar", "UserServer", "CentralManagement", "CentralManagementDatabase", "UserDatabase",
 		"ApplicationServer", "EdgeServer", "MediationServer", "FileStore", "PstnGateway", "MonitoringServer", "ArchivingServer"} {
 		if c.Has(r) {
@@ -131,13 +131,13 @@ func roleSwitch(c *pwsh.Call) string {
 }
 
 // switchGiven reports whether a parameter is a switch that was given.
-func switchGiven(c *pwsh.Call, name string) bool {
+func switchGiven(c *powershell.Call, name string) bool {
 	b, ok := c.Get(name).(bool)
 	return ok && b
 }
 
 // matchIdentity applies -Identity and -Filter to an identity.
-func matchIdentity(c *pwsh.Call, id string) bool {
+func matchIdentity(c *powershell.Call, id string) bool {
 	if c.Has("Identity") && !strings.EqualFold(c.String("Identity"), id) {
 		return false
 	}
@@ -149,10 +149,10 @@ func matchIdentity(c *pwsh.Call, id string) bool {
 }
 
 // topologyObject is Get-CsTopology's DefaultTopology.
-func (s *session) topologyObject() *pwsh.Object {
-	var sites, clusters, machines, services, sql []pwsh.Value
+func (s *session) topologyObject() *powershell.Object {
+	var sites, clusters, machines, services, sql []powershell.Value
 	for _, st := range s.d.Sites {
-		sites = append(sites, pwsh.NewObject("Microsoft.Rtc.Management.Deploy.Internal.Site+CentralSite").
+		sites = append(sites, powershell.NewObject("Microsoft.Rtc.Management.Deploy.Internal.Site+CentralSite").
 			Set("Identity", "Site:"+st).Set("DisplayName", st).Set("Name", st))
 	}
 	for _, c := range s.clusters() {
@@ -166,10 +166,10 @@ func (s *session) topologyObject() *pwsh.Object {
 		}
 	}
 	sql = append(sql, identityObject("Microsoft.Rtc.Management.Deploy.Internal.SqlInstance", s.d.CMSHost+`\rtc`))
-	sort.SliceStable(machines, func(i, j int) bool { return pwsh.ToString(machines[i]) < pwsh.ToString(machines[j]) })
-	o := pwsh.NewObject("Microsoft.Rtc.Management.Deploy.Internal.DefaultTopology").
-		Set("Sites", &pwsh.List{Items: sites}).Set("Clusters", &pwsh.List{Items: clusters}).Set("Machines", &pwsh.List{Items: machines}).
-		Set("Services", &pwsh.List{Items: services}).Set("SqlInstances", &pwsh.List{Items: sql})
+	sort.SliceStable(machines, func(i, j int) bool { return powershell.ToString(machines[i]) < powershell.ToString(machines[j]) })
+	o := powershell.NewObject("Microsoft.Rtc.Management.Deploy.Internal.DefaultTopology").
+		Set("Sites", &powershell.List{Items: sites}).Set("Clusters", &powershell.List{Items: clusters}).Set("Machines", &powershell.List{Items: machines}).
+		Set("Services", &powershell.List{Items: services}).Set("SqlInstances", &powershell.List{Items: sql})
 	o.String = func() string { return "Microsoft.Rtc.Management.Deploy.Internal.DefaultTopology" }
 	return o
 }

@@ -20,7 +20,7 @@ import (
 	"sync"
 	"time"
 
-	tlab "github.com/lynctrust/lynctrust/trust/lab"
+	tlab "github.com/lynctrust/lynctrust/internal/lab/exchange"
 )
 
 // Options shape a lab deployment.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lynctrust/lynctrust/psremote/lab/pwsh"
+	"github.com/lynctrust/lynctrust/internal/lab/powershell"
 )
 
 // Culture is a server's regional setting, as far as a script can see it:
@@ -110,8 +110,8 @@ func formatDate(t time.Time, layout string, c Culture) string {
 }
 
 // cultureObject is a System.Globalization.CultureInfo.
-func cultureObject(c Culture) *pwsh.Object {
-	o := pwsh.NewObject("System.Globalization.CultureInfo").Set("Name", c.Name)
+func cultureObject(c Culture) *powershell.Object {
+	o := powershell.NewObject("System.Globalization.CultureInfo").Set("Name", c.Name)
 	o.String = func() string { return c.Name }
 	return o
 }
@@ -136,22 +136,22 @@ func (s *session) culture() Culture {
 
 // dateTime emulates System.DateTime with the members lynctrust's scripts
 // use, formatting in the server's culture unless given another.
-func dateTime(t time.Time, c Culture) *pwsh.Object {
-	o := pwsh.NewObject("System.DateTime")
+func dateTime(t time.Time, c Culture) *powershell.Object {
+	o := powershell.NewObject("System.DateTime")
 	o.String = func() string { return formatDate(t, c.ShortDate+" "+c.LongTime, c) }
-	o.Method("ToUniversalTime", func([]pwsh.Value) (pwsh.Value, error) { return dateTime(t.UTC(), c), nil })
-	o.Method("ToString", func(args []pwsh.Value) (pwsh.Value, error) {
+	o.Method("ToUniversalTime", func([]powershell.Value) (powershell.Value, error) { return dateTime(t.UTC(), c), nil })
+	o.Method("ToString", func(args []powershell.Value) (powershell.Value, error) {
 		if len(args) == 0 {
 			return o.String(), nil
 		}
 		use := c
 		if len(args) > 1 {
-			if p, ok := args[1].(*pwsh.Object); ok {
+			if p, ok := args[1].(*powershell.Object); ok {
 				name, _ := p.Get("Name")
-				use = cultures[pwsh.ToString(name)]
+				use = cultures[powershell.ToString(name)]
 			}
 		}
-		return formatDate(t, pwsh.ToString(args[0]), use), nil
+		return formatDate(t, powershell.ToString(args[0]), use), nil
 	})
 	return o
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lynctrust/lynctrust/psremote/lab/pwsh"
+	"github.com/lynctrust/lynctrust/internal/lab/powershell"
 )
 
 // hundred is a 100-character line: longer than the 80-column console.
@@ -47,7 +47,7 @@ func TestConsoleOutIsNotWrapped(t *testing.T) {
 // Formatted objects are cut to the console's width with "..." in every
 // version (pywinrm#301); strings are not, from 3.0 on.
 func TestFormattedObjectsCutToTheWidth(t *testing.T) {
-	o := pwsh.NewObject("Test").Set("Caption", "Microsoft Windows Server 2012 R2 Standard "+hundred)
+	o := powershell.NewObject("Test").Set("Caption", "Microsoft Windows Server 2012 R2 Standard "+hundred)
 	for _, v := range []int{2, 5} {
 		got := hostFormat(o, v)
 		line := strings.Split(got, "\r\n")[1]

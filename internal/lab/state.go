@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	tlab "github.com/lynctrust/lynctrust/trust/lab"
+	tlab "github.com/lynctrust/lynctrust/internal/lab/exchange"
 )
 
 // savedState is StateDir/state.json: what a persistent lab needs to come back

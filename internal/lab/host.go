@@ -13,7 +13,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	"github.com/lynctrust/lynctrust/psremote/lab/pwsh"
+	"github.com/lynctrust/lynctrust/internal/lab/powershell"
 	"github.com/lynctrust/lynctrust/trust"
 )
 
@@ -155,7 +155,7 @@ func (d *Deployment) powershellAs(ctx context.Context, srv *Server, acct *Accoun
 		script, stdin = string(b), strings.NewReader("")
 	}
 	win := d.Windows()
-	rt := pwsh.NewRuntime(ctx, win.PowerShell)
+	rt := powershell.NewRuntime(ctx, win.PowerShell)
 	rt.Stdin = hostStdin(stdin, network, win)
 	d.setEnvironment(rt, ShellFrom(ctx).Env, srv, acct)
 	s := &session{d: d, srv: srv, acct: acct, network: network, rt: rt}
@@ -164,13 +164,13 @@ func (d *Deployment) powershellAs(ctx context.Context, srv *Server, acct *Accoun
 	rt.Register(s.fileCmdlets()...)
 	s.registerTypes()
 	s.registerCultures()
-	rt.Out = func(v pwsh.Value) { io.WriteString(stdout, hostFormat(v, win.PowerShell)) }
+	rt.Out = func(v powershell.Value) { io.WriteString(stdout, hostFormat(v, win.PowerShell)) }
 	rt.Console = func(text string) { io.WriteString(stdout, text) }
 	err := rt.Run(script)
 	code := 0
-	var ex *pwsh.ExitError
-	var perr *pwsh.Error
-	var parse *pwsh.ParseError
+	var ex *powershell.ExitError
+	var perr *powershell.Error
+	var parse *powershell.ParseError
 	var errs []string
 	for _, e := range rt.Errors() {
 		errs = append(errs, e.Render())
@@ -211,7 +211,7 @@ func hostStdin(stdin io.Reader, network bool, win Windows) io.Reader {
 // request's variables) and the account's own: a domain or local account's
 // profile holds its TEMP (a per-user folder since Windows Vista;
 // winrm-facts §10).
-func (d *Deployment) setEnvironment(rt *pwsh.Runtime, shellEnv map[string]string, srv *Server, acct *Account) {
+func (d *Deployment) setEnvironment(rt *powershell.Runtime, shellEnv map[string]string, srv *Server, acct *Account) {
 	for k, v := range shellEnv {
 		rt.SetVar("env:"+k, v)
 	}
@@ -234,12 +234,12 @@ const consoleWidth = 80
 // console's width even when redirected (pywinrm#216, dotnet/coreclr#58);
 // 3.0 and later leave strings alone. Formatted objects are cut to the width
 // with "..." in every version (pywinrm#301).
-func hostFormat(v pwsh.Value, psVersion int) string {
-	text := strings.ReplaceAll(pwsh.Format(v), "\r\n", "\n")
+func hostFormat(v powershell.Value, psVersion int) string {
+	text := strings.ReplaceAll(powershell.Format(v), "\r\n", "\n")
 	// Objects the host formats as a table or list are cut; what prints as
 	// text (strings, numbers, an object's ToString) is text.
 	isText := true
-	if o, ok := v.(*pwsh.Object); ok && len(o.Props()) > 0 {
+	if o, ok := v.(*powershell.Object); ok && len(o.Props()) > 0 {
 		isText = false
 	}
 	var b strings.Builder
@@ -307,11 +307,11 @@ func storeName(s string) (string, bool) {
 func certPath(p string) (store, thumb string, err error) {
 	parts := strings.Split(strings.TrimRight(strings.ReplaceAll(p, "/", `\`), `\`), `\`)
 	if len(parts) < 3 || !strings.EqualFold(parts[0], "Cert:") || !strings.EqualFold(parts[1], "LocalMachine") {
-		return "", "", &pwsh.Error{Message: fmt.Sprintf("Cannot find path '%s' because it does not exist.", p), Category: "ObjectNotFound", FQID: "PathNotFound"}
+		return "", "", &powershell.Error{Message: fmt.Sprintf("Cannot find path '%s' because it does not exist.", p), Category: "ObjectNotFound", FQID: "PathNotFound"}
 	}
 	st, ok := storeName(parts[2])
 	if !ok {
-		return "", "", &pwsh.Error{Message: fmt.Sprintf("Cannot find path '%s' because it does not exist.", p), Category: "ObjectNotFound", FQID: "PathNotFound"}
+		return "", "", &powershell.Error{Message: fmt.Sprintf("Cannot find path '%s' because it does not exist.", p), Category: "ObjectNotFound", FQID: "PathNotFound"}
 	}
 	if len(parts) > 3 {
 		thumb = strings.ToUpper(parts[3])
@@ -319,15 +319,15 @@ func certPath(p string) (store, thumb string, err error) {
 	return st, thumb, nil
 }
 
-func (s *session) x509Object(store string, thumb string) *pwsh.Object {
+func (s *session) x509Object(store string, thumb string) *powershell.Object {
 	s.srv.mu.Lock()
 	c := s.srv.stores[store][thumb]
 	s.srv.mu.Unlock()
 	if c == nil {
 		return nil
 	}
-	alg := pwsh.NewObject("System.Security.Cryptography.Oid").Set("FriendlyName", friendlyAlg(c)).Set("Value", sigOID(c))
-	o := pwsh.NewObject("System.Security.Cryptography.X509Certificates.X509Certificate2").
+	alg := powershell.NewObject("System.Security.Cryptography.Oid").Set("FriendlyName", friendlyAlg(c)).Set("Value", sigOID(c))
+	o := powershell.NewObject("System.Security.Cryptography.X509Certificates.X509Certificate2").
 		Set("Thumbprint", thumb).Set("Subject", dnString(c.Subject.String())).Set("Issuer", dnString(c.Issuer.String())).
 		Set("NotBefore", dateTime(c.NotBefore.Local(), s.culture())).Set("NotAfter", dateTime(c.NotAfter.Local(), s.culture())).
 		Set("SignatureAlgorithm", alg).Set("PSPath", "Microsoft.PowerShell.Security\\Certificate::LocalMachine\\"+store+"\\"+thumb)
@@ -344,29 +344,29 @@ func dnString(s string) string {
 	return strings.Join(parts, ", ")
 }
 
-func (s *session) certCmdlets() []*pwsh.Cmdlet {
-	return []*pwsh.Cmdlet{
+func (s *session) certCmdlets() []*powershell.Cmdlet {
+	return []*powershell.Cmdlet{
 		{Name: "Test-Path", Params: []string{"Path", "LiteralPath"}, Positional: []string{"Path"},
-			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+			Run: func(c *powershell.Call) ([]powershell.Value, error) {
 				p := c.String("Path")
 				if c.Has("LiteralPath") {
 					p = c.String("LiteralPath")
 				}
 				if !strings.HasPrefix(strings.ToLower(p), "cert:") {
 					_, ok := s.srv.fs.read(p)
-					return []pwsh.Value{ok}, nil
+					return []powershell.Value{ok}, nil
 				}
 				st, thumb, err := certPath(p)
 				if err != nil {
-					return []pwsh.Value{false}, nil
+					return []powershell.Value{false}, nil
 				}
 				if thumb == "" {
-					return []pwsh.Value{true}, nil
+					return []powershell.Value{true}, nil
 				}
-				return []pwsh.Value{s.srv.StoreHas(st, thumb)}, nil
+				return []powershell.Value{s.srv.StoreHas(st, thumb)}, nil
 			}},
 		{Name: "Get-Item", Params: []string{"Path", "LiteralPath"}, Positional: []string{"Path"},
-			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+			Run: func(c *powershell.Call) ([]powershell.Value, error) {
 				p := c.String("Path")
 				st, thumb, err := certPath(p)
 				if err != nil {
@@ -374,12 +374,12 @@ func (s *session) certCmdlets() []*pwsh.Cmdlet {
 				}
 				o := s.x509Object(st, thumb)
 				if o == nil {
-					return nil, &pwsh.Error{Message: fmt.Sprintf("Cannot find path '%s' because it does not exist.", p), Category: "ObjectNotFound", FQID: "PathNotFound,Microsoft.PowerShell.Commands.GetItemCommand"}
+					return nil, &powershell.Error{Message: fmt.Sprintf("Cannot find path '%s' because it does not exist.", p), Category: "ObjectNotFound", FQID: "PathNotFound,Microsoft.PowerShell.Commands.GetItemCommand"}
 				}
-				return []pwsh.Value{o}, nil
+				return []powershell.Value{o}, nil
 			}},
 		{Name: "Get-ChildItem", Params: []string{"Path", "LiteralPath"}, Positional: []string{"Path"},
-			Run: func(c *pwsh.Call) ([]pwsh.Value, error) {
+			Run: func(c *powershell.Call) ([]powershell.Value, error) {
 				st, thumb, err := certPath(c.String("Path"))
 				if err != nil {
 					return nil, err
@@ -392,7 +392,7 @@ func (s *session) certCmdlets() []*pwsh.Cmdlet {
 					}
 				}
 				s.srv.mu.Unlock()
-				var out []pwsh.Value
+				var out []powershell.Value
 				for _, t := range thumbs {
 					out = append(out, s.x509Object(st, t))
 				}
@@ -406,60 +406,60 @@ func (s *session) certCmdlets() []*pwsh.Cmdlet {
 // X509Store with Open, Add and Close.
 func (s *session) registerTypes() {
 	rt := s.rt
-	rt.Statics["convert::frombase64string"] = pwsh.Method(func(args []pwsh.Value) (pwsh.Value, error) {
+	rt.Statics["convert::frombase64string"] = powershell.Method(func(args []powershell.Value) (powershell.Value, error) {
 		if len(args) != 1 {
-			return nil, pwsh.Errorf("InvalidOperation", "MethodCountCouldNotFindBest", "Cannot find an overload for \"FromBase64String\".")
+			return nil, powershell.Errorf("InvalidOperation", "MethodCountCouldNotFindBest", "Cannot find an overload for \"FromBase64String\".")
 		}
-		b, err := base64.StdEncoding.DecodeString(pwsh.ToString(args[0]))
+		b, err := base64.StdEncoding.DecodeString(powershell.ToString(args[0]))
 		if err != nil {
-			return nil, pwsh.Errorf("InvalidOperation", "FormatException", "Exception calling \"FromBase64String\" with \"1\" argument(s): \"Invalid length for a Base-64 char array or string.\"")
+			return nil, powershell.Errorf("InvalidOperation", "FormatException", "Exception calling \"FromBase64String\" with \"1\" argument(s): \"Invalid length for a Base-64 char array or string.\"")
 		}
 		return string(b), nil // the lab carries byte[] as a string of bytes
 	})
-	certs := map[*pwsh.Object]*x509.Certificate{}
-	newCert := func(args []pwsh.Value) (pwsh.Value, error) {
+	certs := map[*powershell.Object]*x509.Certificate{}
+	newCert := func(args []powershell.Value) (powershell.Value, error) {
 		if len(args) != 1 {
-			return nil, pwsh.Errorf("InvalidOperation", "ConstructorInvokedThrowException", "X509Certificate2 takes the certificate's bytes.")
+			return nil, powershell.Errorf("InvalidOperation", "ConstructorInvokedThrowException", "X509Certificate2 takes the certificate's bytes.")
 		}
-		der := []byte(pwsh.ToString(args[0]))
+		der := []byte(powershell.ToString(args[0]))
 		if blk, _ := pem.Decode(der); blk != nil {
 			der = blk.Bytes
 		}
 		c, err := x509.ParseCertificate(der)
 		if err != nil {
-			return nil, pwsh.Errorf("InvalidOperation", "ConstructorInvokedThrowException", "Exception calling \".ctor\" with \"1\" argument(s): \"Cannot find the requested object.\"")
+			return nil, powershell.Errorf("InvalidOperation", "ConstructorInvokedThrowException", "Exception calling \".ctor\" with \"1\" argument(s): \"Cannot find the requested object.\"")
 		}
-		o := pwsh.NewObject("System.Security.Cryptography.X509Certificates.X509Certificate2").Set("Thumbprint", thumbprint(c)).Set("Subject", dnString(c.Subject.String()))
+		o := powershell.NewObject("System.Security.Cryptography.X509Certificates.X509Certificate2").Set("Thumbprint", thumbprint(c)).Set("Subject", dnString(c.Subject.String()))
 		o.String = func() string { return "[Subject]\r\n  " + dnString(c.Subject.String()) }
 		certs[o] = c
 		return o, nil
 	}
 	rt.Types["system.security.cryptography.x509certificates.x509certificate2"] = newCert
-	rt.Types["system.security.cryptography.x509certificates.x509store"] = func(args []pwsh.Value) (pwsh.Value, error) {
-		if len(args) != 2 || !strings.EqualFold(pwsh.ToString(args[1]), "LocalMachine") {
-			return nil, pwsh.Errorf("InvalidOperation", "ConstructorInvokedThrowException", "The lab emulates X509Store(name, 'LocalMachine') only.")
+	rt.Types["system.security.cryptography.x509certificates.x509store"] = func(args []powershell.Value) (powershell.Value, error) {
+		if len(args) != 2 || !strings.EqualFold(powershell.ToString(args[1]), "LocalMachine") {
+			return nil, powershell.Errorf("InvalidOperation", "ConstructorInvokedThrowException", "The lab emulates X509Store(name, 'LocalMachine') only.")
 		}
-		store, ok := storeName(pwsh.ToString(args[0]))
+		store, ok := storeName(powershell.ToString(args[0]))
 		if !ok {
-			return nil, pwsh.Errorf("InvalidOperation", "ConstructorInvokedThrowException", "The lab has the Root, CA and AuthRoot stores only.")
+			return nil, powershell.Errorf("InvalidOperation", "ConstructorInvokedThrowException", "The lab has the Root, CA and AuthRoot stores only.")
 		}
 		open := false
-		st := pwsh.NewObject("System.Security.Cryptography.X509Certificates.X509Store").Set("Name", store).Set("Location", "LocalMachine")
-		st.Method("Open", func(a []pwsh.Value) (pwsh.Value, error) {
+		st := powershell.NewObject("System.Security.Cryptography.X509Certificates.X509Store").Set("Name", store).Set("Location", "LocalMachine")
+		st.Method("Open", func(a []powershell.Value) (powershell.Value, error) {
 			if !inGroup(s.acct, GroupAdministrators) {
-				return nil, pwsh.Errorf("InvalidOperation", "CryptographicException", "Exception calling \"Open\" with \"1\" argument(s): \"Access is denied.\"")
+				return nil, powershell.Errorf("InvalidOperation", "CryptographicException", "Exception calling \"Open\" with \"1\" argument(s): \"Access is denied.\"")
 			}
 			open = true
 			return nil, nil
 		})
-		st.Method("Add", func(a []pwsh.Value) (pwsh.Value, error) {
+		st.Method("Add", func(a []powershell.Value) (powershell.Value, error) {
 			if !open {
-				return nil, pwsh.Errorf("InvalidOperation", "CryptographicException", "Exception calling \"Add\" with \"1\" argument(s): \"The store is not open.\"")
+				return nil, powershell.Errorf("InvalidOperation", "CryptographicException", "Exception calling \"Add\" with \"1\" argument(s): \"The store is not open.\"")
 			}
-			o, ok := a[0].(*pwsh.Object)
+			o, ok := a[0].(*powershell.Object)
 			c := certs[o]
 			if !ok || c == nil {
-				return nil, pwsh.Errorf("InvalidOperation", "MethodArgumentConversionInvalidCastArgument", "Cannot convert argument \"certificate\" to type X509Certificate2.")
+				return nil, powershell.Errorf("InvalidOperation", "MethodArgumentConversionInvalidCastArgument", "Cannot convert argument \"certificate\" to type X509Certificate2.")
 			}
 			s.srv.AddToStore(store, c)
 			s.srv.Counters.Writes.Add(1)
@@ -468,7 +468,7 @@ func (s *session) registerTypes() {
 			}
 			return nil, nil
 		})
-		st.Method("Close", func(a []pwsh.Value) (pwsh.Value, error) { open = false; return nil, nil })
+		st.Method("Close", func(a []powershell.Value) (powershell.Value, error) { open = false; return nil, nil })
 		return st, nil
 	}
 }
