@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/lynctrust/lynctrust/internal/changelog"
-	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/lynctrust/lynctrust/lync"
 )
 
 // Status is how a change ended.
@@ -34,12 +34,12 @@ type Options struct {
 
 // Result is what Apply did.
 type Result struct {
-	Status    Status                                 `json:"result"`
-	Snapshot  string                                 `json:"snapshot,omitempty"`
-	Installed []string                               `json:"installed_on,omitempty"`
-	Before    map[psremote.Identity][]psremote.Entry `json:"before"`
-	After     map[psremote.Identity][]psremote.Entry `json:"after"`
-	Conflict  map[psremote.Identity][]psremote.Entry `json:"conflict,omitempty"`
+	Status    Status                         `json:"result"`
+	Snapshot  string                         `json:"snapshot,omitempty"`
+	Installed []string                       `json:"installed_on,omitempty"`
+	Before    map[lync.Identity][]lync.Entry `json:"before"`
+	After     map[lync.Identity][]lync.Entry `json:"after"`
+	Conflict  map[lync.Identity][]lync.Entry `json:"conflict,omitempty"`
 	// Reread is true when After was read again after the write failed;
 	// with Status Changed, the change went through all the same.
 	Reread bool `json:"read_again,omitempty"`
@@ -68,7 +68,7 @@ func Apply(ctx context.Context, p *Plan, o Options) (*Result, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	res := &Result{Status: Failed, Before: p.Before(), After: map[psremote.Identity][]psremote.Entry{}}
+	res := &Result{Status: Failed, Before: p.Before(), After: map[lync.Identity][]lync.Entry{}}
 	if p.Empty() {
 		res.Status = Unchanged
 		return res, nil
@@ -109,7 +109,7 @@ func (p *Plan) install(ctx context.Context, res *Result) error {
 		if err != nil {
 			return err
 		}
-		if err := psremote.Install(ctx, peer, b64, p.Request.Entry.CAStore); err != nil {
+		if err := lync.Install(ctx, peer, b64, p.Request.Entry.CAStore); err != nil {
 			return fmt.Errorf("installing %s into LocalMachine\\%s on %s: %w", p.Request.Entry.Thumbprint, p.Request.Entry.CAStore.CertStore(), s, err)
 		}
 		res.Installed = append(res.Installed, s)
@@ -123,9 +123,9 @@ func (p *Plan) write(ctx context.Context, res *Result) error {
 		res.Status = Changed // the installs were the change
 		return nil
 	}
-	out, err := psremote.RunChange(ctx, p.conn, p.Script, p.Request.AsTask)
+	out, err := lync.RunChange(ctx, p.conn, p.Script, p.Request.AsTask)
 	if err != nil {
-		if errors.Is(err, psremote.ErrConflict) && out != nil {
+		if errors.Is(err, lync.ErrConflict) && out != nil {
 			res.Status, res.Conflict = Conflict, out.Conflict
 			return err
 		}
@@ -148,12 +148,12 @@ func (p *Plan) write(ctx context.Context, res *Result) error {
 }
 
 // reread reads the touched collections again, or nil when that fails too.
-func (p *Plan) reread(ctx context.Context) map[psremote.Identity][]psremote.Entry {
-	inv, err := psremote.ReadForChange(ctx, p.conn)
+func (p *Plan) reread(ctx context.Context) map[lync.Identity][]lync.Entry {
+	inv, err := lync.ReadForChange(ctx, p.conn)
 	if err != nil {
 		return nil
 	}
-	out := map[psremote.Identity][]psremote.Entry{}
+	out := map[lync.Identity][]lync.Entry{}
 	for _, c := range p.Changes {
 		if cfg := inv.Config(c.Identity); cfg != nil {
 			out[c.Identity] = cfg.Trusted
@@ -165,14 +165,14 @@ func (p *Plan) reread(ctx context.Context) map[psremote.Identity][]psremote.Entr
 // Verify checks that each collection holds what the plan wanted. An add or
 // a remove also accepts entries someone else added meanwhile (a
 // PSListModifier keeps those); a replace accepts exactly its list.
-func (p *Plan) Verify(after map[psremote.Identity][]psremote.Entry) error {
+func (p *Plan) Verify(after map[lync.Identity][]lync.Entry) error {
 	var bad []string
 	for _, id := range sortedIDs(p.Want) {
 		got, want := after[id], p.Want[id]
 		if sameEntries(got, want) || (!p.replaces() && p.keepsOthers(got, want)) {
 			continue
 		}
-		bad = append(bad, fmt.Sprintf("%s holds %s, want %s", id, psremote.EntryList(got), psremote.EntryList(want)))
+		bad = append(bad, fmt.Sprintf("%s holds %s, want %s", id, lync.EntryList(got), lync.EntryList(want)))
 	}
 	if len(bad) > 0 {
 		return errors.New(strings.Join(bad, "; "))
@@ -182,7 +182,7 @@ func (p *Plan) Verify(after map[psremote.Identity][]psremote.Entry) error {
 
 func (p *Plan) replaces() bool {
 	for _, c := range p.Changes {
-		if c.Action == psremote.Replace {
+		if c.Action == lync.Replace {
 			return true
 		}
 	}
@@ -191,8 +191,8 @@ func (p *Plan) replaces() bool {
 
 // keepsOthers accepts a list that holds every wanted entry and none of the
 // removed ones.
-func (p *Plan) keepsOthers(got, want []psremote.Entry) bool {
-	have := map[psremote.Entry]bool{}
+func (p *Plan) keepsOthers(got, want []lync.Entry) bool {
+	have := map[lync.Entry]bool{}
 	for _, e := range got {
 		have[e] = true
 	}
@@ -203,7 +203,7 @@ func (p *Plan) keepsOthers(got, want []psremote.Entry) bool {
 	}
 	for _, c := range p.Changes {
 		for _, e := range c.Entries {
-			if c.Action == psremote.Remove && have[e] {
+			if c.Action == lync.Remove && have[e] {
 				return false
 			}
 		}
@@ -211,18 +211,18 @@ func (p *Plan) keepsOthers(got, want []psremote.Entry) bool {
 	return true
 }
 
-func sameEntries(a, b []psremote.Entry) bool {
-	return psremote.EntryList(sortedEntries(a)) == psremote.EntryList(sortedEntries(b))
+func sameEntries(a, b []lync.Entry) bool {
+	return lync.EntryList(sortedEntries(a)) == lync.EntryList(sortedEntries(b))
 }
 
-func sortedEntries(es []psremote.Entry) []psremote.Entry {
-	out := append([]psremote.Entry(nil), es...)
+func sortedEntries(es []lync.Entry) []lync.Entry {
+	out := append([]lync.Entry(nil), es...)
 	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
 	return out
 }
 
-func sortedIDs(m map[psremote.Identity][]psremote.Entry) []psremote.Identity {
-	out := make([]psremote.Identity, 0, len(m))
+func sortedIDs(m map[lync.Identity][]lync.Entry) []lync.Identity {
+	out := make([]lync.Identity, 0, len(m))
 	for id := range m {
 		out = append(out, id)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/lynctrust/lynctrust/change"
 	"github.com/lynctrust/lynctrust/internal/changelog"
 	"github.com/lynctrust/lynctrust/internal/lab"
+	"github.com/lynctrust/lynctrust/lync"
 	"github.com/lynctrust/lynctrust/psremote"
 )
 
@@ -40,8 +41,8 @@ func startLab(t *testing.T) (*lab.Lab, change.Target) {
 	return l, change.Target{Conn: psremote.Conn{Server: l.Info.Servers[0].FQDN, User: u, Password: p, Dial: dial}, Parallel: 4}
 }
 
-func rootEntry(t *testing.T, l *lab.Lab) psremote.Entry {
-	e, err := psremote.ParseEntry(l.Info.ExchangeRootThumbprint + ":TrustedRootCA")
+func rootEntry(t *testing.T, l *lab.Lab) lync.Entry {
+	e, err := lync.ParseEntry(l.Info.ExchangeRootThumbprint + ":TrustedRootCA")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,12 +84,12 @@ func TestApplyAdd(t *testing.T) {
 func TestApplySendsThePlansScript(t *testing.T) {
 	l, target := startLab(t)
 	ctx := context.Background()
-	other, _ := psremote.ParseEntry("A909502DD82AE41504C0E0052E3C61AB8EB10D6B:IntermediateCA")
+	other, _ := lync.ParseEntry("A909502DD82AE41504C0E0052E3C61AB8EB10D6B:IntermediateCA")
 	p, err := change.NewPlan(ctx, target, change.Request{Kind: change.Add, Entry: rootEntry(t, l)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Script, err = psremote.ChangeScript([]psremote.Change{{Identity: "Global", Action: psremote.Add, Entries: []psremote.Entry{other}}}); err != nil {
+	if p.Script, err = lync.ChangeScript([]lync.Change{{Identity: "Global", Action: lync.Add, Entries: []lync.Entry{other}}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := change.Apply(ctx, p, change.Options{StateDir: t.TempDir()}); err == nil {

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/lynctrust/lynctrust/lync"
 )
 
 // planAdd adds the entry to each collection that governs a pool and lacks
@@ -26,7 +26,7 @@ func (p *Plan) planAdd(ctx context.Context, t Target) error {
 
 // addTo adds the entry to each collection that lacks it; those that hold it
 // already are noted, and left alone.
-func (p *Plan) addTo(ids []psremote.Identity) {
+func (p *Plan) addTo(ids []lync.Identity) {
 	e := p.Request.Entry
 	for _, id := range ids {
 		cfg := p.Inventory.Config(id)
@@ -34,8 +34,8 @@ func (p *Plan) addTo(ids []psremote.Identity) {
 			p.Already = append(p.Already, id)
 			continue
 		}
-		p.Changes = append(p.Changes, psremote.Change{Identity: id, Expected: cfg.Trusted, Action: psremote.Add, Entries: []psremote.Entry{e}})
-		p.Want[id] = append(append([]psremote.Entry{}, cfg.Trusted...), e)
+		p.Changes = append(p.Changes, lync.Change{Identity: id, Expected: cfg.Trusted, Action: lync.Add, Entries: []lync.Entry{e}})
+		p.Want[id] = append(append([]lync.Entry{}, cfg.Trusted...), e)
 	}
 }
 
@@ -44,7 +44,7 @@ func (p *Plan) addTo(ids []psremote.Identity) {
 func (p *Plan) checkStores(ctx context.Context, t Target) error {
 	e := p.Request.Entry
 	var unreadable []string
-	for _, s := range psremote.StoresOnWebServers(ctx, t.Conn, p.Inventory, []psremote.Entry{e}, t.Parallel) {
+	for _, s := range lync.StoresOnWebServers(ctx, t.Conn, p.Inventory, []lync.Entry{e}, t.Parallel) {
 		if s.Error != "" {
 			unreadable = append(unreadable, s.Server+" ("+s.Error+")")
 			continue
@@ -69,16 +69,16 @@ func (p *Plan) checkStores(ctx context.Context, t Target) error {
 // governing works out which collections an add goes to: the one named, or
 // the ones that govern the pools with web services (service over site over
 // global, with no inheritance between them: lync-facts §2).
-func governing(inv *psremote.Inventory, req Request) ([]psremote.Identity, error) {
+func governing(inv *lync.Inventory, req Request) ([]lync.Identity, error) {
 	if req.Identity != "" {
 		cfg := inv.Config(req.Identity)
 		if cfg == nil {
 			return nil, noCollection(inv, req.Identity)
 		}
-		return []psremote.Identity{cfg.Identity}, nil
+		return []lync.Identity{cfg.Identity}, nil
 	}
-	seen := map[psremote.Identity]bool{}
-	var ids []psremote.Identity
+	seen := map[lync.Identity]bool{}
+	var ids []lync.Identity
 	var desc []string
 	for _, pool := range inv.Pools {
 		if !pool.Web {
@@ -92,15 +92,15 @@ func governing(inv *psremote.Inventory, req Request) ([]psremote.Identity, error
 		}
 	}
 	if len(ids) == 0 {
-		return []psremote.Identity{psremote.GlobalIdentity}, nil
+		return []lync.Identity{lync.GlobalIdentity}, nil
 	}
-	if req.AllGoverning || (len(ids) == 1 && ids[0] == psremote.GlobalIdentity) {
+	if req.AllGoverning || (len(ids) == 1 && ids[0] == lync.GlobalIdentity) {
 		return ids, nil
 	}
 	return nil, &GovernedElsewhereError{Pools: desc}
 }
 
-func noCollection(inv *psremote.Inventory, id psremote.Identity) error {
+func noCollection(inv *lync.Inventory, id lync.Identity) error {
 	e := &NoCollectionError{Identity: id}
 	for _, c := range inv.Configs {
 		e.Have = append(e.Have, c.Identity)
@@ -115,7 +115,7 @@ func (p *Plan) planRemove() error {
 	p.Command = "remove " + string(th)
 	var holders []string
 	for _, cfg := range p.Inventory.Configs {
-		var keep, gone []psremote.Entry
+		var keep, gone []lync.Entry
 		for _, e := range cfg.Trusted {
 			if e.Thumbprint == th {
 				gone = append(gone, e)
@@ -130,14 +130,14 @@ func (p *Plan) planRemove() error {
 		if only != "" && !strings.EqualFold(string(only), string(cfg.Identity)) {
 			continue
 		}
-		p.Changes = append(p.Changes, psremote.Change{Identity: cfg.Identity, Expected: cfg.Trusted, Action: psremote.Remove, Entries: gone})
+		p.Changes = append(p.Changes, lync.Change{Identity: cfg.Identity, Expected: cfg.Trusted, Action: lync.Remove, Entries: gone})
 		p.Want[cfg.Identity] = keep
 	}
 	switch {
 	case len(holders) > 0 && len(p.Changes) == 0:
 		return &HoldersError{Thumbprint: th, Picked: only, Holders: holders}
 	case len(p.Changes) > 1:
-		p.Changes, p.Want = nil, map[psremote.Identity][]psremote.Entry{}
+		p.Changes, p.Want = nil, map[lync.Identity][]lync.Entry{}
 		return &HoldersError{Thumbprint: th, Holders: holders}
 	}
 	return nil
@@ -150,7 +150,7 @@ func (p *Plan) planReplace() error {
 		return noCollection(p.Inventory, p.Request.Identity)
 	}
 	p.Command = "replace " + string(cfg.Identity)
-	p.Changes = []psremote.Change{{Identity: cfg.Identity, Expected: cfg.Trusted, Action: psremote.Replace, Entries: p.Request.Entries}}
+	p.Changes = []lync.Change{{Identity: cfg.Identity, Expected: cfg.Trusted, Action: lync.Replace, Entries: p.Request.Entries}}
 	p.Want[cfg.Identity] = p.Request.Entries
 	return nil
 }
@@ -165,21 +165,21 @@ func (p *Plan) planRollback() error {
 	}
 	sort.Strings(ids)
 	for _, s := range ids {
-		id, list := psremote.Identity(s), snap.Lists[psremote.Identity(s)]
+		id, list := lync.Identity(s), snap.Lists[lync.Identity(s)]
 		cfg := p.Inventory.Config(id)
 		if cfg == nil {
 			return noCollection(p.Inventory, id)
 		}
-		if psremote.EntryList(cfg.Trusted) == psremote.EntryList(list) {
+		if lync.EntryList(cfg.Trusted) == lync.EntryList(list) {
 			continue
 		}
-		p.Changes = append(p.Changes, psremote.Change{Identity: cfg.Identity, Expected: cfg.Trusted, Action: psremote.Replace, Entries: list})
+		p.Changes = append(p.Changes, lync.Change{Identity: cfg.Identity, Expected: cfg.Trusted, Action: lync.Replace, Entries: list})
 		p.Want[cfg.Identity] = list
 	}
 	return nil
 }
 
-func holds(list []psremote.Entry, e psremote.Entry) bool {
+func holds(list []lync.Entry, e lync.Entry) bool {
 	for _, x := range list {
 		if x == e {
 			return true

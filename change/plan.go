@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/lynctrust/lynctrust/internal/changelog"
+	"github.com/lynctrust/lynctrust/lync"
 	"github.com/lynctrust/lynctrust/psremote"
 )
 
@@ -39,12 +40,12 @@ type Target struct {
 type Request struct {
 	Kind Kind
 	// Entry is the certificate to add, or to remove (by its thumbprint).
-	Entry psremote.Entry
+	Entry lync.Entry
 	// Entries is replace's whole new list.
-	Entries []psremote.Entry
+	Entries []lync.Entry
 	// Identity picks the collection: add's and remove's when several are
 	// possible, replace's always.
-	Identity psremote.Identity
+	Identity lync.Identity
 	// AllGoverning adds to every collection that governs a pool.
 	AllGoverning bool
 	// Snapshot is what rollback restores.
@@ -63,11 +64,11 @@ type Plan struct {
 	Request   Request
 	Command   string // for the snapshot and the journal: "add A909… TrustedRootCA"
 	Server    string
-	Inventory *psremote.Inventory
-	Changes   []psremote.Change
-	Want      map[psremote.Identity][]psremote.Entry
+	Inventory *lync.Inventory
+	Changes   []lync.Change
+	Want      map[lync.Identity][]lync.Entry
 	// Already lists the collections that hold add's entry already.
-	Already []psremote.Identity
+	Already []lync.Identity
 	// Missing lists the web servers whose store lacks add's entry; Apply
 	// installs it there when the request says so.
 	Missing []string
@@ -85,8 +86,8 @@ var (
 
 // NoCollectionError: the identity asked for does not exist.
 type NoCollectionError struct {
-	Identity psremote.Identity
-	Have     []psremote.Identity
+	Identity lync.Identity
+	Have     []lync.Identity
 }
 
 func (e *NoCollectionError) Error() string {
@@ -108,7 +109,7 @@ func (e *GovernedElsewhereError) Error() string {
 // NotInStoreError: add's certificate is missing from some web servers'
 // stores, and the request does not install it.
 type NotInStoreError struct {
-	Entry   psremote.Entry
+	Entry   lync.Entry
 	Servers []string
 }
 
@@ -127,8 +128,8 @@ func (e *StoresUnreadableError) Error() string {
 // HoldersError: remove's certificate is held by several collections and the
 // request did not pick one, or not by the one it picked.
 type HoldersError struct {
-	Thumbprint psremote.Thumbprint
-	Picked     psremote.Identity
+	Thumbprint lync.Thumbprint
+	Picked     lync.Identity
 	Holders    []string
 }
 
@@ -141,15 +142,15 @@ func (e *HoldersError) Error() string {
 
 // NewPlan reads the deployment through t and works out the change.
 func NewPlan(ctx context.Context, t Target, req Request) (*Plan, error) {
-	var extra []psremote.Entry
+	var extra []lync.Entry
 	if req.Kind == Add {
-		extra = []psremote.Entry{req.Entry}
+		extra = []lync.Entry{req.Entry}
 	}
-	inv, err := psremote.ReadForChange(ctx, t.Conn, extra...)
+	inv, err := lync.ReadForChange(ctx, t.Conn, extra...)
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Request: req, Server: t.Conn.Host(), Inventory: inv, Want: map[psremote.Identity][]psremote.Entry{}, conn: t.Conn}
+	p := &Plan{Request: req, Server: t.Conn.Host(), Inventory: inv, Want: map[lync.Identity][]lync.Entry{}, conn: t.Conn}
 	switch req.Kind {
 	case Add:
 		err = p.planAdd(ctx, t)
@@ -173,7 +174,7 @@ func (p *Plan) render() error {
 	if len(p.Changes) == 0 {
 		return nil
 	}
-	script, err := psremote.ChangeScript(p.Changes)
+	script, err := lync.ChangeScript(p.Changes)
 	if err != nil {
 		return err
 	}
@@ -184,7 +185,7 @@ func (p *Plan) render() error {
 // TaskScript is the script wrapped in the scheduled task that runs it, as
 // shown: the password stays out.
 func (p *Plan) TaskScript() (string, error) {
-	return psremote.TaskScript(p.Script, p.conn.User, "")
+	return lync.TaskScript(p.Script, p.conn.User, "")
 }
 
 // Empty reports whether the plan writes nothing at all: no collection to
@@ -195,10 +196,10 @@ func (p *Plan) Empty() bool { return len(p.Changes) == 0 && len(p.Missing) == 0 
 func (p *Plan) Host() string { return p.Server }
 
 // Before is each touched collection's list as read.
-func (p *Plan) Before() map[psremote.Identity][]psremote.Entry {
-	out := map[psremote.Identity][]psremote.Entry{}
+func (p *Plan) Before() map[lync.Identity][]lync.Entry {
+	out := map[lync.Identity][]lync.Entry{}
 	for _, c := range p.Changes {
-		out[c.Identity] = append([]psremote.Entry{}, c.Expected...)
+		out[c.Identity] = append([]lync.Entry{}, c.Expected...)
 	}
 	return out
 }

@@ -7,12 +7,12 @@ import (
 	"testing"
 
 	"github.com/lynctrust/lynctrust/internal/changelog"
-	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/lynctrust/lynctrust/lync"
 )
 
-func entry(t *testing.T, s string) psremote.Entry {
+func entry(t *testing.T, s string) lync.Entry {
 	t.Helper()
-	e, err := psremote.ParseEntry(s)
+	e, err := lync.ParseEntry(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,23 +27,23 @@ var (
 
 // inventory builds what a read returns: collections with their lists, and
 // pools by FQDN and site.
-func inventory(t *testing.T, configs map[string][]string, pools ...[2]string) *psremote.Inventory {
+func inventory(t *testing.T, configs map[string][]string, pools ...[2]string) *lync.Inventory {
 	t.Helper()
-	inv := &psremote.Inventory{}
+	inv := &lync.Inventory{}
 	ids := make([]string, 0, len(configs))
 	for id := range configs {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids) // as Lync lists them: Global first
 	for _, id := range ids {
-		cfg := psremote.Config{Identity: psremote.Identity(id)}
+		cfg := lync.Config{Identity: lync.Identity(id)}
 		for _, s := range configs[id] {
 			cfg.Trusted = append(cfg.Trusted, entry(t, s))
 		}
 		inv.Configs = append(inv.Configs, cfg)
 	}
 	for _, p := range pools {
-		inv.Pools = append(inv.Pools, psremote.Pool{FQDN: p[0], Site: p[1], Web: true, Computers: []string{p[0]}})
+		inv.Pools = append(inv.Pools, lync.Pool{FQDN: p[0], Site: p[1], Web: true, Computers: []string{p[0]}})
 	}
 	return inv
 }
@@ -89,23 +89,23 @@ func TestGoverning(t *testing.T) {
 	}
 }
 
-func newTestPlan(t *testing.T, inv *psremote.Inventory, req Request) *Plan {
-	return &Plan{Request: req, Inventory: inv, Want: map[psremote.Identity][]psremote.Entry{}}
+func newTestPlan(t *testing.T, inv *lync.Inventory, req Request) *Plan {
+	return &Plan{Request: req, Inventory: inv, Want: map[lync.Identity][]lync.Entry{}}
 }
 
 // Adding what is there already writes nothing: add is idempotent.
 func TestAddIsIdempotent(t *testing.T) {
 	inv := inventory(t, map[string][]string{"Global": {rootA}, "Site:Redmond": {rootB}})
 	p := newTestPlan(t, inv, Request{Kind: Add, Entry: entry(t, rootA)})
-	p.addTo([]psremote.Identity{"Global", "Site:Redmond"})
+	p.addTo([]lync.Identity{"Global", "Site:Redmond"})
 	if len(p.Changes) != 1 || p.Changes[0].Identity != "Site:Redmond" || len(p.Already) != 1 || p.Already[0] != "Global" {
 		t.Fatalf("changes %+v, already %v", p.Changes, p.Already)
 	}
-	if got := psremote.EntryList(p.Want["Site:Redmond"]); got != rootB+","+rootA {
+	if got := lync.EntryList(p.Want["Site:Redmond"]); got != rootB+","+rootA {
 		t.Fatalf("want %s", got)
 	}
 	p = newTestPlan(t, inv, Request{Kind: Add, Entry: entry(t, rootA)})
-	p.addTo([]psremote.Identity{"Global"})
+	p.addTo([]lync.Identity{"Global"})
 	if !p.Empty() {
 		t.Fatalf("adding a present entry plans %+v", p.Changes)
 	}
@@ -115,7 +115,7 @@ func TestPlanRemove(t *testing.T) {
 	inv := inventory(t, map[string][]string{"Global": {rootA, rootB}, "Site:Redmond": {rootB}, "Site:Dublin": nil})
 	tests := []struct {
 		name, thumb string
-		id          psremote.Identity
+		id          lync.Identity
 		changes     int
 		keep        string
 		err         string
@@ -128,7 +128,7 @@ func TestPlanRemove(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newTestPlan(t, inv, Request{Kind: Remove, Entry: psremote.Entry{Thumbprint: entry(t, tt.thumb).Thumbprint}, Identity: tt.id})
+			p := newTestPlan(t, inv, Request{Kind: Remove, Entry: lync.Entry{Thumbprint: entry(t, tt.thumb).Thumbprint}, Identity: tt.id})
 			err := p.planRemove()
 			if (tt.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.err)) {
 				t.Fatalf("error %v, want %q", err, tt.err)
@@ -136,8 +136,8 @@ func TestPlanRemove(t *testing.T) {
 			if len(p.Changes) != tt.changes {
 				t.Fatalf("changes %+v", p.Changes)
 			}
-			if tt.changes == 1 && psremote.EntryList(p.Want[p.Changes[0].Identity]) != tt.keep {
-				t.Fatalf("keeps %s, want %s", psremote.EntryList(p.Want[p.Changes[0].Identity]), tt.keep)
+			if tt.changes == 1 && lync.EntryList(p.Want[p.Changes[0].Identity]) != tt.keep {
+				t.Fatalf("keeps %s, want %s", lync.EntryList(p.Want[p.Changes[0].Identity]), tt.keep)
 			}
 		})
 	}
@@ -161,13 +161,13 @@ func TestEmpties(t *testing.T) {
 
 func TestPlanRollback(t *testing.T) {
 	inv := inventory(t, map[string][]string{"Global": {rootA}, "Site:Redmond": {rootB}})
-	snap := &changelog.Snapshot{Path: "s.json", Lists: map[psremote.Identity][]psremote.Entry{
+	snap := &changelog.Snapshot{Path: "s.json", Lists: map[lync.Identity][]lync.Entry{
 		"Global": {entry(t, rootA), entry(t, rootB)}, "Site:Redmond": {entry(t, rootB)}}}
 	p := newTestPlan(t, inv, Request{Kind: Rollback, Snapshot: snap})
 	if err := p.planRollback(); err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Changes) != 1 || p.Changes[0].Identity != "Global" || p.Changes[0].Action != psremote.Replace || !p.Destructive() {
+	if len(p.Changes) != 1 || p.Changes[0].Identity != "Global" || p.Changes[0].Action != lync.Replace || !p.Destructive() {
 		t.Fatalf("rollback plans %+v; only the list that differs is restored, by Replace", p.Changes)
 	}
 	snap.Lists["Site:Gone"] = nil
@@ -180,31 +180,31 @@ func TestPlanRollback(t *testing.T) {
 
 func TestVerify(t *testing.T) {
 	a, b, c := entry(t, rootA), entry(t, rootB), entry(t, interC)
-	add := &Plan{Changes: []psremote.Change{{Identity: "Global", Action: psremote.Add, Entries: []psremote.Entry{a}}},
-		Want: map[psremote.Identity][]psremote.Entry{"Global": {b, a}}}
-	remove := &Plan{Changes: []psremote.Change{{Identity: "Global", Action: psremote.Remove, Entries: []psremote.Entry{a}}},
-		Want: map[psremote.Identity][]psremote.Entry{"Global": {b}}}
-	replace := &Plan{Changes: []psremote.Change{{Identity: "Global", Action: psremote.Replace, Entries: []psremote.Entry{a}}},
-		Want: map[psremote.Identity][]psremote.Entry{"Global": {a}}}
+	add := &Plan{Changes: []lync.Change{{Identity: "Global", Action: lync.Add, Entries: []lync.Entry{a}}},
+		Want: map[lync.Identity][]lync.Entry{"Global": {b, a}}}
+	remove := &Plan{Changes: []lync.Change{{Identity: "Global", Action: lync.Remove, Entries: []lync.Entry{a}}},
+		Want: map[lync.Identity][]lync.Entry{"Global": {b}}}
+	replace := &Plan{Changes: []lync.Change{{Identity: "Global", Action: lync.Replace, Entries: []lync.Entry{a}}},
+		Want: map[lync.Identity][]lync.Entry{"Global": {a}}}
 	tests := []struct {
 		name  string
 		p     *Plan
-		after []psremote.Entry
+		after []lync.Entry
 		ok    bool
 	}{
-		{"add: exactly as wanted, in another order", add, []psremote.Entry{a, b}, true},
-		{"add: someone else added one meanwhile", add, []psremote.Entry{b, a, c}, true},
-		{"add: the entry is missing", add, []psremote.Entry{b}, false},
-		{"add: an entry it kept is gone", add, []psremote.Entry{a}, false},
-		{"remove: gone, the rest kept", remove, []psremote.Entry{b}, true},
-		{"remove: still there", remove, []psremote.Entry{b, a}, false},
-		{"replace: exactly the list", replace, []psremote.Entry{a}, true},
-		{"replace: another entry is not accepted", replace, []psremote.Entry{a, c}, false},
+		{"add: exactly as wanted, in another order", add, []lync.Entry{a, b}, true},
+		{"add: someone else added one meanwhile", add, []lync.Entry{b, a, c}, true},
+		{"add: the entry is missing", add, []lync.Entry{b}, false},
+		{"add: an entry it kept is gone", add, []lync.Entry{a}, false},
+		{"remove: gone, the rest kept", remove, []lync.Entry{b}, true},
+		{"remove: still there", remove, []lync.Entry{b, a}, false},
+		{"replace: exactly the list", replace, []lync.Entry{a}, true},
+		{"replace: another entry is not accepted", replace, []lync.Entry{a, c}, false},
 		{"replace: nothing read back", replace, nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.p.Verify(map[psremote.Identity][]psremote.Entry{"Global": tt.after})
+			err := tt.p.Verify(map[lync.Identity][]lync.Entry{"Global": tt.after})
 			if (err == nil) != tt.ok {
 				t.Fatalf("Verify = %v, want ok=%v", err, tt.ok)
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"strings"
 	"time"
 
@@ -89,4 +90,24 @@ func (c Conn) Peer(ctx context.Context, name string) (Conn, error) {
 		return Conn{}, err
 	}
 	return c.On(name), nil
+}
+
+var dnsLabel = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+
+// ValidFQDN reports whether s is a DNS host name (letters, digits, hyphens, at
+// least two labels).
+func ValidFQDN(s string) bool {
+	if len(s) == 0 || len(s) > 253 {
+		return false
+	}
+	labels := strings.Split(strings.TrimSuffix(s, "."), ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if !dnsLabel.MatchString(l) {
+			return false
+		}
+	}
+	return true
 }

@@ -56,9 +56,9 @@ type Conn struct {
 	Lookup func(ctx context.Context, host string) error
 }
 
-// signsInLocally says the authentication reaches only the server's local
+// SignsInLocally says the authentication reaches only the server's local
 // accounts (winrm-facts §7: Basic; certificate mappings name local accounts).
-func (c Conn) signsInLocally() bool {
+func (c Conn) SignsInLocally() bool {
 	a := strings.ToLower(c.Auth)
 	return a == "basic" || a == "certificate"
 }
@@ -203,7 +203,7 @@ const scriptVariable = "LYNCTRUST_SCRIPT"
 // characters", Win32 "Environment Variables").
 const maxVariable = 32767
 
-// bootstrap is the short command that runs a long script. The script
+// Bootstrap is the short command that runs a long script. The script
 // travels in an environment variable of the WinRM shell (MS-WSMV Shell
 // Environment; what winrs -env sets), which every WinRM version honours and
 // which does not depend on how powershell.exe treats standard input: under
@@ -211,7 +211,7 @@ const maxVariable = 32767
 // reads redirected input itself (docs/lab.md). The script runs only if it
 // arrived whole, and the variable is cleared before it runs, so that the
 // programs it starts do not inherit it.
-func bootstrap(length int) string {
+func Bootstrap(length int) string {
 	n := strconv.Itoa(length)
 	return "$ProgressPreference = 'SilentlyContinue'; $s = $env:" + scriptVariable + "; $env:" + scriptVariable + " = $null; " +
 		"if (($s -eq $null) -or ($s.Length -ne " + n + ")) { [Console]::Out.WriteLine('LYNCTRUST' + [char]9 + 'error' + [char]9 + 'incomplete' + [char]9 + " +
@@ -245,7 +245,7 @@ func CommandLine(script string) (cmdline string, env map[string]string, err erro
 	if n > maxVariable {
 		return "", nil, fmt.Errorf("the script is %d characters, more than the %d a Windows environment variable holds: change fewer collections at once", n, maxVariable)
 	}
-	return encodedCommand(bootstrap(n)), map[string]string{scriptVariable: script}, nil
+	return encodedCommand(Bootstrap(n)), map[string]string{scriptVariable: script}, nil
 }
 
 // ConnectError is a failure to reach or use the WinRM service, explained.
@@ -475,3 +475,9 @@ func (b *outputBudget) writer(w io.Writer) io.Writer {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// On is the same connection to another server of the deployment.
+func (c Conn) On(fqdn string) Conn {
+	c.Server = fqdn
+	return c
+}

@@ -26,11 +26,8 @@ import (
 // DialFunc dials TCP; lynctrust passes one that applies --resolve.
 type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
-// Errors the CLI branches on.
-var (
-	ErrUnauthorized = errors.New("the server refused the user name or password (HTTP 401)")
-	ErrRefused      = errors.New("connection refused")
-)
+// ErrUnauthorized is a 401 that a new sign-in did not cure.
+var ErrUnauthorized = errors.New("the server refused the user name or password (HTTP 401)")
 
 // Fault is a WS-Management SOAP fault from the server.
 type Fault struct {

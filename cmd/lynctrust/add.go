@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/lynctrust/lynctrust/change"
+	"github.com/lynctrust/lynctrust/lync"
 	"github.com/lynctrust/lynctrust/psremote"
 	"github.com/lynctrust/lynctrust/trust"
 	"github.com/urfave/cli/v2"
@@ -147,18 +148,18 @@ func runAdd(g *globals, ctx context.Context, conn psremote.Conn, o addOptions) (
 // certificate to install.
 func addRequest(g *globals, ctx context.Context, o addOptions) (change.Request, *trust.RootVetting, error) {
 	req := change.Request{Kind: change.Add, Install: o.InstallRoot, AllGoverning: o.AllGoverning, AsTask: o.Write.RunAsTask}
-	store, err := psremote.ParseCAStore(o.CAStore)
+	store, err := lync.ParseCAStore(o.CAStore)
 	if err != nil {
 		return req, nil, usageError(fmt.Errorf("--ca-store: %w", err))
 	}
 	if o.Identity != "" {
-		if req.Identity, err = psremote.ParseIdentity(o.Identity); err != nil {
+		if req.Identity, err = lync.ParseIdentity(o.Identity); err != nil {
 			return req, nil, usageError(fmt.Errorf("--identity: %w", err))
 		}
 	}
-	var thumb psremote.Thumbprint
+	var thumb lync.Thumbprint
 	if o.Thumbprint != "" {
-		if thumb, err = psremote.ParseThumbprint(o.Thumbprint); err != nil {
+		if thumb, err = lync.ParseThumbprint(o.Thumbprint); err != nil {
 			return req, nil, usageError(fmt.Errorf("--thumbprint: %w", err))
 		}
 	}
@@ -178,7 +179,7 @@ func addRequest(g *globals, ctx context.Context, o addOptions) (change.Request, 
 			return req, nil, err
 		}
 		vet = &v
-		if thumb, err = psremote.ParseThumbprint(v.Thumbprint); err != nil {
+		if thumb, err = lync.ParseThumbprint(v.Thumbprint); err != nil {
 			return req, nil, err
 		}
 		if req.Cert == nil {
@@ -191,7 +192,7 @@ func addRequest(g *globals, ctx context.Context, o addOptions) (change.Request, 
 			return req, nil, err
 		}
 	}
-	req.Entry = psremote.Entry{Thumbprint: thumb, CAStore: store}
+	req.Entry = lync.Entry{Thumbprint: thumb, CAStore: store}
 	return req, vet, nil
 }
 
@@ -218,7 +219,7 @@ func parseCertFile(b []byte) ([]byte, error) {
 	return certs[0], nil
 }
 
-func identities(ids []psremote.Identity) string {
+func identities(ids []lync.Identity) string {
 	s := make([]string, len(ids))
 	for i, id := range ids {
 		s[i] = string(id)

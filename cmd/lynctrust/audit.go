@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lynctrust/lynctrust/lync"
 	"github.com/lynctrust/lynctrust/psremote"
 	"github.com/lynctrust/lynctrust/trust"
 	"github.com/urfave/cli/v2"
@@ -103,7 +104,7 @@ func auditAction(g *globals, c *cli.Context) error {
 // emitAudit writes the audit's read script, as audit sends it, for an
 // administrator who runs it by hand.
 func emitAudit(g *globals, file string) error {
-	script, err := psremote.AuditScript(false)
+	script, err := lync.AuditScript(false)
 	if err != nil {
 		return usageError(err)
 	}
@@ -127,12 +128,12 @@ func runAudit(g *globals, ctx context.Context, conn psremote.Conn, o auditOption
 	}
 	ctx, cancel := context.WithTimeout(ctx, g.timeout*4)
 	defer cancel()
-	opts := psremote.AuditOptions{Parallel: o.Parallel, Now: g.now()}
+	opts := lync.AuditOptions{Parallel: o.Parallel, Now: g.now()}
 	if rep != nil {
-		opts.ExchangeRoot = psremote.Thumbprint(rep.Recommended().RootThumbprint)
+		opts.ExchangeRoot = lync.Thumbprint(rep.Recommended().RootThumbprint)
 	}
 	g.log.Debug("auditing", "server", conn.Server, "reads", "Get-CsWebServiceConfiguration -LocalStore, Get-CsTopology -LocalStore")
-	r, err := psremote.Audit(ctx, conn, opts)
+	r, err := lync.Audit(ctx, conn, opts)
 	if err != nil {
 		return remoteError(err)
 	}
@@ -145,7 +146,7 @@ func runAudit(g *globals, ctx context.Context, conn psremote.Conn, o auditOption
 	return nil
 }
 
-func auditGrids(r *psremote.AuditReport) []grid {
+func auditGrids(r *lync.AuditReport) []grid {
 	cfg := grid{title: fmt.Sprintf("Web Services configuration on %s (%s module, PowerShell %d, read from the local replica)", r.Server, r.Module, r.PSVersion),
 		header: []string{"collection", "trusted CA certificates", "InferCertChainFromSSL", "UseCertificateAuth", "UsePinAuth"}}
 	for _, c := range r.Configs {

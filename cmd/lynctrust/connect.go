@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lynctrust/lynctrust/lync"
 	"github.com/lynctrust/lynctrust/psremote"
 	"github.com/lynctrust/lynctrust/trust"
 	"github.com/urfave/cli/v2"
@@ -251,22 +252,22 @@ func certificateUser(certPEM []byte) string {
 // remoteError turns a psremote error into an exit code and a hint.
 func remoteError(err error) error {
 	var ce *psremote.ConnectError
-	var se *psremote.ScriptError
+	var se *lync.ScriptError
 	var legacy *psremote.LegacyTLSError
 	switch {
 	case errors.As(err, &legacy):
 		return &exitError{code: exitRemote, err: err, hint: legacyTLSHint}
 	case errors.As(err, &ce):
 		return &exitError{code: exitRemote, err: err, hint: ce.Hint}
-	case errors.Is(err, psremote.ErrModuleNotFound):
+	case errors.Is(err, lync.ErrModuleNotFound):
 		return &exitError{code: exitRemote, err: err, hint: "run lynctrust against a Lync or Skype for Business server (a Front End), where the Lync or SkypeForBusiness module is installed"}
-	case errors.Is(err, psremote.ErrLocalAccount):
+	case errors.Is(err, lync.ErrLocalAccount):
 		return &exitError{code: exitRemote, err: err, hint: "use --auth ntlm (the default) or --auth kerberos --https with a domain account that is a member of RTCUniversalServerAdmins"}
-	case errors.Is(err, psremote.ErrNotAdmin), errors.Is(err, psremote.ErrNoCMSAccess):
+	case errors.Is(err, lync.ErrNotAdmin), errors.Is(err, lync.ErrNoCMSAccess):
 		return &exitError{code: exitRemote, err: err, hint: "add the account to RTCUniversalServerAdmins (RTCUniversalReadOnlyAdmins is enough for audit), then sign in again"}
-	case errors.Is(err, psremote.ErrDoubleHop):
+	case errors.Is(err, lync.ErrDoubleHop):
 		return &exitError{code: exitRemote, err: err, hint: "add --run-as-task (the write runs as a one-shot scheduled task under your account), or write the script with --emit-ps1 FILE and run it in the Lync Management Shell on a Front End; in Standard Edition, --server can also name the server that hosts the store; reads work over WinRM"}
-	case errors.Is(err, psremote.ErrConflict):
+	case errors.Is(err, lync.ErrConflict):
 		return &exitError{code: exitRemote, err: err, hint: "nothing was written; run the command again to work from the current list"}
 	case errors.As(err, &se):
 		return &exitError{code: exitRemote, err: err}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/jedib0t/go-pretty/v6/progress"
 	"github.com/lynctrust/lynctrust/internal/fleet"
-	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/lynctrust/lynctrust/internal/parallel"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 )
@@ -78,7 +78,7 @@ func runFleet(g *globals, c *cli.Context, command string) error {
 		idx[i] = i
 	}
 	var logMu sync.Mutex
-	psremote.ForEach(c.Context, idx, max(c.Int("parallel"), 1), func(ctx context.Context, i int) {
+	parallel.ForEach(c.Context, idx, max(c.Int("parallel"), 1), func(ctx context.Context, i int) {
 		d := inv.Deployments[i]
 		start := time.Now()
 		res := runDeployment(g, ctx, c, command, d)

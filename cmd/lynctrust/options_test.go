@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/lynctrust/lynctrust/lync"
 )
 
 // fakeFlags stands in for a *cli.Context: flag name to value.
@@ -72,15 +72,15 @@ func TestParseEntries(t *testing.T) {
 		{[]string{"A909"}, "", "found 4 hex digits"},
 		{nil, "", ""},
 	} {
-		got, err := parseEntries(tt.in, psremote.TrustedRootCA)
+		got, err := parseEntries(tt.in, lync.TrustedRootCA)
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("%q: error %v, want %q", tt.in, err, tt.err)
 			}
 			continue
 		}
-		if err != nil || psremote.EntryList(got) != tt.want {
-			t.Errorf("%q: %s (%v), want %s", tt.in, psremote.EntryList(got), err, tt.want)
+		if err != nil || lync.EntryList(got) != tt.want {
+			t.Errorf("%q: %s (%v), want %s", tt.in, lync.EntryList(got), err, tt.want)
 		}
 	}
 }

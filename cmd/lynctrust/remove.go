@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/lynctrust/lynctrust/change"
-	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/lynctrust/lynctrust/lync"
 	"github.com/urfave/cli/v2"
 )
 
@@ -63,13 +63,13 @@ func removeAction(g *globals, c *cli.Context) error {
 
 func (o removeOptions) request() (change.Request, error) {
 	req := change.Request{Kind: change.Remove, AsTask: o.Write.RunAsTask}
-	th, err := psremote.ParseThumbprint(o.Thumbprint)
+	th, err := lync.ParseThumbprint(o.Thumbprint)
 	if err != nil {
 		return req, usageError(fmt.Errorf("--thumbprint: %w", err))
 	}
 	req.Entry.Thumbprint = th
 	if o.Identity != "" {
-		if req.Identity, err = psremote.ParseIdentity(o.Identity); err != nil {
+		if req.Identity, err = lync.ParseIdentity(o.Identity); err != nil {
 			return req, usageError(fmt.Errorf("--identity: %w", err))
 		}
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/lynctrust/lynctrust/change"
-	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/lynctrust/lynctrust/lync"
 	"github.com/urfave/cli/v2"
 )
 
@@ -73,7 +73,7 @@ func (o replaceOptions) request() (change.Request, error) {
 	if len(o.Args) > 0 {
 		return req, usageErrorf("replace: %q is not a flag: give each certificate of the new list with --thumbprint", o.Args[0])
 	}
-	store, err := psremote.ParseCAStore(o.CAStore)
+	store, err := lync.ParseCAStore(o.CAStore)
 	if err != nil {
 		return req, usageError(fmt.Errorf("--ca-store: %w", err))
 	}
@@ -87,7 +87,7 @@ func (o replaceOptions) request() (change.Request, error) {
 		return req, &exitError{code: exitUsage, err: errors.New("replace: no --thumbprint given, which would empty TrustedCACerts; nothing was changed"),
 			hint: "give the whole new list with --thumbprint (repeatable), or --clear to empty the collection on purpose"}
 	}
-	if req.Identity, err = psremote.ParseIdentity(o.Identity); err != nil {
+	if req.Identity, err = lync.ParseIdentity(o.Identity); err != nil {
 		return req, usageError(fmt.Errorf("--identity: %w", err))
 	}
 	return req, nil
@@ -95,23 +95,23 @@ func (o replaceOptions) request() (change.Request, error) {
 
 // parseEntries reads THUMBPRINT or THUMBPRINT:CASTORE values; a colon inside
 // a pasted thumbprint is not a store.
-func parseEntries(values []string, dflt psremote.CAStore) ([]psremote.Entry, error) {
-	var out []psremote.Entry
+func parseEntries(values []string, dflt lync.CAStore) ([]lync.Entry, error) {
+	var out []lync.Entry
 	for _, v := range values {
 		t, st, hasStore := strings.Cut(v, ":")
 		store := dflt
 		if hasStore && len(strings.TrimSpace(st)) > 0 {
-			if s, err := psremote.ParseCAStore(st); err == nil {
+			if s, err := lync.ParseCAStore(st); err == nil {
 				store = s
 			} else {
 				t = v
 			}
 		}
-		th, err := psremote.ParseThumbprint(t)
+		th, err := lync.ParseThumbprint(t)
 		if err != nil {
 			return nil, fmt.Errorf("--thumbprint %q: %w", v, err)
 		}
-		out = append(out, psremote.Entry{Thumbprint: th, CAStore: store})
+		out = append(out, lync.Entry{Thumbprint: th, CAStore: store})
 	}
 	return out, nil
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/lynctrust/lynctrust/internal/changelog"
-	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/lynctrust/lynctrust/lync"
 	"github.com/urfave/cli/v2"
 )
 
@@ -62,7 +62,7 @@ func journalCommand(g *globals) *cli.Command {
 			for _, e := range entries {
 				var after []string
 				for id, list := range e.After {
-					after = append(after, string(id)+": "+psremote.EntryList(list))
+					after = append(after, string(id)+": "+lync.EntryList(list))
 				}
 				gr.rows = append(gr.rows, []string{e.Time.Local().Format(time.DateTime), e.Operator, e.Server, e.Command, e.Result, strings.Join(after, "\n")})
 			}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/lynctrust/lynctrust/lync"
 	"github.com/lynctrust/lynctrust/trust"
 	"github.com/urfave/cli/v2"
 )
@@ -29,8 +29,8 @@ EXAMPLES:
    Set-CsWebServiceConfiguration -Identity 'site:Redmond' -TrustedCACerts @{Add=$cert}`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "ps", Usage: "print the two Lync Management Shell lines that trust the thumbprint"},
-			&cli.StringFlag{Name: "ca-store", Value: string(psremote.TrustedRootCA), Usage: "with --ps: " + psremote.CAStoreGrammar},
-			&cli.StringFlag{Name: "identity", Value: string(psremote.GlobalIdentity), Usage: "with --ps: " + psremote.IdentityGrammar},
+			&cli.StringFlag{Name: "ca-store", Value: string(lync.TrustedRootCA), Usage: "with --ps: " + lync.CAStoreGrammar},
+			&cli.StringFlag{Name: "identity", Value: string(lync.GlobalIdentity), Usage: "with --ps: " + lync.IdentityGrammar},
 		},
 		Action: func(c *cli.Context) error { return runThumbprint(g, c) },
 	}
@@ -45,11 +45,11 @@ func runThumbprint(g *globals, c *cli.Context) error {
 	if err := refuseLateFlags(c); err != nil {
 		return err
 	}
-	store, err := psremote.ParseCAStore(c.String("ca-store"))
+	store, err := lync.ParseCAStore(c.String("ca-store"))
 	if err != nil {
 		return usageError(fmt.Errorf("--ca-store: %w", err))
 	}
-	id, err := psremote.ParseIdentity(c.String("identity"))
+	id, err := lync.ParseIdentity(c.String("identity"))
 	if err != nil {
 		return usageError(fmt.Errorf("--identity: %w", err))
 	}
@@ -124,7 +124,7 @@ func normalizeAll(g *globals, inputs []string) ([]thumbprintResult, int) {
 	return results, failed
 }
 
-func renderThumbprints(g *globals, results []thumbprintResult, ps bool, store psremote.CAStore, id psremote.Identity) error {
+func renderThumbprints(g *globals, results []thumbprintResult, ps bool, store lync.CAStore, id lync.Identity) error {
 	switch {
 	case g.output == "json":
 		return g.emit(results)
@@ -133,7 +133,7 @@ func renderThumbprints(g *globals, results []thumbprintResult, ps bool, store ps
 			if r.Error != "" {
 				continue
 			}
-			lines, err := psremote.PasteLines(psremote.Thumbprint(r.Thumbprint), store, id)
+			lines, err := lync.PasteLines(lync.Thumbprint(r.Thumbprint), store, id)
 			if err != nil {
 				return usageError(err)
 			}

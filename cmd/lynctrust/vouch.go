@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/lynctrust/lynctrust/lync"
 	"github.com/lynctrust/lynctrust/trust"
 )
 
@@ -55,9 +55,9 @@ func vetOWARoot(rep *trust.Report, owa string) (trust.RootVetting, error) {
 // vouchedBy says who vouches for a root from --owa, or refuses it: this
 // machine's trust store or --owa-ca-file, the administrator naming it with
 // --trust-root, or the web servers, whose LocalMachine\Root already holds it.
-func vouchedBy(g *globals, v trust.RootVetting, trustRoot string, store psremote.CAStore, missing []string) (string, error) {
+func vouchedBy(g *globals, v trust.RootVetting, trustRoot string, store lync.CAStore, missing []string) (string, error) {
 	if trustRoot != "" {
-		named, err := psremote.ParseThumbprint(trustRoot)
+		named, err := lync.ParseThumbprint(trustRoot)
 		if err != nil {
 			return "", usageError(fmt.Errorf("--trust-root: %w", err))
 		}
@@ -71,7 +71,7 @@ func vouchedBy(g *globals, v trust.RootVetting, trustRoot string, store psremote
 	switch {
 	case v.TrustedHere:
 		return "this machine's trust store or --owa-ca-file holds it", nil
-	case len(missing) == 0 && store == psremote.TrustedRootCA:
+	case len(missing) == 0 && store == lync.TrustedRootCA:
 		return "LocalMachine\\Root on every web server already holds it", nil
 	}
 	var fs []trust.Finding
@@ -84,7 +84,7 @@ func vouchedBy(g *globals, v trust.RootVetting, trustRoot string, store psremote
 		fs = []trust.Finding{{Severity: trust.SevError, Code: trust.FindUntrustedRoot, Message: "no trust store lynctrust knows holds it"}}
 	}
 	where := "the web servers' stores were not its proof: it is for " + string(store)
-	if store == psremote.TrustedRootCA {
+	if store == lync.TrustedRootCA {
 		where = "LocalMachine\\Root lacks it on " + strings.Join(missing, ", ")
 	}
 	fs = append(fs, trust.Finding{Severity: trust.SevError, Code: "root-not-on-web-servers", Message: where})
@@ -94,7 +94,7 @@ func vouchedBy(g *globals, v trust.RootVetting, trustRoot string, store psremote
 
 // certMatches checks that --cert-file holds the certificate lynctrust is
 // about to trust, so that it never installs one CA and trusts another.
-func certMatches(der []byte, thumb psremote.Thumbprint) error {
+func certMatches(der []byte, thumb lync.Thumbprint) error {
 	sum := sha1.Sum(der)
 	got := strings.ToUpper(hex.EncodeToString(sum[:]))
 	if !strings.EqualFold(got, string(thumb)) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lynctrust/lynctrust/change"
+	"github.com/lynctrust/lynctrust/lync"
 	"github.com/lynctrust/lynctrust/psremote"
 	"github.com/urfave/cli/v2"
 )
@@ -86,7 +87,7 @@ func planError(err error) error {
 		return usageError(fmt.Errorf("%w: choose one with --identity", err))
 	case errors.As(err, &holders):
 		return usageError(err)
-	case errors.Is(err, psremote.ErrInvalidValue):
+	case errors.Is(err, lync.ErrInvalidValue):
 		return usageError(err)
 	}
 	return remoteError(err)
@@ -201,7 +202,7 @@ func applyError(g *globals, res *change.Result, err error) error {
 		return &exitError{code: exitUnverified, err: err, hint: "roll back with lynctrust rollback --snapshot " + res.Snapshot}
 	case res.Status == change.Conflict:
 		for id, list := range res.Conflict {
-			fmt.Fprintf(g.stderr, "lynctrust: %s now holds %s, not what lynctrust read\n", id, psremote.EntryList(list))
+			fmt.Fprintf(g.stderr, "lynctrust: %s now holds %s, not what lynctrust read\n", id, lync.EntryList(list))
 		}
 	}
 	return remoteError(err)
@@ -211,10 +212,10 @@ func applyError(g *globals, res *change.Result, err error) error {
 func sayReread(g *globals, p *change.Plan, res *change.Result) {
 	before := p.Before()
 	for _, id := range sortedIdentities(res.After) {
-		if now := res.After[id]; psremote.EntryList(now) == psremote.EntryList(before[id]) {
+		if now := res.After[id]; lync.EntryList(now) == lync.EntryList(before[id]) {
 			fmt.Fprintf(g.stderr, "lynctrust: read again: %s is unchanged\n", id)
 		} else {
-			fmt.Fprintf(g.stderr, "lynctrust: read again: %s now holds %s\n", id, psremote.EntryList(now))
+			fmt.Fprintf(g.stderr, "lynctrust: read again: %s now holds %s\n", id, lync.EntryList(now))
 		}
 	}
 }
@@ -294,7 +295,7 @@ func diffGrid(p *change.Plan) grid {
 	return gr
 }
 
-func holds(list []psremote.Entry, e psremote.Entry) bool {
+func holds(list []lync.Entry, e lync.Entry) bool {
 	for _, x := range list {
 		if x == e {
 			return true
@@ -303,8 +304,8 @@ func holds(list []psremote.Entry, e psremote.Entry) bool {
 	return false
 }
 
-func sortedIdentities(m map[psremote.Identity][]psremote.Entry) []psremote.Identity {
-	out := make([]psremote.Identity, 0, len(m))
+func sortedIdentities(m map[lync.Identity][]lync.Entry) []lync.Identity {
+	out := make([]lync.Identity, 0, len(m))
 	for id := range m {
 		out = append(out, id)
 	}

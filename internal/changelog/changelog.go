@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/lynctrust/lynctrust/lync"
 )
 
 // Dir is where snapshots and the journal live: LYNCTRUST_STATE_DIR, else the
@@ -53,13 +53,13 @@ func defaultDir() (string, error) {
 
 // Snapshot is the state before a change.
 type Snapshot struct {
-	Tool     string                                 `json:"tool_version"`
-	Time     time.Time                              `json:"time"`
-	Operator string                                 `json:"operator"`
-	Server   string                                 `json:"server"`
-	Command  string                                 `json:"command"`
-	Lists    map[psremote.Identity][]psremote.Entry `json:"trusted_ca_certs"`
-	Path     string                                 `json:"path,omitempty"`
+	Tool     string                         `json:"tool_version"`
+	Time     time.Time                      `json:"time"`
+	Operator string                         `json:"operator"`
+	Server   string                         `json:"server"`
+	Command  string                         `json:"command"`
+	Lists    map[lync.Identity][]lync.Entry `json:"trusted_ca_certs"`
+	Path     string                         `json:"path,omitempty"`
 }
 
 // Operator is who runs lynctrust: the WinRM account and this machine.
@@ -139,11 +139,11 @@ func Load(path string) (*Snapshot, error) {
 		return nil, fmt.Errorf("snapshot %s holds no TrustedCACerts list", path)
 	}
 	for id, list := range s.Lists {
-		if _, err := psremote.ParseServerIdentity(string(id)); err != nil {
+		if _, err := lync.ParseServerIdentity(string(id)); err != nil {
 			return nil, fmt.Errorf("snapshot %s: %w", path, err)
 		}
 		for _, e := range list {
-			if _, err := psremote.ParseEntry(e.String()); err != nil {
+			if _, err := lync.ParseEntry(e.String()); err != nil {
 				return nil, fmt.Errorf("snapshot %s: %w", path, err)
 			}
 		}
@@ -172,15 +172,15 @@ func List(dir string) ([]*Snapshot, error) {
 
 // Entry is one journal line.
 type Entry struct {
-	Time     time.Time                              `json:"time"`
-	Operator string                                 `json:"operator"`
-	Server   string                                 `json:"server"`
-	Command  string                                 `json:"command"`
-	Result   string                                 `json:"result"` // changed, unchanged, conflict, failed, unverified
-	Snapshot string                                 `json:"snapshot,omitempty"`
-	Before   map[psremote.Identity][]psremote.Entry `json:"before,omitempty"`
-	After    map[psremote.Identity][]psremote.Entry `json:"after,omitempty"`
-	Message  string                                 `json:"message,omitempty"`
+	Time     time.Time                      `json:"time"`
+	Operator string                         `json:"operator"`
+	Server   string                         `json:"server"`
+	Command  string                         `json:"command"`
+	Result   string                         `json:"result"` // changed, unchanged, conflict, failed, unverified
+	Snapshot string                         `json:"snapshot,omitempty"`
+	Before   map[lync.Identity][]lync.Entry `json:"before,omitempty"`
+	After    map[lync.Identity][]lync.Entry `json:"after,omitempty"`
+	Message  string                         `json:"message,omitempty"`
 }
 
 // Append adds a line to the journal (JSON Lines).

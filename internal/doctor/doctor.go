@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lynctrust/lynctrust/internal/parallel"
+	"github.com/lynctrust/lynctrust/lync"
 	"github.com/lynctrust/lynctrust/psremote"
 	"github.com/lynctrust/lynctrust/trust"
 )
@@ -139,7 +141,7 @@ func Run(ctx context.Context, o Options) *Report {
 
 // gather resolves the Exchange endpoints and reads the inventory, all at
 // once.
-func gather(ctx context.Context, o Options, ropts trust.ResolveOptions) ([]resolved, *psremote.Inventory, error) {
+func gather(ctx context.Context, o Options, ropts trust.ResolveOptions) ([]resolved, *lync.Inventory, error) {
 	var targets []struct{ kind, url string }
 	if o.OWA != "" {
 		targets = append(targets, struct{ kind, url string }{"owa", o.OWA})
@@ -151,7 +153,7 @@ func gather(ctx context.Context, o Options, ropts trust.ResolveOptions) ([]resol
 		targets = append(targets, struct{ kind, url string }{"autodiscover", "https://autodiscover." + o.Autodiscover + "/autodiscover/autodiscover.xml"})
 	}
 	results := make([]resolved, len(targets))
-	var inv *psremote.Inventory
+	var inv *lync.Inventory
 	var invErr error
 	var wg sync.WaitGroup
 	for i, t := range targets {
@@ -171,7 +173,7 @@ func gather(ctx context.Context, o Options, ropts trust.ResolveOptions) ([]resol
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			inv, invErr = psremote.ReadInventory(ctx, *o.Conn)
+			inv, invErr = lync.ReadInventory(ctx, *o.Conn)
 		}()
 	}
 	wg.Wait()
@@ -182,7 +184,7 @@ func gather(ctx context.Context, o Options, ropts trust.ResolveOptions) ([]resol
 // whose clocks are checked.
 // Names from the topology that CheckPeer refuses are left out, and listed
 // in refused.
-func poolAndFrontEnds(ctx context.Context, o Options, inv *psremote.Inventory) (pool string, frontEnds, refused []string) {
+func poolAndFrontEnds(ctx context.Context, o Options, inv *lync.Inventory) (pool string, frontEnds, refused []string) {
 	pool = o.Pool
 	// Names from the topology are contacted only if CheckPeer passes them.
 	expected := func(name string) bool {
@@ -336,7 +338,7 @@ func intermediateCheck(results []resolved) Check {
 	return c
 }
 
-func poolRootCheck(ctx context.Context, o Options, pool, exchangeRoot string, inv *psremote.Inventory, ropts trust.ResolveOptions) Check {
+func poolRootCheck(ctx context.Context, o Options, pool, exchangeRoot string, inv *lync.Inventory, ropts trust.ResolveOptions) Check {
 	c := Check{ID: 2, Name: "Lync pool CA against Exchange CA (tethered phones)", Status: Pass}
 	if pool == "" || exchangeRoot == "" {
 		c.Status, c.Evidence = Skip, []string{"needs --owa and the pool (--pool, or --server with credentials)"}
@@ -444,7 +446,7 @@ func clockCheck(ctx context.Context, o Options, frontEnds []string) Check {
 		err  error
 	}
 	out := make([]res, len(urls))
-	psremote.ForEach(ctx, indexes(len(urls)), max(o.Parallel, 1), func(ctx context.Context, i int) {
+	parallel.ForEach(ctx, indexes(len(urls)), max(o.Parallel, 1), func(ctx context.Context, i int) {
 		before := o.Now()
 		d, err := dateOf(ctx, o, urls[i])
 		after := o.Now()
@@ -505,7 +507,7 @@ func portsCheck(ctx context.Context, o Options, pool string) Check {
 		return c
 	}
 	open := make([]error, len(probes))
-	psremote.ForEach(ctx, indexes(len(probes)), len(probes), func(ctx context.Context, i int) {
+	parallel.ForEach(ctx, indexes(len(probes)), len(probes), func(ctx context.Context, i int) {
 		ctx, cancel := context.WithTimeout(ctx, min(o.Timeout, 3*time.Second))
 		defer cancel()
 		conn, err := o.Dial(ctx, "tcp", probes[i].addr)
@@ -548,7 +550,7 @@ func serverCheck(ctx context.Context, o Options, exchangeRoot string, invErr err
 		c.Status, c.Evidence = Fail, []string{invErr.Error()}
 		return c
 	}
-	rep, err := psremote.Audit(ctx, *o.Conn, psremote.AuditOptions{Parallel: o.Parallel, ExchangeRoot: psremote.Thumbprint(exchangeRoot), Now: o.Now()})
+	rep, err := lync.Audit(ctx, *o.Conn, lync.AuditOptions{Parallel: o.Parallel, ExchangeRoot: lync.Thumbprint(exchangeRoot), Now: o.Now()})
 	if err != nil {
 		c.Status, c.Evidence = Fail, []string{err.Error()}
 		return c

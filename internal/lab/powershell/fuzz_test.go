@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// quote is psremote.Quote's rule, restated here so that the lab's parser is
+// quote is lync.Quote's rule, restated here so that the lab's parser is
 // fuzzed against it without an import cycle; psremote's own fuzz test checks
 // that Quote produces exactly this.
 func quote(s string) string {

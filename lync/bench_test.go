@@ -1,4 +1,4 @@
-package psremote_test
+package lync_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/lynctrust/lynctrust/internal/lab"
-	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/lynctrust/lynctrust/lync"
 )
 
 // BenchmarkAuditFleet audits a pool of 1 and of 50 Front Ends on the lab with
@@ -23,19 +23,19 @@ func BenchmarkAuditFleet(b *testing.B) {
 		}
 		defer l.Close()
 		c := conn(l, l.Info.Servers[0].FQDN, "lyncadmin")
-		root := psremote.Entry{Thumbprint: psremote.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: psremote.TrustedRootCA}
+		root := lync.Entry{Thumbprint: lync.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: lync.TrustedRootCA}
 		// Something to look for on every server: the root, trusted in the
 		// global collection through the lab's own store (a write from WinRM
 		// would meet the Enterprise Edition double hop).
 		l.Deployment.Edition = "standard"
-		if _, err := psremote.Apply(context.Background(), c, []psremote.Change{{Identity: "Global", Action: psremote.Add, Entries: []psremote.Entry{root}}}); err != nil {
+		if _, err := lync.Apply(context.Background(), c, []lync.Change{{Identity: "Global", Action: lync.Add, Entries: []lync.Entry{root}}}); err != nil {
 			b.Fatal(err)
 		}
 		l.Deployment.Edition = "enterprise"
 		l.Knobs.SetLatency(100 * time.Millisecond)
 		l.Knobs.SetImportCost(time.Second)
 		start := time.Now()
-		r, err := psremote.Audit(context.Background(), c, psremote.AuditOptions{Parallel: 50})
+		r, err := lync.Audit(context.Background(), c, lync.AuditOptions{Parallel: 50})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package psremote_test
+package lync_test
 
 import (
 	"reflect"
@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/lynctrust/lynctrust/internal/lab/powershell"
-	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/lynctrust/lynctrust/lync"
 )
 
 // TestTreeSitterAgreesWithTheLab parses every script lynctrust can render
@@ -14,7 +14,7 @@ import (
 // real PowerShell, and checks that tree-sitter and the lab's interpreter see
 // the same commands with the same parameters.
 func TestTreeSitterAgreesWithTheLab(t *testing.T) {
-	scripts := psremote.AllScripts()
+	scripts := lync.AllScripts()
 	ts := treeSitter(t)
 	for name, src := range scripts {
 		r, ok := ts[name]

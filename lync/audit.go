@@ -1,12 +1,14 @@
-package psremote
+package lync
 
 import (
 	"context"
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/lynctrust/lynctrust/internal/parallel"
+	"github.com/lynctrust/lynctrust/psremote"
 
 	"github.com/lynctrust/lynctrust/trust"
 )
@@ -61,26 +63,6 @@ type AuditOptions struct {
 	Now          time.Time
 }
 
-// ForEach runs f for every item with at most n at once; each item costs only
-// its own time.
-func ForEach[T any](ctx context.Context, items []T, n int, f func(context.Context, T)) {
-	if n < 1 {
-		n = 1
-	}
-	sem := make(chan struct{}, n)
-	var wg sync.WaitGroup
-	for _, it := range items {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(it T) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			f(ctx, it)
-		}(it)
-	}
-	wg.Wait()
-}
-
 // Entries lists every distinct trusted entry of the inventory.
 func (inv *Inventory) Entries() []Entry {
 	seen := map[Entry]bool{}
@@ -98,7 +80,7 @@ func (inv *Inventory) Entries() []Entry {
 
 // StoresOnWebServers checks the entries on every web server: the first
 // server's answer comes from the inventory, the others are asked in parallel.
-func StoresOnWebServers(ctx context.Context, c Conn, inv *Inventory, entries []Entry, parallel int) []ServerStores {
+func StoresOnWebServers(ctx context.Context, c psremote.Conn, inv *Inventory, entries []Entry, n int) []ServerStores {
 	servers := inv.WebServers()
 	out := make([]ServerStores, len(servers))
 	idx := map[string]int{}
@@ -116,7 +98,7 @@ func StoresOnWebServers(ctx context.Context, c Conn, inv *Inventory, entries []E
 		}
 		todo = append(todo, s)
 	}
-	ForEach(ctx, todo, parallel, func(ctx context.Context, s string) {
+	parallel.ForEach(ctx, todo, n, func(ctx context.Context, s string) {
 		peer, err := c.Peer(ctx, s)
 		if err != nil {
 			out[idx[s]].Error, out[idx[s]].Refused = err.Error(), true
@@ -153,15 +135,9 @@ func pick(st []CertStatus, es []Entry) ([]CertStatus, bool) {
 	return out, true
 }
 
-// On is the same connection to another server of the deployment.
-func (c Conn) On(fqdn string) Conn {
-	c.Server = fqdn
-	return c
-}
-
 // Audit reads the configuration, checks every web server's stores and
 // reports what is wrong.
-func Audit(ctx context.Context, c Conn, opts AuditOptions) (*AuditReport, error) {
+func Audit(ctx context.Context, c psremote.Conn, opts AuditOptions) (*AuditReport, error) {
 	inv, err := ReadInventory(ctx, c)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package psremote_test
+package lync_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/lynctrust/lynctrust/internal/lab"
 	"github.com/lynctrust/lynctrust/internal/lab/powershell"
+	"github.com/lynctrust/lynctrust/lync"
 	"github.com/lynctrust/lynctrust/psremote"
 )
 
@@ -63,7 +64,7 @@ func TestInventoryEveryProduct(t *testing.T) {
 	for _, product := range []string{"2010", "2013", "2015", "2019"} {
 		l := startLab(t, lab.Options{Product: product})
 		srv := l.Info.Servers[0].FQDN
-		inv, err := psremote.ReadInventory(context.Background(), conn(l, srv, "lyncadmin"))
+		inv, err := lync.ReadInventory(context.Background(), conn(l, srv, "lyncadmin"))
 		if err != nil {
 			t.Fatalf("%s: %v", product, err)
 		}
@@ -82,7 +83,7 @@ func TestInventoryEveryProduct(t *testing.T) {
 }
 
 func TestEveryScriptParsesInTheLab(t *testing.T) {
-	for name, s := range psremote.AllScripts() {
+	for name, s := range lync.AllScripts() {
 		if _, err := powershell.Parse(s); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
@@ -93,9 +94,9 @@ func TestAddRemoveReplace(t *testing.T) {
 	l := startLab(t, lab.Options{Product: "2010"})
 	srv := l.Info.Servers[0].FQDN
 	c := conn(l, srv, "lyncadmin")
-	root := psremote.Entry{Thumbprint: psremote.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: psremote.TrustedRootCA}
-	other := psremote.Entry{Thumbprint: "A909502DD82AE41504C0E0052E3C61AB8EB10D6B", CAStore: psremote.IntermediateCA}
-	res, err := psremote.Apply(context.Background(), c, []psremote.Change{{Identity: "Global", Action: psremote.Add, Entries: []psremote.Entry{root, other}}})
+	root := lync.Entry{Thumbprint: lync.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: lync.TrustedRootCA}
+	other := lync.Entry{Thumbprint: "A909502DD82AE41504C0E0052E3C61AB8EB10D6B", CAStore: lync.IntermediateCA}
+	res, err := lync.Apply(context.Background(), c, []lync.Change{{Identity: "Global", Action: lync.Add, Entries: []lync.Entry{root, other}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,15 +104,15 @@ func TestAddRemoveReplace(t *testing.T) {
 		t.Fatalf("after add: %v", got)
 	}
 	// A compare-and-swap with a stale list writes nothing.
-	_, err = psremote.Apply(context.Background(), c, []psremote.Change{{Identity: "Global", Expected: []psremote.Entry{root}, Action: psremote.Remove, Entries: []psremote.Entry{root}}})
-	if !errors.Is(err, psremote.ErrConflict) || len(l.Deployment.Trusted("Global")) != 2 {
+	_, err = lync.Apply(context.Background(), c, []lync.Change{{Identity: "Global", Expected: []lync.Entry{root}, Action: lync.Remove, Entries: []lync.Entry{root}}})
+	if !errors.Is(err, lync.ErrConflict) || len(l.Deployment.Trusted("Global")) != 2 {
 		t.Fatalf("stale remove: %v, list %v", err, l.Deployment.Trusted("Global"))
 	}
-	res, err = psremote.Apply(context.Background(), c, []psremote.Change{{Identity: "Global", Expected: []psremote.Entry{root, other}, Action: psremote.Remove, Entries: []psremote.Entry{other}}})
+	res, err = lync.Apply(context.Background(), c, []lync.Change{{Identity: "Global", Expected: []lync.Entry{root, other}, Action: lync.Remove, Entries: []lync.Entry{other}}})
 	if err != nil || len(res.After["Global"]) != 1 || res.After["Global"][0] != root {
 		t.Fatalf("remove: %v %v", res, err)
 	}
-	res, err = psremote.Apply(context.Background(), c, []psremote.Change{{Identity: "Global", Expected: []psremote.Entry{root}, Action: psremote.Replace, Entries: nil}})
+	res, err = lync.Apply(context.Background(), c, []lync.Change{{Identity: "Global", Expected: []lync.Entry{root}, Action: lync.Replace, Entries: nil}})
 	if err != nil || len(res.After["Global"]) != 0 {
 		t.Fatalf("replace with nothing: %v %v", res, err)
 	}
@@ -120,17 +121,17 @@ func TestAddRemoveReplace(t *testing.T) {
 func TestReadOnlyAccountCannotWrite(t *testing.T) {
 	l := startLab(t, lab.Options{})
 	c := conn(l, l.Info.Servers[0].FQDN, "lyncreader")
-	if _, err := psremote.ReadInventory(context.Background(), c); err != nil {
+	if _, err := lync.ReadInventory(context.Background(), c); err != nil {
 		t.Fatalf("read-only account cannot read: %v", err)
 	}
-	e := psremote.Entry{Thumbprint: psremote.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: psremote.TrustedRootCA}
-	_, err := psremote.Apply(context.Background(), c, []psremote.Change{{Identity: "Global", Action: psremote.Add, Entries: []psremote.Entry{e}}})
-	if !errors.Is(err, psremote.ErrNotAdmin) {
+	e := lync.Entry{Thumbprint: lync.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: lync.TrustedRootCA}
+	_, err := lync.Apply(context.Background(), c, []lync.Change{{Identity: "Global", Action: lync.Add, Entries: []lync.Entry{e}}})
+	if !errors.Is(err, lync.ErrNotAdmin) {
 		t.Fatalf("read-only write: %v", err)
 	}
 	// helpdesk can log on over WinRM but cannot read the CMS.
-	_, err = psremote.ReadInventory(context.Background(), conn(l, l.Info.Servers[0].FQDN, "helpdesk"))
-	if !errors.Is(err, psremote.ErrNoCMSAccess) {
+	_, err = lync.ReadInventory(context.Background(), conn(l, l.Info.Servers[0].FQDN, "helpdesk"))
+	if !errors.Is(err, lync.ErrNoCMSAccess) {
 		t.Fatalf("helpdesk read: %v", err)
 	}
 }
@@ -138,16 +139,16 @@ func TestReadOnlyAccountCannotWrite(t *testing.T) {
 func TestEnterpriseEditionDoubleHop(t *testing.T) {
 	l := startLab(t, lab.Options{Edition: "enterprise", FrontEnds: 2})
 	c := conn(l, l.Info.Servers[0].FQDN, "lyncadmin")
-	inv, err := psremote.ReadInventory(context.Background(), c)
+	inv, err := lync.ReadInventory(context.Background(), c)
 	if err != nil {
 		t.Fatalf("-LocalStore reads work in Enterprise Edition: %v", err)
 	}
 	if len(inv.WebServers()) != 2 || inv.ReplicationError == "" {
 		t.Errorf("inventory %+v", inv)
 	}
-	e := psremote.Entry{Thumbprint: psremote.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: psremote.TrustedRootCA}
-	_, err = psremote.Apply(context.Background(), c, []psremote.Change{{Identity: "Global", Action: psremote.Add, Entries: []psremote.Entry{e}}})
-	if !errors.Is(err, psremote.ErrDoubleHop) {
+	e := lync.Entry{Thumbprint: lync.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: lync.TrustedRootCA}
+	_, err = lync.Apply(context.Background(), c, []lync.Change{{Identity: "Global", Action: lync.Add, Entries: []lync.Entry{e}}})
+	if !errors.Is(err, lync.ErrDoubleHop) {
 		t.Fatalf("EE write over WinRM: %v", err)
 	}
 }
@@ -156,7 +157,7 @@ func TestWrongPassword(t *testing.T) {
 	l := startLab(t, lab.Options{})
 	c := conn(l, l.Info.Servers[0].FQDN, "lyncadmin")
 	c.Password = "wrong"
-	_, err := psremote.ReadInventory(context.Background(), c)
+	_, err := lync.ReadInventory(context.Background(), c)
 	var ce *psremote.ConnectError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "wrong user or password") || strings.Contains(err.Error(), "wrong\"") {
 		t.Fatalf("%v", err)
@@ -169,7 +170,7 @@ func TestWrongPassword(t *testing.T) {
 func TestOne401IsMetWithOneNewHandshake(t *testing.T) {
 	l := startLab(t, lab.Options{})
 	l.Knobs.InjectAfter("401:", 3, 1) // NEGOTIATE, AUTHENTICATE, Create pass; the next request gets 401
-	if _, err := psremote.ReadInventory(context.Background(), conn(l, l.Info.Servers[0].FQDN, "lyncadmin")); err != nil {
+	if _, err := lync.ReadInventory(context.Background(), conn(l, l.Info.Servers[0].FQDN, "lyncadmin")); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -180,12 +181,12 @@ func TestOne401IsMetWithOneNewHandshake(t *testing.T) {
 func TestEnterpriseEditionWriteAsScheduledTask(t *testing.T) {
 	l := startLab(t, lab.Options{Edition: "enterprise", FrontEnds: 2})
 	c := conn(l, l.Info.Servers[0].FQDN, "lyncadmin")
-	e := psremote.Entry{Thumbprint: psremote.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: psremote.TrustedRootCA}
-	change := []psremote.Change{{Identity: "Global", Action: psremote.Add, Entries: []psremote.Entry{e}}}
-	if _, err := psremote.Apply(context.Background(), c, change); !errors.Is(err, psremote.ErrDoubleHop) {
+	e := lync.Entry{Thumbprint: lync.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: lync.TrustedRootCA}
+	change := []lync.Change{{Identity: "Global", Action: lync.Add, Entries: []lync.Entry{e}}}
+	if _, err := lync.Apply(context.Background(), c, change); !errors.Is(err, lync.ErrDoubleHop) {
 		t.Fatalf("write over WinRM: %v", err)
 	}
-	res, err := psremote.Apply(context.Background(), c, change, true)
+	res, err := lync.Apply(context.Background(), c, change, true)
 	if err != nil {
 		t.Fatalf("write as a task: %v", err)
 	}
@@ -198,7 +199,7 @@ func TestEnterpriseEditionWriteAsScheduledTask(t *testing.T) {
 	}
 	// A wrong password never gets a task registered.
 	c.Password = "wrong"
-	if _, err := psremote.Apply(context.Background(), c, change, true); err == nil {
+	if _, err := lync.Apply(context.Background(), c, change, true); err == nil {
 		t.Error("a wrong password ran a task")
 	}
 }

@@ -1,10 +1,12 @@
-package psremote
+package lync
 
 import (
 	"errors"
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/lynctrust/lynctrust/psremote"
 
 	"github.com/lynctrust/lynctrust/trust"
 )
@@ -59,26 +61,7 @@ const GlobalIdentity Identity = "Global"
 
 var (
 	siteName = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9 ._-]{0,62}[A-Za-z0-9._-])?$`)
-	dnsLabel = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
 )
-
-// ValidFQDN reports whether s is a DNS host name (letters, digits, hyphens, at
-// least two labels).
-func ValidFQDN(s string) bool {
-	if len(s) == 0 || len(s) > 253 {
-		return false
-	}
-	labels := strings.Split(strings.TrimSuffix(s, "."), ".")
-	if len(labels) < 2 {
-		return false
-	}
-	for _, l := range labels {
-		if !dnsLabel.MatchString(l) {
-			return false
-		}
-	}
-	return true
-}
 
 // ParseIdentity accepts the three identity forms, with the scope prefixes in
 // any case, and returns the canonical spelling.
@@ -95,7 +78,7 @@ func ParseIdentity(s string) (Identity, error) {
 		}
 	case strings.HasPrefix(lower, "service:webserver:"):
 		fqdn := t[len("service:webserver:"):]
-		if ValidFQDN(fqdn) {
+		if psremote.ValidFQDN(fqdn) {
 			return Identity("service:WebServer:" + strings.ToLower(strings.TrimSuffix(fqdn, "."))), nil
 		}
 	}

@@ -1,10 +1,12 @@
-package psremote
+package lync
 
 import (
 	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/lynctrust/lynctrust/psremote"
 )
 
 func TestParseIdentity(t *testing.T) {
@@ -163,7 +165,7 @@ func FuzzParseRecords(f *testing.F) {
 	f.Add("LYNCTRUST\tmodule\tLync")
 	f.Add("garbage")
 	f.Fuzz(func(t *testing.T, out string) {
-		recs, _, err := ParseRecords(out, recordFields)
+		recs, _, err := psremote.ParseRecords(out, recordFields)
 		if err != nil {
 			return
 		}

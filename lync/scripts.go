@@ -1,10 +1,12 @@
-package psremote
+package lync
 
 import (
 	"embed"
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/lynctrust/lynctrust/psremote"
 )
 
 //go:embed scripts/*.ps1
@@ -243,7 +245,7 @@ var recordFields = map[string]int{
 func AllScripts() map[string]string {
 	e := Entry{"A909502DD82AE41504C0E0052E3C61AB8EB10D6B", TrustedRootCA}
 	f := Entry{"0563B8630D62D75ABBC8AB1E4BDFB5A899B24D43", IntermediateCA}
-	out := map[string]string{"bootstrap": bootstrap(1234)}
+	out := map[string]string{"bootstrap": psremote.Bootstrap(1234)}
 	out["paste"], _ = PasteLines(e.Thumbprint, e.CAStore, "site:Redmond")
 	out[ScriptStores], _ = StoresScript([]Entry{e, f})
 	out[ScriptAudit], _ = AuditScript(true, e)

@@ -1,4 +1,4 @@
-package psremote_test
+package lync_test
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/lynctrust/lynctrust/internal/lab"
-	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/lynctrust/lynctrust/lync"
 )
 
 // parsed is what tools/treesitter/commands.mjs reports for one script.
@@ -60,7 +60,7 @@ func treeSitter(t *testing.T) map[string]parsed {
 		t.Skip("tree-sitter-powershell is not installed (scripts/test installs it)")
 	}
 	tsOnce.Do(func() {
-		scripts := psremote.AllScripts()
+		scripts := lync.AllScripts()
 		for name, src := range wrongScripts {
 			scripts["wrong/"+name] = src
 		}
@@ -196,7 +196,7 @@ func checkScript(ref *lab.Reference, product string, p parsed) []string {
 // the absence of PowerShell 3.0 constructs where 2010 runs.
 func TestScriptsUseOnlyTheReference(t *testing.T) {
 	ref := lab.LoadReference()
-	scripts := psremote.AllScripts()
+	scripts := lync.AllScripts()
 	res := treeSitter(t)
 	lyncSeen := map[string]bool{}
 	for _, product := range []string{"2010", "2013", "2015", "2019"} {

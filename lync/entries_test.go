@@ -1,4 +1,4 @@
-package psremote_test
+package lync_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/lynctrust/lynctrust/internal/lab"
+	"github.com/lynctrust/lynctrust/lync"
 	"github.com/lynctrust/lynctrust/psremote"
 )
 
@@ -32,7 +33,7 @@ func TestStoredThumbprintsCompareNormalised(t *testing.T) {
 	l := startLab(t, lab.Options{})
 	c := conn(l, l.Info.Servers[0].FQDN, "lyncadmin")
 	root := l.Info.ExchangeRootThumbprint
-	q, err := psremote.Quote(spaced(root))
+	q, err := lync.Quote(spaced(root))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,11 +43,11 @@ func TestStoredThumbprintsCompareNormalised(t *testing.T) {
 	if out, err := psremote.Run(ctx, c, seed, map[string]int{"end": 0}); err != nil || out.ExitCode != 0 {
 		t.Fatalf("seeding: %v %+v", err, out)
 	}
-	inv, err := psremote.ReadForChange(ctx, c)
+	inv, err := lync.ReadForChange(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := inv.Config(psremote.GlobalIdentity)
+	g := inv.Config(lync.GlobalIdentity)
 	if g == nil || len(g.Trusted) != 1 || string(g.Trusted[0].Thumbprint) != root {
 		t.Fatalf("the audit reads %+v", g)
 	}
@@ -54,17 +55,17 @@ func TestStoredThumbprintsCompareNormalised(t *testing.T) {
 	if len(inv.Stores) != 1 || !inv.Stores[0].Present {
 		t.Errorf("the store check says %+v", inv.Stores)
 	}
-	other := psremote.Entry{Thumbprint: "A909502DD82AE41504C0E0052E3C61AB8EB10D6B", CAStore: psremote.IntermediateCA}
-	res, err := psremote.Apply(ctx, c, []psremote.Change{{Identity: psremote.GlobalIdentity, Expected: g.Trusted, Action: psremote.Add, Entries: []psremote.Entry{other}}})
+	other := lync.Entry{Thumbprint: "A909502DD82AE41504C0E0052E3C61AB8EB10D6B", CAStore: lync.IntermediateCA}
+	res, err := lync.Apply(ctx, c, []lync.Change{{Identity: lync.GlobalIdentity, Expected: g.Trusted, Action: lync.Add, Entries: []lync.Entry{other}}})
 	if err != nil {
 		t.Fatalf("add after a noisy entry: %v (conflict %v)", err, res.Conflict)
 	}
-	after := res.After[psremote.GlobalIdentity]
-	res, err = psremote.Apply(ctx, c, []psremote.Change{{Identity: psremote.GlobalIdentity, Expected: after, Action: psremote.Remove, Entries: g.Trusted}})
+	after := res.After[lync.GlobalIdentity]
+	res, err = lync.Apply(ctx, c, []lync.Change{{Identity: lync.GlobalIdentity, Expected: after, Action: lync.Remove, Entries: g.Trusted}})
 	if err != nil {
 		t.Fatalf("remove of the noisy entry: %v (conflict %v)", err, res.Conflict)
 	}
-	if got := psremote.EntryList(res.After[psremote.GlobalIdentity]); got != other.String() {
+	if got := lync.EntryList(res.After[lync.GlobalIdentity]); got != other.String() {
 		t.Errorf("after the remove: %s, want %s", got, other)
 	}
 	if got := l.Deployment.Trusted("Global"); len(got) != 1 || got[0].Thumbprint != other.String()[:40] {
@@ -79,16 +80,16 @@ func TestSiteNamesLyncAllows(t *testing.T) {
 	ctx := context.Background()
 	l := startLab(t, lab.Options{Site: "Zürich (HQ) #2", SiteCollection: true})
 	c := conn(l, l.Info.Servers[0].FQDN, "lyncadmin")
-	inv, err := psremote.ReadForChange(ctx, c)
+	inv, err := lync.ReadForChange(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := psremote.Identity("site:Zürich (HQ) #2")
+	id := lync.Identity("site:Zürich (HQ) #2")
 	if inv.Config(id) == nil || inv.Governing(inv.Pools[0]) != id {
 		t.Fatalf("configs %+v pools %+v", inv.Configs, inv.Pools)
 	}
-	e := psremote.Entry{Thumbprint: psremote.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: psremote.TrustedRootCA}
-	if _, err := psremote.Apply(ctx, c, []psremote.Change{{Identity: id, Action: psremote.Add, Entries: []psremote.Entry{e}}}); err != nil {
+	e := lync.Entry{Thumbprint: lync.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: lync.TrustedRootCA}
+	if _, err := lync.Apply(ctx, c, []lync.Change{{Identity: id, Action: lync.Add, Entries: []lync.Entry{e}}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := l.Deployment.Trusted("site:Zürich (HQ) #2"); len(got) != 1 {

@@ -1,4 +1,4 @@
-package psremote
+package lync
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/lynctrust/lynctrust/psremote"
 )
 
 // Errors a script can end in, classified so the CLI can explain them.
@@ -39,7 +41,7 @@ func (e *ScriptError) Error() string {
 func (e *ScriptError) Unwrap() error { return e.Kind }
 
 // classify decides what a failed run means from its records and errors.
-func classify(c Conn, out *Output) error {
+func classify(c psremote.Conn, out *psremote.Output) error {
 	server := c.Host()
 	text := strings.Join(out.Errors, " ")
 	for _, r := range out.Records {
@@ -61,7 +63,7 @@ func classify(c Conn, out *Output) error {
 	case strings.Contains(text, "is not recognized as the name of a cmdlet") && strings.Contains(text, "-Cs"):
 		kind = ErrModuleNotFound
 	}
-	if (kind == ErrNotAdmin || kind == ErrNoCMSAccess) && c.signsInLocally() {
+	if (kind == ErrNotAdmin || kind == ErrNoCMSAccess) && c.SignsInLocally() {
 		kind = ErrLocalAccount
 	}
 	msgs := out.Errors
@@ -138,23 +140,23 @@ func parseBool(s string) bool { return strings.EqualFold(s, "True") }
 
 // ReadInventory runs the audit script on a server, reading the local
 // replica; its store check covers every trusted entry and the extra ones.
-func ReadInventory(ctx context.Context, c Conn, extra ...Entry) (*Inventory, error) {
+func ReadInventory(ctx context.Context, c psremote.Conn, extra ...Entry) (*Inventory, error) {
 	return readInventory(ctx, c, false, extra)
 }
 
 // ReadForChange reads as ReadInventory does, but the collections from the
 // Central Management Store itself, which a change's compare-and-swap reads
 // too (the replica may lag); Inventory.Source says which was read.
-func ReadForChange(ctx context.Context, c Conn, extra ...Entry) (*Inventory, error) {
+func ReadForChange(ctx context.Context, c psremote.Conn, extra ...Entry) (*Inventory, error) {
 	return readInventory(ctx, c, true, extra)
 }
 
 // runScript runs a script and turns a failed one into a classified error.
-func runScript(ctx context.Context, c Conn, script string, err error) (*Output, error) {
+func runScript(ctx context.Context, c psremote.Conn, script string, err error) (*psremote.Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := Run(ctx, c, script, recordFields)
+	out, err := psremote.Run(ctx, c, script, recordFields)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +166,7 @@ func runScript(ctx context.Context, c Conn, script string, err error) (*Output, 
 	return out, nil
 }
 
-func readInventory(ctx context.Context, c Conn, fromCMS bool, extra []Entry) (*Inventory, error) {
+func readInventory(ctx context.Context, c psremote.Conn, fromCMS bool, extra []Entry) (*Inventory, error) {
 	script, err := AuditScript(fromCMS, extra...)
 	out, err := runScript(ctx, c, script, err)
 	if err != nil {
@@ -266,7 +268,7 @@ func (inv *Inventory) Governing(p Pool) Identity {
 }
 
 // CheckStores looks for entries in one server's stores (no module loaded).
-func CheckStores(ctx context.Context, c Conn, entries []Entry) ([]CertStatus, error) {
+func CheckStores(ctx context.Context, c psremote.Conn, entries []Entry) ([]CertStatus, error) {
 	script, err := StoresScript(entries)
 	out, err := runScript(ctx, c, script, err)
 	if err != nil {
@@ -297,7 +299,7 @@ type ChangeResult struct {
 // Apply runs the change script. A compare-and-swap failure returns
 // ErrConflict with the list found; nothing was written then. With asTask the
 // script runs as a one-shot scheduled task under the connection's account.
-func Apply(ctx context.Context, c Conn, changes []Change, asTask ...bool) (*ChangeResult, error) {
+func Apply(ctx context.Context, c psremote.Conn, changes []Change, asTask ...bool) (*ChangeResult, error) {
 	script, err := ChangeScript(changes)
 	if err != nil {
 		return nil, err
@@ -307,14 +309,14 @@ func Apply(ctx context.Context, c Conn, changes []Change, asTask ...bool) (*Chan
 
 // RunChange sends a script that ChangeScript rendered, exactly as it is (in
 // the scheduled task's wrapper with asTask), and reads its records.
-func RunChange(ctx context.Context, c Conn, script string, asTask bool) (*ChangeResult, error) {
+func RunChange(ctx context.Context, c psremote.Conn, script string, asTask bool) (*ChangeResult, error) {
 	var err error
 	if asTask {
 		if script, err = TaskScript(script, c.User, c.Password); err != nil {
 			return nil, err
 		}
 	}
-	out, err := Run(ctx, c, script, recordFields)
+	out, err := psremote.Run(ctx, c, script, recordFields)
 	res := &ChangeResult{After: map[Identity][]Entry{}, Conflict: map[Identity][]Entry{}}
 	if out != nil {
 		res.Requests = out.Requests
@@ -350,7 +352,7 @@ func RunChange(ctx context.Context, c Conn, script string, asTask bool) (*Change
 }
 
 // Install puts a certificate (DER, base64) into a server's store.
-func Install(ctx context.Context, c Conn, derBase64 string, store CAStore) error {
+func Install(ctx context.Context, c psremote.Conn, derBase64 string, store CAStore) error {
 	script, err := InstallScript(derBase64, store)
 	_, err = runScript(ctx, c, script, err)
 	return err
