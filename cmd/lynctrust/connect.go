@@ -112,7 +112,11 @@ func connection(g *globals, c *cli.Context) (psremote.Conn, error) {
 	conn.User = user
 	if conn.Auth == "kerberos" {
 		if _, err := psremote.KerberosPrincipal(conn); err != nil {
-			return psremote.Conn{}, usageError(fmt.Errorf("--auth kerberos: %w", err))
+			e := &exitError{code: exitUsage, err: fmt.Errorf("--auth kerberos: %w", err)}
+			if errors.Is(err, psremote.ErrNoRealm) {
+				e.hint = "give --user as user@dns.domain, or name a krb5.conf with --krb5-conf or KRB5_CONFIG"
+			}
+			return psremote.Conn{}, e
 		}
 	}
 	pw, err := readPassword(g, c, user)
@@ -249,6 +253,73 @@ func certificateUser(certPEM []byte) string {
 	return certs[0].Subject.CommonName + " (client certificate)"
 }
 
+// connectHint words the remedy of a connection failure, with the flags that
+// apply it.
+func connectHint(ce *psremote.ConnectError) string {
+	switch ce.Cause {
+	case psremote.CauseLegacyTLS:
+		return legacyTLSHint
+	case psremote.CauseNotWinRM:
+		return "this is not what a Windows WinRM service sends; check that --server (and any --resolve) names the Front End, and what answers on that port"
+	case psremote.CauseClosed:
+		return "WinRM or the server may have restarted; lynctrust read the state again where it matters"
+	case psremote.CauseUntrustedCert:
+		return "pass the CA that issued the server's WinRM HTTPS certificate with --winrm-ca-file (--insecure-skip-tls-verify skips the check, and exposes the password)"
+	case psremote.CauseUnauthorized:
+		return unauthorizedHint(ce.Auth)
+	case psremote.CauseNoMutual:
+		return "do not trust this path: something between here and the server answered for it, or the server's HTTP/ key is not the one the domain has; check the server's certificate and its computer account"
+	case psremote.CauseKerberos:
+		var ke *psremote.KerberosError
+		errors.As(ce, &ke)
+		return kerberosHint(ke)
+	case psremote.CauseKerberosSetup:
+		return "Kerberos: give --server as the FQDN and --user as user@dns.domain; KRB5_CONFIG or --krb5-conf may name a krb5.conf"
+	case psremote.CauseRefused:
+		return "run `winrm quickconfig` on the server (HTTP 5985), or use --https for a 5986 listener"
+	case psremote.CauseNoSuchHost:
+		return "check the FQDN, or map it with --resolve HOST:PORT:ADDR"
+	case psremote.CauseTimeout:
+		return "check that TCP 5985/5986 is open between here and the server; raise --timeout for slow links"
+	case psremote.CauseAccessDenied:
+		return "the account needs to be a local Administrator on the server, or a member of Remote Management Users (Windows Server 2012 and later; on 2008 R2, which lacks the group, grant it in WinRM's RootSDDL with `winrm configSDDL default`)"
+	}
+	return ""
+}
+
+func unauthorizedHint(auth string) string {
+	switch auth {
+	case "basic":
+		return "Basic signs in only the server's own local accounts (COMPUTER\\user or .\\user), never a domain account, and must be enabled on the server (Service/Auth/Basic); a domain account needs --auth ntlm or kerberos"
+	case "certificate":
+		return "on the server, Service/Auth/Certificate must be true and WSMan:\\localhost\\ClientCertificate must map the certificate's issuer and UPN to a local account"
+	case "kerberos":
+		return "give --server the name Active Directory has for the server (its HTTP/ service name), and check that the clocks agree"
+	}
+	return "check the user (DOMAIN\\user or user@domain) and the password"
+}
+
+// kerberosHints are the remedies of the KDC's refusals.
+var kerberosHints = map[string]string{
+	"KDC_ERR_PREAUTH_FAILED":      "check the password of the account",
+	"KDC_ERR_C_PRINCIPAL_UNKNOWN": "check the user (user@dns.domain)",
+	"KDC_ERR_S_PRINCIPAL_UNKNOWN": "give --server the name Active Directory has for the server (setspn -L SERVER lists its names), not an alias",
+	"KDC_ERR_CLIENT_REVOKED":      "unlock or enable the account",
+	"KDC_ERR_KEY_EXPIRED":         "change the password, then run again",
+	"KRB_AP_ERR_SKEW":             "set this machine's clock (Kerberos allows five minutes)",
+	"KDC_ERR_WRONG_REALM":         "give the user as user@dns.domain of the account's own domain",
+}
+
+func kerberosHint(ke *psremote.KerberosError) string {
+	if ke == nil {
+		return ""
+	}
+	if h, ok := kerberosHints[ke.Code()]; ok {
+		return h
+	}
+	return "check that a domain controller of " + ke.Realm + " is reachable on TCP 88 (KRB5_CONFIG may name the KDCs; without a krb5.conf lynctrust asks DNS for _kerberos._tcp." + ke.Realm + ")"
+}
+
 // remoteError turns a psremote error into an exit code and a hint.
 func remoteError(err error) error {
 	var ce *psremote.ConnectError
@@ -258,7 +329,7 @@ func remoteError(err error) error {
 	case errors.As(err, &legacy):
 		return &exitError{code: exitRemote, err: err, hint: legacyTLSHint}
 	case errors.As(err, &ce):
-		return &exitError{code: exitRemote, err: err, hint: ce.Hint}
+		return &exitError{code: exitRemote, err: err, hint: connectHint(ce)}
 	case errors.Is(err, lync.ErrModuleNotFound):
 		return &exitError{code: exitRemote, err: err, hint: "run lynctrust against a Lync or Skype for Business server (a Front End), where the Lync or SkypeForBusiness module is installed"}
 	case errors.Is(err, lync.ErrLocalAccount):
