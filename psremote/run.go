@@ -265,20 +265,20 @@ type Cause int
 
 // The causes of a ConnectError.
 const (
-	CauseOther          Cause = iota
-	CauseNotWinRM             // the reply was not what a WinRM service sends
-	CauseInterrupted          // Ctrl-C
-	CauseClosed               // the connection closed without an answer
-	CauseUntrustedCert        // the HTTPS certificate did not verify
-	CauseUnauthorized         // HTTP 401
-	CauseNoMutual             // Kerberos: no valid AP-REP
-	CauseKerberos             // the KDC refused (a KerberosError)
-	CauseKerberosSetup        // no realm or configuration
-	CauseRefused              // no listener
-	CauseNoSuchHost           // the name does not resolve
-	CauseTimeout              // no answer in time
-	CauseAccessDenied         // WinRM fault 2147942405
-	CauseLegacyTLS            // the HTTPS listener offers only TLS 1.0/1.1
+	CauseOther         Cause = iota
+	CauseNotWinRM            // the reply was not what a WinRM service sends
+	CauseInterrupted         // Ctrl-C
+	CauseClosed              // the connection closed without an answer
+	CauseUntrustedCert       // the HTTPS certificate did not verify
+	CauseUnauthorized        // HTTP 401
+	CauseNoMutual            // Kerberos: no valid AP-REP
+	CauseKerberos            // the KDC refused (a KerberosError)
+	CauseKerberosSetup       // no realm or configuration
+	CauseRefused             // no listener
+	CauseNoSuchHost          // the name does not resolve
+	CauseTimeout             // no answer in time
+	CauseAccessDenied        // WinRM fault 2147942405
+	CauseLegacyTLS           // the HTTPS listener offers only TLS 1.0/1.1
 )
 
 func explainConnect(c Conn, err error) error {
