@@ -12,7 +12,7 @@ import (
 // it, after checking the certificate is in the store of every web server.
 func (p *Plan) planAdd(ctx context.Context, t Target) error {
 	e := p.Request.Entry
-	p.Command = "add " + string(e.Thumbprint) + " " + string(e.CAStore)
+	p.Command = "add " + e.Thumbprint.String() + " " + string(e.CAStore)
 	ids, err := governing(p.Inventory, p.Request)
 	if err != nil {
 		return err
@@ -112,7 +112,7 @@ func noCollection(inv *lync.Inventory, id lync.Identity) error {
 // the one named; every other entry stays.
 func (p *Plan) planRemove() error {
 	th, only := p.Request.Entry.Thumbprint, p.Request.Identity
-	p.Command = "remove " + string(th)
+	p.Command = "remove " + th.String()
 	var holders []string
 	for _, cfg := range p.Inventory.Configs {
 		var keep, gone []lync.Entry

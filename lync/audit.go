@@ -146,7 +146,7 @@ func Audit(ctx context.Context, c psremote.Conn, opts AuditOptions) (*AuditRepor
 		opts.Now = time.Now()
 	}
 	r := &AuditReport{Server: inv.Server, Module: inv.Module, PSVersion: inv.PSVersion, Configs: inv.Configs,
-		Replicas: inv.Replicas, ExchangeRoot: string(opts.ExchangeRoot), Findings: []trust.Finding{}, ReadsLocalStore: true}
+		Replicas: inv.Replicas, ExchangeRoot: opts.ExchangeRoot.String(), Findings: []trust.Finding{}, ReadsLocalStore: true}
 	r.Stores = StoresOnWebServers(ctx, c, inv, inv.Entries(), opts.Parallel)
 	for _, s := range r.Stores {
 		if s.Refused {
@@ -180,7 +180,7 @@ func (r *AuditReport) poolRules(inv *Inventory, root Thumbprint) {
 			continue
 		}
 		pg := PoolGovernance{Pool: p.FQDN, Site: p.Site, Governing: inv.Governing(p), Servers: p.Computers}
-		if root != "" {
+		if !root.IsZero() {
 			has := false
 			if cfg := inv.Config(pg.Governing); cfg != nil {
 				for _, e := range cfg.Trusted {
@@ -210,7 +210,7 @@ func (r *AuditReport) configRules(inv *Inventory) {
 		}
 		for t, n := range seen {
 			if n > 1 {
-				r.add(trust.SevWarning, "duplicate", string(t), fmt.Sprintf("%s lists %s %d times", cfg.Identity, t, n), "remove the extra entries with lynctrust remove")
+				r.add(trust.SevWarning, "duplicate", t.String(), fmt.Sprintf("%s lists %s %d times", cfg.Identity, t, n), "remove the extra entries with lynctrust remove")
 			}
 		}
 	}
@@ -246,7 +246,7 @@ func (r *AuditReport) entryStatus(e Entry) (missing, failed []string, info *Cert
 // it is SHA-2 signed.
 func (r *AuditReport) entryRules(e Entry, now time.Time) (sha2 bool) {
 	missing, failed, info := r.entryStatus(e)
-	name := string(e.Thumbprint)
+	name := e.Thumbprint.String()
 	if len(missing) > 0 {
 		r.add(trust.SevError, "missing-on-servers", name, fmt.Sprintf("%s (%s) is not in LocalMachine\\%s on %s", e.Thumbprint, e.CAStore, e.CAStore.CertStore(), strings.Join(missing, ", ")),
 			"install the certificate on those servers (lynctrust add --install-root installs it from the Exchange chain)")

@@ -17,12 +17,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/jcmturner/gokrb5/v8/client"
+	"github.com/lynctrust/lynctrust/internal/netx"
 	"github.com/masterzen/winrm"
 )
 
@@ -249,61 +249,33 @@ func CommandLine(script string) (cmdline string, env map[string]string, err erro
 }
 
 // ConnectError is a failure to reach or use the WinRM service, with its
-// cause named so that the command line can say what to do.
-type ConnectError struct {
-	Server string
-	Auth   string // the sign-in used: ntlm, kerberos, basic or certificate
-	Cause  Cause
-	Err    error
-}
-
-func (e *ConnectError) Error() string { return fmt.Sprintf("WinRM on %s: %v", e.Server, e.Err) }
-func (e *ConnectError) Unwrap() error { return e.Err }
-
-// Cause is why a connection failed, for the remedy.
-type Cause int
-
-// The causes of a ConnectError.
-const (
-	CauseOther         Cause = iota
-	CauseNotWinRM            // the reply was not what a WinRM service sends
-	CauseInterrupted         // Ctrl-C
-	CauseClosed              // the connection closed without an answer
-	CauseUntrustedCert       // the HTTPS certificate did not verify
-	CauseUnauthorized        // HTTP 401
-	CauseNoMutual            // Kerberos: no valid AP-REP
-	CauseKerberos            // the KDC refused (a KerberosError)
-	CauseKerberosSetup       // no realm or configuration
-	CauseRefused             // no listener
-	CauseNoSuchHost          // the name does not resolve
-	CauseTimeout             // no answer in time
-	CauseAccessDenied        // WinRM fault 2147942405
-	CauseLegacyTLS           // the HTTPS listener offers only TLS 1.0/1.1
-)
+// cause named so that the command line can say what to do: the one error
+// type psremote and trust share.
+type ConnectError = netx.ConnectError
 
 func explainConnect(c Conn, err error) error {
-	ce := &ConnectError{Server: c.endpoint(), Auth: strings.ToLower(c.Auth), Err: err, Cause: causeOf(err)}
+	ce := &ConnectError{Service: "WinRM", Address: c.endpoint(), Auth: strings.ToLower(c.Auth), Err: err, Cause: causeOf(err)}
 	var f *Fault
 	var ke *KerberosError
 	var dnsErr *net.DNSError
 	switch ce.Cause {
-	case CauseInterrupted:
+	case netx.Interrupted:
 		ce.Err = errors.New("interrupted")
-	case CauseClosed:
+	case netx.Closed:
 		ce.Err = errors.New("the server closed the connection without answering")
-	case CauseUnauthorized:
+	case netx.Unauthorized:
 		ce.Err = unauthorized(c.Auth)
-	case CauseKerberos:
+	case netx.Kerberos:
 		errors.As(err, &ke)
 		ce.Err = ke
-	case CauseRefused:
+	case netx.Refused:
 		ce.Err = errors.New("connection refused: no WinRM listener on that port")
-	case CauseNoSuchHost:
+	case netx.NoSuchHost:
 		errors.As(err, &dnsErr)
 		ce.Err = fmt.Errorf("the server name does not resolve (%v)", dnsErr.Err)
-	case CauseTimeout:
+	case netx.Timeout:
 		ce.Err = errors.New("timed out")
-	case CauseAccessDenied, CauseOther:
+	case netx.AccessDenied, netx.Other:
 		if errors.As(err, &f) {
 			ce.Err = f
 		}
@@ -315,40 +287,28 @@ func explainConnect(c Conn, err error) error {
 	return ce
 }
 
-// causeOf names why a request failed.
-func causeOf(err error) Cause {
-	var ne net.Error
-	var dnsErr *net.DNSError
+// causeOf names why a request failed: WinRM's own causes first, then the
+// network's.
+func causeOf(err error) netx.Cause {
 	var f *Fault
 	switch {
 	case errors.As(err, new(*LegacyTLSError)):
-		return CauseLegacyTLS
+		return netx.LegacyTLS
 	case errors.Is(err, ErrReplyTooLarge), errors.Is(err, ErrReplyTooDeep), errors.Is(err, ErrOutputTooLarge):
-		return CauseNotWinRM
-	case errors.Is(err, context.Canceled):
-		return CauseInterrupted
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return CauseClosed
-	case errors.As(err, new(*tls.CertificateVerificationError)), errors.As(err, new(x509.UnknownAuthorityError)), errors.As(err, new(x509.HostnameError)):
-		return CauseUntrustedCert
+		return netx.NotWinRM
 	case errors.Is(err, ErrUnauthorized):
-		return CauseUnauthorized
+		return netx.Unauthorized
 	case errors.Is(err, errNoMutual):
-		return CauseNoMutual
+		return netx.NoMutual
 	case errors.As(err, new(*KerberosError)):
-		return CauseKerberos
+		return netx.Kerberos
 	case errors.As(err, new(setupError)):
-		return CauseKerberosSetup
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return CauseRefused
-	case errors.As(err, &dnsErr):
-		return CauseNoSuchHost
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return CauseTimeout
+		return netx.KerberosSetup
 	case errors.As(err, &f) && f.Code == "2147942405":
-		return CauseAccessDenied
+		return netx.AccessDenied
 	}
-	return CauseOther
+	cause, _ := netx.Classify(err)
+	return cause
 }
 
 // unauthorized says what a 401 means for the sign-in used.

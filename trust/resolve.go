@@ -11,17 +11,17 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"reflect"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/lynctrust/lynctrust/internal/netx"
 )
 
 // DialFunc dials a TCP connection; lynctrust passes one that applies the
 // --resolve HOST:PORT:ADDR mappings.
-type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+type DialFunc = netx.DialFunc
 
 // ResolveOptions tune Resolve. The zero value uses the system roots, AIA and a
 // plain dialer.
@@ -180,54 +180,27 @@ func ParseEndpoint(s string) (Endpoint, error) {
 	return Endpoint{Target: s, Host: host, Port: port}, nil
 }
 
-// ConnectError says why the server could not be reached.
-type ConnectError struct {
-	Address string
-	Kind    string // "refused", "DNS", "timeout", "TLS alert", "TLS", "network"
-	Alert   int    // for Kind "TLS alert"
-	Err     error
-}
+// ConnectError says why the server could not be reached: the one error
+// type trust and psremote share.
+type ConnectError = netx.ConnectError
 
-func (e *ConnectError) Error() string {
-	switch e.Kind {
-	case "refused":
-		return fmt.Sprintf("connecting to %s: connection refused: nothing listens on that port", e.Address)
-	case "DNS":
-		return fmt.Sprintf("connecting to %s: the host name does not resolve (%v)", e.Address, e.Err)
-	case "timeout":
-		return fmt.Sprintf("connecting to %s: timed out", e.Address)
-	case "TLS alert":
-		return fmt.Sprintf("connecting to %s: the server sent TLS alert %d %s (lynctrust explain tls-alert %d)",
-			e.Address, e.Alert, AlertName(e.Alert), e.Alert)
-	}
-	return fmt.Sprintf("connecting to %s: %v", e.Address, e.Err)
-}
-
-func (e *ConnectError) Unwrap() error { return e.Err }
-
+// classify explains a failure to reach addr.
 func classify(addr string, err error) error {
-	ce := &ConnectError{Address: addr, Kind: "network", Err: err}
-	var dnsErr *net.DNSError
-	var netErr net.Error
-	var opErr *net.OpError
-	switch {
-	case errors.As(err, &dnsErr):
-		ce.Kind = "DNS"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		ce.Kind = "refused"
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
-		ce.Kind = "timeout"
-	case errors.As(err, &opErr) && opErr.Op == "remote error":
-		// crypto/tls reports a received alert as an unexported uint8 type.
-		if v := reflect.ValueOf(opErr.Err); v.Kind() == reflect.Uint8 {
-			ce.Kind, ce.Alert = "TLS alert", int(v.Uint())
-		}
-	default:
-		var rec tls.RecordHeaderError
-		if errors.As(err, &rec) {
-			ce.Kind = "TLS"
-			ce.Err = errors.New("the server did not answer with TLS (is it plain HTTP?)")
-		}
+	ce := &ConnectError{Address: addr, Err: err}
+	ce.Cause, ce.Alert = netx.Classify(err)
+	switch ce.Cause {
+	case netx.NoSuchHost:
+		var dnsErr *net.DNSError
+		errors.As(err, &dnsErr)
+		ce.Err = fmt.Errorf("the host name does not resolve (%v)", dnsErr.Err)
+	case netx.Refused:
+		ce.Err = errors.New("connection refused: nothing listens on that port")
+	case netx.Timeout:
+		ce.Err = errors.New("timed out")
+	case netx.TLSAlert:
+		ce.Err = fmt.Errorf("the server sent TLS alert %d %s (lynctrust explain tls-alert %d)", ce.Alert, AlertName(ce.Alert), ce.Alert)
+	case netx.NotTLS:
+		ce.Err = errors.New("the server did not answer with TLS (is it plain HTTP?)")
 	}
 	return ce
 }

@@ -179,9 +179,7 @@ func addRequest(g *globals, ctx context.Context, o addOptions) (change.Request, 
 			return req, nil, err
 		}
 		vet = &v
-		if thumb, err = lync.ParseThumbprint(v.Thumbprint); err != nil {
-			return req, nil, err
-		}
+		thumb = lync.ThumbprintOf(rep.RootCertificate())
 		if req.Cert == nil {
 			req.Cert = rep.RootCertificate().Raw
 		}

@@ -130,7 +130,7 @@ func runAudit(g *globals, ctx context.Context, conn psremote.Conn, o auditOption
 	defer cancel()
 	opts := lync.AuditOptions{Parallel: o.Parallel, Now: g.now()}
 	if rep != nil {
-		opts.ExchangeRoot = lync.Thumbprint(rep.Recommended().RootThumbprint)
+		opts.ExchangeRoot, _ = lync.ParseThumbprint(rep.Recommended().RootThumbprint)
 	}
 	g.log.Debug("auditing", "server", conn.Server, "reads", "Get-CsWebServiceConfiguration -LocalStore, Get-CsTopology -LocalStore")
 	r, err := lync.Audit(ctx, conn, opts)
@@ -175,7 +175,7 @@ func auditGrids(r *lync.AuditReport) []grid {
 			continue
 		}
 		for _, cs := range s.Certs {
-			stores.rows = append(stores.rows, []string{s.Server, string(cs.Entry.Thumbprint), cs.Entry.CAStore.CertStore(), yesNo(cs.Present), cs.Subject, cs.NotAfter, cs.Algorithm})
+			stores.rows = append(stores.rows, []string{s.Server, cs.Entry.Thumbprint.String(), cs.Entry.CAStore.CertStore(), yesNo(cs.Present), cs.Subject, cs.NotAfter, cs.Algorithm})
 		}
 	}
 	grids := []grid{cfg, pools}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lynctrust/lynctrust/internal/netx"
 	"github.com/lynctrust/lynctrust/lync"
 	"github.com/lynctrust/lynctrust/psremote"
 	"github.com/lynctrust/lynctrust/trust"
@@ -257,31 +258,31 @@ func certificateUser(certPEM []byte) string {
 // apply it.
 func connectHint(ce *psremote.ConnectError) string {
 	switch ce.Cause {
-	case psremote.CauseLegacyTLS:
+	case netx.LegacyTLS:
 		return legacyTLSHint
-	case psremote.CauseNotWinRM:
+	case netx.NotWinRM:
 		return "this is not what a Windows WinRM service sends; check that --server (and any --resolve) names the Front End, and what answers on that port"
-	case psremote.CauseClosed:
+	case netx.Closed:
 		return "WinRM or the server may have restarted; lynctrust read the state again where it matters"
-	case psremote.CauseUntrustedCert:
+	case netx.UntrustedCert:
 		return "pass the CA that issued the server's WinRM HTTPS certificate with --winrm-ca-file (--insecure-skip-tls-verify skips the check, and exposes the password)"
-	case psremote.CauseUnauthorized:
+	case netx.Unauthorized:
 		return unauthorizedHint(ce.Auth)
-	case psremote.CauseNoMutual:
+	case netx.NoMutual:
 		return "do not trust this path: something between here and the server answered for it, or the server's HTTP/ key is not the one the domain has; check the server's certificate and its computer account"
-	case psremote.CauseKerberos:
+	case netx.Kerberos:
 		var ke *psremote.KerberosError
 		errors.As(ce, &ke)
 		return kerberosHint(ke)
-	case psremote.CauseKerberosSetup:
+	case netx.KerberosSetup:
 		return "Kerberos: give --server as the FQDN and --user as user@dns.domain; KRB5_CONFIG or --krb5-conf may name a krb5.conf"
-	case psremote.CauseRefused:
+	case netx.Refused:
 		return "run `winrm quickconfig` on the server (HTTP 5985), or use --https for a 5986 listener"
-	case psremote.CauseNoSuchHost:
+	case netx.NoSuchHost:
 		return "check the FQDN, or map it with --resolve HOST:PORT:ADDR"
-	case psremote.CauseTimeout:
+	case netx.Timeout:
 		return "check that TCP 5985/5986 is open between here and the server; raise --timeout for slow links"
-	case psremote.CauseAccessDenied:
+	case netx.AccessDenied:
 		return "the account needs to be a local Administrator on the server, or a member of Remote Management Users (Windows Server 2012 and later; on 2008 R2, which lacks the group, grant it in WinRM's RootSDDL with `winrm configSDDL default`)"
 	}
 	return ""

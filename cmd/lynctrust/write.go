@@ -278,11 +278,11 @@ func diffGrid(p *change.Plan) grid {
 			if !holds(p.Want[id], e) {
 				mark = "-"
 			}
-			gr.rows = append(gr.rows, []string{s, mark, string(e.Thumbprint), string(e.CAStore)})
+			gr.rows = append(gr.rows, []string{s, mark, e.Thumbprint.String(), string(e.CAStore)})
 		}
 		for _, e := range p.Want[id] {
 			if !holds(before[id], e) {
-				gr.rows = append(gr.rows, []string{s, "+", string(e.Thumbprint), string(e.CAStore)})
+				gr.rows = append(gr.rows, []string{s, "+", e.Thumbprint.String(), string(e.CAStore)})
 			}
 		}
 		switch {
