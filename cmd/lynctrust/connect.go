@@ -84,7 +84,11 @@ func checkServer(what, server string) error {
 
 // connection builds the WinRM connection from the flags.
 func connection(g *globals, c *cli.Context) (psremote.Conn, error) {
-	server := strings.TrimSpace(c.String("server"))
+	return connectionTo(g, c, strings.TrimSpace(c.String("server")))
+}
+
+// connectionTo builds the WinRM connection to server from the other flags.
+func connectionTo(g *globals, c *cli.Context, server string) (psremote.Conn, error) {
 	if server == "" {
 		return psremote.Conn{}, usageErrorf("give the Front End with --server FQDN (or LYNCTRUST_SERVER)")
 	}
