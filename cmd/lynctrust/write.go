@@ -109,7 +109,8 @@ func carryOut(g *globals, ctx context.Context, p *change.Plan, w writeOptions) (
 			return "", err
 		}
 	}
-	return applyPlan(g, ctx, p)
+	shown := (p.Destructive() || len(p.Empties()) > 0 || w.Confirm) && !w.Yes
+	return applyPlan(g, ctx, p, shown)
 }
 
 func emitScript(g *globals, p *change.Plan, file string) error {
@@ -123,6 +124,8 @@ func emitScript(g *globals, p *change.Plan, file string) error {
 	return g.emit(p.Changes, diffGrid(p))
 }
 
+// showDryRun leads with the difference; the script, which is long and the
+// same every time but for the values, comes with --verbose (or --emit-ps1).
 func showDryRun(g *globals, p *change.Plan, w writeOptions) error {
 	script := p.Script
 	if w.RunAsTask {
@@ -135,18 +138,24 @@ func showDryRun(g *globals, p *change.Plan, w writeOptions) error {
 	if g.output == "json" {
 		return g.emit(map[string]any{"dry_run": true, "changes": p.Changes, "script": script})
 	}
-	fmt.Fprintf(g.stdout, "# dry run: the PowerShell lynctrust would run on %s\n%s\n", p.Host(), script)
 	if err := g.renderGrid(diffGrid(p)); err != nil {
 		return err
 	}
-	fmt.Fprintln(g.stdout, "nothing was changed (dry run)")
+	if g.verbose {
+		fmt.Fprintf(g.stdout, "\n# the PowerShell lynctrust would run on %s\n%s\n", p.Host(), script)
+		fmt.Fprintln(g.stdout, "nothing was changed (dry run)")
+		return nil
+	}
+	fmt.Fprintln(g.stdout, "nothing was changed (dry run); --verbose shows the PowerShell, --emit-ps1 FILE writes it")
 	return nil
 }
 
 const nextSteps = "phones pick up the change at their next sign-in; reboot tethered Lync Phone Edition devices (and re-tether them) to be sure"
 
 // applyPlan writes the change and renders what happened.
-func applyPlan(g *globals, ctx context.Context, p *change.Plan) (string, error) {
+// shown says the confirmation showed the difference already: it is not
+// shown twice.
+func applyPlan(g *globals, ctx context.Context, p *change.Plan, shown bool) (string, error) {
 	dir, err := g.state()
 	if err != nil {
 		return "", usageError(err)
@@ -174,8 +183,11 @@ func applyPlan(g *globals, ctx context.Context, p *change.Plan) (string, error) 
 		fmt.Fprintf(g.stderr, "lynctrust: %v\nlynctrust: the change is in place all the same: reading it again verifies it\n", res.Survived)
 		how = "read again from the Central Management Store"
 	}
-	if err := g.emit(map[string]any{"result": "changed", "snapshot": res.Snapshot, "after": res.After}, diffGrid(p),
-		record("done", "verified", how, "snapshot", res.Snapshot, "next", nextSteps)); err != nil {
+	grids := []grid{diffGrid(p), record("done", "verified", how, "snapshot", res.Snapshot, "next", nextSteps)}
+	if shown {
+		grids = grids[1:]
+	}
+	if err := g.emit(map[string]any{"result": "changed", "snapshot": res.Snapshot, "after": res.After}, grids...); err != nil {
 		return statusChanged, err
 	}
 	return statusChanged, journalFailed(res.JournalErr, res.Snapshot)
