@@ -270,7 +270,7 @@ func remoteError(err error) error {
 	case errors.Is(err, lync.ErrNotAdmin), errors.Is(err, lync.ErrNoCMSAccess):
 		return &exitError{code: exitRemote, err: err, hint: "add the account to RTCUniversalServerAdmins (RTCUniversalReadOnlyAdmins is enough for audit), then sign in again"}
 	case errors.Is(err, lync.ErrDoubleHop):
-		return &exitError{code: exitRemote, err: err, hint: "add --run-as-task (the write runs as a one-shot scheduled task under your account), or write the script with --emit-ps1 FILE and run it in the Lync Management Shell on a Front End; in Standard Edition, --server can also name the server that hosts the store; reads work over WinRM"}
+		return &exitError{code: exitRemote, err: err, hint: doubleHopHint}
 	case errors.Is(err, lync.ErrConflict):
 		return &exitError{code: exitRemote, err: err, hint: "nothing was written; run the command again to work from the current list"}
 	case errors.As(err, &se):
@@ -297,3 +297,7 @@ type flags interface {
 	IsSet(name string) bool
 	StringSlice(name string) []string
 }
+
+// doubleHopHint is what to do when the Central Management Store refuses the
+// second hop from a WinRM session.
+const doubleHopHint = "add --run-as-task (the write runs as a one-shot scheduled task under your account), or write the script with --emit-ps1 FILE and run it in the Lync Management Shell on a Front End; in Standard Edition, --server can also name the server that hosts the store; reads work over WinRM"

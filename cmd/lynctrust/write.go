@@ -58,8 +58,11 @@ func planChange(g *globals, ctx context.Context, conn psremote.Conn, parallel in
 	if err != nil {
 		return p, planError(err)
 	}
-	if p.Inventory.Source == "replica" {
+	switch {
+	case p.Inventory.Source == "replica" && req.AsTask:
 		fmt.Fprintln(g.stderr, "lynctrust: read TrustedCACerts from the server's local replica (the Central Management Store refused the second hop); if replication is pending, the compare-and-swap will refuse the change")
+	case p.Inventory.Source == "replica":
+		fmt.Fprintln(g.stderr, "lynctrust: read TrustedCACerts from the server's local replica: the Central Management Store refused the second hop, so the write needs --run-as-task (or --emit-ps1 FILE, run on a Front End)")
 	}
 	return p, nil
 }
@@ -103,6 +106,13 @@ func carryOut(g *globals, ctx context.Context, p *change.Plan, w writeOptions) (
 		return statusWouldChange, emitScript(g, p, w.EmitPS1)
 	case w.DryRun:
 		return statusWouldChange, showDryRun(g, p, w)
+	}
+	if p.Inventory.Source == "replica" && !w.RunAsTask {
+		// The read fell back to the local replica because the Central
+		// Management Store refused the second hop; a write over WinRM
+		// meets the same refusal. Say so before the snapshot.
+		return "refused", &exitError{code: exitRemote, hint: doubleHopHint,
+			err: fmt.Errorf("%s: the Central Management Store refused the second hop from WinRM when lynctrust read it, so a write from here would be refused too; nothing was changed", p.Host())}
 	}
 	if p.Destructive() || len(p.Empties()) > 0 || w.Confirm {
 		if err := confirmPlan(g, p, w); err != nil {
