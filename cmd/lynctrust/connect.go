@@ -114,6 +114,7 @@ func connectionTo(g *globals, c *cli.Context, server string) (psremote.Conn, err
 		return psremote.Conn{}, usageErrorf("give the account with --user DOMAIN\\user (or LYNCTRUST_USER)")
 	}
 	conn.User = user
+	warnBareUser(g, conn.Auth, user)
 	if conn.Auth == "kerberos" {
 		if _, err := psremote.KerberosPrincipal(conn); err != nil {
 			return psremote.Conn{}, usageError(fmt.Errorf("--auth kerberos: %w", err))
@@ -301,3 +302,16 @@ type flags interface {
 // doubleHopHint is what to do when the Central Management Store refuses the
 // second hop from a WinRM session.
 const doubleHopHint = "add --run-as-task (the write runs as a one-shot scheduled task under your account), or write the script with --emit-ps1 FILE and run it in the Lync Management Shell on a Front End; in Standard Edition, --server can also name the server that hosts the store; reads work over WinRM"
+
+// warnBareUser warns about an account with no domain part under NTLM, where
+// lynctrust needs a domain account: most often the shell ate the backslash
+// of an unquoted DOMAIN\user (bash turns CONTOSO\lyncadmin into
+// CONTOSOlyncadmin), and the server answers a bare 401. Basic signs in local
+// accounts, whose bare names are expected.
+func warnBareUser(g *globals, auth, user string) {
+	if auth != "ntlm" || strings.ContainsAny(user, `\@`) {
+		return
+	}
+	fmt.Fprintf(g.stderr, "lynctrust: warning: --user %q has no domain part; the Lync cmdlets need a domain account, DOMAIN\\user or user@domain. "+
+		"If you typed DOMAIN\\user unquoted, the shell dropped the backslash: quote it, --user 'CONTOSO\\lyncadmin' (a local account of the server is .\\NAME)\n", user)
+}
