@@ -18,7 +18,7 @@ import (
 
 func writeFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.BoolFlag{Name: "dry-run", Aliases: []string{"what-if"}, Usage: "print the PowerShell and the difference it would make; change nothing"},
+		&cli.BoolFlag{Name: "dry-run", Aliases: []string{"what-if"}, Usage: "show the difference it would make (with --verbose, the PowerShell too); change nothing"},
 		&cli.StringFlag{Name: "emit-ps1", Usage: "write the script to `FILE` for the Lync Management Shell; change nothing"},
 		&cli.BoolFlag{Name: "run-as-task", Usage: "Enterprise Edition: run the write as a one-shot scheduled task under your account (the SQL back end refuses the second hop from WinRM); the task is removed afterwards"},
 		&cli.BoolFlag{Name: "yes", Usage: "go ahead without asking, where a change is destructive or empties a collection (runbooks; -Confirm:$false)"},
