@@ -74,7 +74,7 @@ func Apply(ctx context.Context, p *Plan, o Options) (*Result, error) {
 		return res, nil
 	}
 	operator := changelog.Operator(p.conn.User)
-	snap := &changelog.Snapshot{Tool: o.Tool, Time: o.Now().UTC(), Operator: operator, Server: p.Server, Command: p.Command, Lists: res.Before}
+	snap := &changelog.Snapshot{Tool: o.Tool, Time: o.Now().UTC(), Operator: operator, Server: p.Server, Command: p.Command, Deployment: Deployment(p.Inventory), Lists: res.Before}
 	path, err := changelog.Save(o.StateDir, snap)
 	if err != nil {
 		return res, fmt.Errorf("%w: %w", ErrNoSnapshot, err)

@@ -2,6 +2,7 @@ package change
 
 import (
 	"context"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -158,7 +159,12 @@ func (p *Plan) planReplace() error {
 // planRollback restores each list of the snapshot that differs now.
 func (p *Plan) planRollback() error {
 	snap := p.Request.Snapshot
-	p.Command = "rollback " + snap.Path
+	// The file's name, not its path: the snapshot of this rollback is
+	// named after its command, and rolling it back must stay possible.
+	p.Command = "rollback " + filepath.Base(snap.Path)
+	if here := Deployment(p.Inventory); !p.Request.AnyDeployment && !sameDeployment(snap.Deployment, here) {
+		return &OtherDeploymentError{Snapshot: snap.Deployment, Here: here}
+	}
 	ids := make([]string, 0, len(snap.Lists))
 	for id := range snap.Lists {
 		ids = append(ids, string(id))

@@ -36,7 +36,7 @@ running by hand in the Lync Server Management Shell; it connects to nothing.
 Exit status: 0 clean; 2 findings (errors or warnings); 3 a server could not be reached.
 
 EXAMPLES:
-   $ lynctrust audit --server fe01.pool01.contoso.com --user CONTOSO\lyncadmin --owa https://mail.contoso.com/owa
+   $ lynctrust audit --server fe01.pool01.contoso.com --user 'CONTOSO\lyncadmin' --owa https://mail.contoso.com/owa
    $ lynctrust audit --emit-ps1 audit.ps1
    lynctrust: wrote audit.ps1; run it in the Lync Server Management Shell on a Front End`,
 		Flags: append(append(append(connFlags(), owaFlags()...), inventoryFlag()),

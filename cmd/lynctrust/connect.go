@@ -85,7 +85,11 @@ func checkServer(what, server string) error {
 
 // connection builds the WinRM connection from the flags.
 func connection(g *globals, c *cli.Context) (psremote.Conn, error) {
-	server := strings.TrimSpace(c.String("server"))
+	return connectionTo(g, c, strings.TrimSpace(c.String("server")))
+}
+
+// connectionTo builds the WinRM connection to server from the other flags.
+func connectionTo(g *globals, c *cli.Context, server string) (psremote.Conn, error) {
 	if server == "" {
 		return psremote.Conn{}, usageErrorf("give the Front End with --server FQDN (or LYNCTRUST_SERVER)")
 	}
@@ -111,6 +115,7 @@ func connection(g *globals, c *cli.Context) (psremote.Conn, error) {
 		return psremote.Conn{}, usageErrorf("give the account with --user DOMAIN\\user (or LYNCTRUST_USER)")
 	}
 	conn.User = user
+	warnBareUser(g, conn.Auth, user)
 	if conn.Auth == "kerberos" {
 		if _, err := psremote.KerberosPrincipal(conn); err != nil {
 			e := &exitError{code: exitUsage, err: fmt.Errorf("--auth kerberos: %w", err)}
@@ -338,7 +343,7 @@ func remoteError(err error) error {
 	case errors.Is(err, lync.ErrNotAdmin), errors.Is(err, lync.ErrNoCMSAccess):
 		return &exitError{code: exitRemote, err: err, hint: "add the account to RTCUniversalServerAdmins (RTCUniversalReadOnlyAdmins is enough for audit), then sign in again"}
 	case errors.Is(err, lync.ErrDoubleHop):
-		return &exitError{code: exitRemote, err: err, hint: "add --run-as-task (the write runs as a one-shot scheduled task under your account), or write the script with --emit-ps1 FILE and run it in the Lync Management Shell on a Front End; in Standard Edition, --server can also name the server that hosts the store; reads work over WinRM"}
+		return &exitError{code: exitRemote, err: err, hint: doubleHopHint}
 	case errors.Is(err, lync.ErrConflict):
 		return &exitError{code: exitRemote, err: err, hint: "nothing was written; run the command again to work from the current list"}
 	case errors.As(err, &se):
@@ -364,4 +369,21 @@ type flags interface {
 	Int(name string) int
 	IsSet(name string) bool
 	StringSlice(name string) []string
+}
+
+// doubleHopHint is what to do when the Central Management Store refuses the
+// second hop from a WinRM session.
+const doubleHopHint = "add --run-as-task (the write runs as a one-shot scheduled task under your account), or write the script with --emit-ps1 FILE and run it in the Lync Management Shell on a Front End; in Standard Edition, --server can also name the server that hosts the store; reads work over WinRM"
+
+// warnBareUser warns about an account with no domain part under NTLM, where
+// lynctrust needs a domain account: most often the shell ate the backslash
+// of an unquoted DOMAIN\user (bash turns CONTOSO\lyncadmin into
+// CONTOSOlyncadmin), and the server answers a bare 401. Basic signs in local
+// accounts, whose bare names are expected.
+func warnBareUser(g *globals, auth, user string) {
+	if auth != "ntlm" || strings.ContainsAny(user, `\@`) {
+		return
+	}
+	fmt.Fprintf(g.stderr, "lynctrust: warning: --user %q has no domain part; the Lync cmdlets need a domain account, DOMAIN\\user or user@domain. "+
+		"If you typed DOMAIN\\user unquoted, the shell dropped the backslash: quote it, --user 'CONTOSO\\lyncadmin' (a local account of the server is .\\NAME)\n", user)
 }
