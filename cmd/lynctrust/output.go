@@ -32,6 +32,7 @@ var plainStyle = func() table.Style {
 // emit writes a report in the chosen output format: v as JSON, or the grids.
 func (g *globals) emit(v any, grids ...grid) error {
 	if g.output == "json" {
+		emptyLists(v)
 		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
 			return fmt.Errorf("encoding JSON: %w", err)
