@@ -82,6 +82,7 @@ type globals struct {
 	log       *slog.Logger
 	now       func() time.Time
 	resolve   resolveMap
+	table     string   // --table: the one table to show
 	stateDir  string   // "" for changelog's default
 	args      []string // the command line, for hints that repeat it
 }
@@ -198,6 +199,7 @@ func globalFlags(env bool) []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", EnvVars: envs("LYNCTRUST_OUTPUT"),
 			Usage: "output format: " + strings.Join(outputFormats, ", ")},
+		&cli.StringFlag{Name: "table", Usage: "show only the table `NAME` (an error lists a command's tables); --output csv writes one table, the command's main one unless this says"},
 		&cli.BoolFlag{Name: "no-color", Usage: "never use colour (also when NO_COLOR is set)"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "debug log on standard error"},
 		&cli.StringFlag{Name: "timeout", Value: "30s", Usage: "time limit for each network operation: a duration such as 30s or 2m, or seconds"},
@@ -324,6 +326,7 @@ func (g *globals) setup(c *cli.Context) error {
 	}
 	g.resolve = m
 	g.stateDir = globalString(c, "state-dir")
+	g.table = strings.ToLower(globalString(c, "table"))
 	if globalBool(c, "verbose") {
 		g.log = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

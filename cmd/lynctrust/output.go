@@ -12,9 +12,13 @@ import (
 // grid is one table of a report: the same rows feed the table, CSV, Markdown
 // and HTML renderings.
 type grid struct {
-	title  string
-	header []string
-	rows   [][]string
+	name string // what --table calls it; "" for a command's only table
+	main bool   // the one --output csv writes when --table does not say
+	// optional grids are left out when they have no rows, unless picked by name.
+	optional bool
+	title    string
+	header   []string
+	rows     [][]string
 }
 
 // plainStyle is what piped table output uses: no borders and no colour, columns
@@ -40,11 +44,19 @@ func (g *globals) emit(v any, grids ...grid) error {
 		_, err = fmt.Fprintf(g.stdout, "%s\n", b)
 		return err
 	}
+	grids, err := g.pickTables(grids)
+	if err != nil {
+		return err
+	}
 	if g.output == "html" {
 		fmt.Fprint(g.stdout, htmlHead)
 	}
-	for i, gr := range grids {
-		if i > 0 && (g.output == "table" || g.output == "markdown") {
+	shown := 0
+	for _, gr := range grids {
+		if gr.optional && len(gr.rows) == 0 && g.table == "" {
+			continue
+		}
+		if shown++; shown > 1 && (g.output == "table" || g.output == "markdown") {
 			fmt.Fprintln(g.stdout)
 		}
 		if err := g.renderGrid(gr); err != nil {
@@ -55,6 +67,56 @@ func (g *globals) emit(v any, grids ...grid) error {
 		fmt.Fprintf(g.stdout, "<p class=\"generated\">lynctrust %s, %s</p>\n</body>\n</html>\n", version, g.now().UTC().Format("2006-01-02 15:04 UTC"))
 	}
 	return nil
+}
+
+// pickTables keeps the tables that the output shows: with --table NAME, that
+// one; in CSV, which holds one table so that Import-Csv and spreadsheets can
+// read it, the command's main one. Tables of one name (one per OWA URL, say)
+// are written as one, with a first column that says which each row is from.
+func (g *globals) pickTables(grids []grid) ([]grid, error) {
+	name := g.table
+	if name == "" && g.output != "csv" || len(grids) == 0 {
+		return grids, nil
+	}
+	if name == "" {
+		name = grids[0].name
+		for _, gr := range grids {
+			if gr.main {
+				name = gr.name
+				break
+			}
+		}
+	}
+	var picked []grid
+	var names []string
+	for _, gr := range grids {
+		if gr.name == name || name == "main" && gr.name == "" {
+			picked = append(picked, gr)
+		}
+		if n := tableName(gr); !contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	if len(picked) == 0 {
+		return nil, usageErrorf("--table %q: this command's tables are %s", name, strings.Join(names, ", "))
+	}
+	if len(picked) == 1 {
+		return picked, nil
+	}
+	one := grid{name: name, title: picked[0].title, header: append([]string{"table"}, picked[0].header...)}
+	for _, gr := range picked {
+		for _, r := range gr.rows {
+			one.rows = append(one.rows, append([]string{gr.title}, r...))
+		}
+	}
+	return []grid{one}, nil
+}
+
+func tableName(gr grid) string {
+	if gr.name == "" {
+		return "main"
+	}
+	return gr.name
 }
 
 // htmlHead makes the HTML output a page a change board can open: every
@@ -149,6 +211,12 @@ func trimLines(s string) string {
 
 func htmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
+}
+
+// named gives a grid the name --table knows it by.
+func named(name string, gr grid) grid {
+	gr.name = name
+	return gr
 }
 
 // record renders one object as a two-column grid for people.

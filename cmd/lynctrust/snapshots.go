@@ -26,7 +26,7 @@ func snapshotsCommand(g *globals) *cli.Command {
 			if err != nil {
 				return err
 			}
-			gr := grid{header: []string{"time", "server", "command", "collections", "file"}}
+			gr := grid{name: "snapshots", header: []string{"time", "server", "command", "collections", "file"}}
 			for _, s := range snaps {
 				var ids []string
 				for id, list := range s.Lists {
@@ -58,7 +58,7 @@ func journalCommand(g *globals) *cli.Command {
 			for _, t := range torn {
 				fmt.Fprintf(g.stderr, "lynctrust: warning: %v: skipped (a write cut short, or an edit); the other entries are shown\n", t)
 			}
-			gr := grid{header: []string{"time", "operator", "server", "command", "result", "after"}}
+			gr := grid{name: "journal", header: []string{"time", "operator", "server", "command", "result", "after"}}
 			for _, e := range entries {
 				var after []string
 				for id, list := range e.After {

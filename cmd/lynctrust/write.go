@@ -175,7 +175,7 @@ func applyPlan(g *globals, ctx context.Context, p *change.Plan) (string, error) 
 		how = "read again from the Central Management Store"
 	}
 	if err := g.emit(map[string]any{"result": "changed", "snapshot": res.Snapshot, "after": res.After}, diffGrid(p),
-		record("done", "verified", how, "snapshot", res.Snapshot, "next", nextSteps)); err != nil {
+		named("done", record("done", "verified", how, "snapshot", res.Snapshot, "next", nextSteps))); err != nil {
 		return statusChanged, err
 	}
 	return statusChanged, journalFailed(res.JournalErr, res.Snapshot)
@@ -269,7 +269,7 @@ func (g *globals) confirm(prompt string) (bool, error) {
 
 // diffGrid is the difference a plan makes, collection by collection.
 func diffGrid(p *change.Plan) grid {
-	gr := grid{title: "the difference", header: []string{"collection", "", "thumbprint", "CA store"}}
+	gr := grid{name: "difference", main: true, title: "the difference", header: []string{"collection", "", "thumbprint", "CA store"}}
 	before := p.Before()
 	for _, id := range sortedIdentities(p.Want) {
 		s := string(id)
