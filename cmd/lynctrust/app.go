@@ -83,6 +83,7 @@ type globals struct {
 	now       func() time.Time
 	resolve   resolveMap
 	table     string   // --table: the one table to show
+	width     int      // tables fit this many columns; 0: as wide as they are
 	stateDir  string   // "" for changelog's default
 	args      []string // the command line, for hints that repeat it
 }
@@ -200,6 +201,7 @@ func globalFlags(env bool) []cli.Flag {
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", EnvVars: envs("LYNCTRUST_OUTPUT"),
 			Usage: "output format: " + strings.Join(outputFormats, ", ")},
 		&cli.StringFlag{Name: "table", Usage: "show only the table `NAME` (an error lists a command's tables); --output csv writes one table, the command's main one unless this says"},
+		&cli.IntFlag{Name: "width", Usage: "fit tables to `N` columns, wrapping at spaces (default: the terminal's width, or COLUMNS; piped output is not wrapped)"},
 		&cli.BoolFlag{Name: "no-color", Usage: "never use colour (also when NO_COLOR is set)"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "debug log on standard error"},
 		&cli.StringFlag{Name: "timeout", Value: "30s", Usage: "time limit for each network operation: a duration such as 30s or 2m, or seconds"},
@@ -313,8 +315,15 @@ func (g *globals) setup(c *cli.Context) error {
 	}
 	if f, ok := g.stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		g.terminal = true
+		g.width = terminalWidth(int(f.Fd()))
 	}
-	g.color = g.terminal && !globalBool(c, "no-color") && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+	if w := globalInt(c, "width"); w < 0 {
+		return usageErrorf("--width %d: want a number of columns, or 0 for no wrapping", w)
+	} else if setter(c, "width").IsSet("width") {
+		g.width = w
+	}
+	g.color = !globalBool(c, "no-color") && os.Getenv("NO_COLOR") == "" &&
+		(g.terminal && os.Getenv("TERM") != "dumb" || forceColor())
 	t, err := parseTimeout(globalString(c, "timeout"))
 	if err != nil {
 		return usageError(err)
@@ -357,8 +366,28 @@ func onCommandLine(args []string, name string) bool {
 	return false
 }
 
-func globalString(c *cli.Context, name string) string  { return setter(c, name).String(name) }
-func globalBool(c *cli.Context, name string) bool      { return setter(c, name).Bool(name) }
+func globalString(c *cli.Context, name string) string { return setter(c, name).String(name) }
+func globalBool(c *cli.Context, name string) bool     { return setter(c, name).Bool(name) }
+func globalInt(c *cli.Context, name string) int       { return setter(c, name).Int(name) }
+
+// terminalWidth is the width tables fit on a terminal: COLUMNS when set
+// (as shells export it), else the terminal's own.
+func terminalWidth(fd int) int {
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	if w, _, err := term.GetSize(fd); err == nil && w > 0 {
+		return w
+	}
+	return 80
+}
+
+// forceColor is CLICOLOR_FORCE (set and not 0): colour even when output is
+// piped, for a pager that shows it (less -R).
+func forceColor() bool {
+	v := os.Getenv("CLICOLOR_FORCE")
+	return v != "" && v != "0"
+}
 func globalSlice(c *cli.Context, name string) []string { return setter(c, name).StringSlice(name) }
 
 // parseTimeout takes a Go duration (30s, 2m) or a number of seconds.

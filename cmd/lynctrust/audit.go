@@ -183,7 +183,7 @@ func auditGrids(r *lync.AuditReport) []grid {
 }
 
 func findingsGrid(title string, fs []trust.Finding) grid {
-	g := grid{name: "findings", main: true, title: title, header: []string{"severity", "finding", "fix"}}
+	g := grid{name: "findings", main: true, fold: 1, title: title, header: []string{"severity", "finding", "fix"}}
 	for _, f := range fs {
 		g.rows = append(g.rows, []string{string(f.Severity), f.Message, f.Fix})
 	}

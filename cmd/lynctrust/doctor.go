@@ -98,7 +98,7 @@ func runDoctor(g *globals, ctx context.Context, conn *psremote.Conn, o doctorOpt
 }
 
 func doctorGrid(rep *doctor.Report) grid {
-	gr := grid{name: "checks", header: []string{"#", "check", "status", "evidence", "fix"}}
+	gr := grid{name: "checks", fold: 3, header: []string{"#", "check", "status", "evidence", "fix"}}
 	for _, ch := range rep.Checks {
 		gr.rows = append(gr.rows, []string{strconv.Itoa(ch.ID), ch.Name, string(ch.Status), strings.Join(ch.Evidence, "\n"), ch.Fix})
 	}

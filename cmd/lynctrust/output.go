@@ -16,9 +16,12 @@ type grid struct {
 	main bool   // the one --output csv writes when --table does not say
 	// optional grids are left out when they have no rows, unless picked by name.
 	optional bool
-	title    string
-	header   []string
-	rows     [][]string
+	// fold, when not 0, is the first column of free text: in a table too wide
+	// for the terminal, those columns go under their row (renderBlocks).
+	fold   int
+	title  string
+	header []string
+	rows   [][]string
 }
 
 // plainStyle is what piped table output uses: no borders and no colour, columns
@@ -147,6 +150,15 @@ func (g *globals) renderGrid(gr grid) error {
 	// PowerShell's errors): no control character of theirs reaches the
 	// terminal, whatever the format.
 	gr.title = escapeControls(gr.title)
+	gr.header = escapeAll(gr.header)
+	rows := make([][]string, len(gr.rows))
+	for i, r := range gr.rows {
+		rows[i] = escapeAll(r)
+	}
+	gr.rows = rows
+	if g.output == "table" {
+		return g.renderText(gr)
+	}
 	t := table.NewWriter()
 	if gr.header != nil {
 		t.AppendHeader(toRow(gr.header))
@@ -168,26 +180,60 @@ func (g *globals) renderGrid(gr grid) error {
 			fmt.Fprintf(g.stdout, "<h3>%s</h3>\n", htmlEscape(gr.title))
 		}
 		out = severityClasses(t.RenderHTML())
-	default:
-		if gr.title != "" {
-			t.SetTitle(gr.title)
+	}
+	_, err := fmt.Fprintln(g.stdout, out)
+	return err
+}
+
+// renderText draws a grid for people: boxed and coloured on a terminal,
+// plain columns when piped, fitted to g.width when there is one.
+func (g *globals) renderText(gr grid) error {
+	build := func() table.Writer {
+		t := table.NewWriter()
+		if gr.header != nil {
+			t.AppendHeader(toRow(gr.header))
+		}
+		for _, r := range gr.rows {
+			painted := make([]string, len(r))
+			for i, c := range r {
+				painted[i] = c
+				if i < len(gr.header) {
+					painted[i] = g.paint(gr.header[i], c)
+				}
+			}
+			t.AppendRow(toRow(painted))
 		}
 		if g.terminal {
 			t.SetStyle(table.StyleLight)
+			if gr.title != "" {
+				t.SetTitle(gr.title)
+			}
 			if !g.color {
 				t.Style().Color = table.ColorOptions{}
 			}
 		} else {
 			t.SetStyle(plainStyle)
-			if gr.title != "" {
-				fmt.Fprintln(g.stdout, gr.title)
-				t.SetTitle("")
-			}
 		}
+		return t
+	}
+	t := build()
+	out := t.Render()
+	if w := widest(out); g.width > 0 && w > g.width {
+		if gr.fold > 0 && gr.header != nil {
+			_, err := fmt.Fprintln(g.stdout, g.renderBlocks(gr))
+			return err
+		}
+		t = build()
+		fitColumns(t, gr, w, g.width)
 		out = t.Render()
-		if !g.terminal {
-			out = trimLines(out)
+	}
+	if !g.terminal {
+		if gr.title != "" && g.width > 0 {
+			fmt.Fprintln(g.stdout, wrapSpaces(gr.title, g.width))
+		} else if gr.title != "" {
+			fmt.Fprintln(g.stdout, gr.title)
 		}
+		out = trimLines(out)
 	}
 	_, err := fmt.Fprintln(g.stdout, out)
 	return err
@@ -196,9 +242,17 @@ func (g *globals) renderGrid(gr grid) error {
 func toRow(cells []string) table.Row {
 	r := make(table.Row, len(cells))
 	for i, c := range cells {
-		r[i] = escapeControls(c)
+		r[i] = c
 	}
 	return r
+}
+
+func escapeAll(cells []string) []string {
+	out := make([]string, len(cells))
+	for i, c := range cells {
+		out[i] = escapeControls(c)
+	}
+	return out
 }
 
 func trimLines(s string) string {

@@ -363,7 +363,7 @@ func resolveGrids(g *globals, out resolveOutput) []grid {
 			}
 			grids = append(grids, pg)
 		}
-		fg := grid{name: "findings", main: true, title: "findings for " + r.Target, header: []string{"severity", "where", "finding", "fix"}}
+		fg := grid{name: "findings", main: true, fold: 2, title: "findings for " + r.Target, header: []string{"severity", "where", "finding", "fix"}}
 		for _, f := range r.Findings {
 			fg.rows = append(fg.rows, []string{string(f.Severity), "chain", f.Message, f.Fix})
 		}
