@@ -84,6 +84,8 @@ type globals struct {
 	resolve   resolveMap
 	table     string   // --table: the one table to show
 	width     int      // tables fit this many columns; 0: as wide as they are
+	page      *page    // what the HTML report says above the tables
+	user      string   // the account a change signs in with, for the report
 	stateDir  string   // "" for changelog's default
 	args      []string // the command line, for hints that repeat it
 }

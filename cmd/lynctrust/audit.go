@@ -137,6 +137,7 @@ func runAudit(g *globals, ctx context.Context, conn psremote.Conn, o auditOption
 	if err != nil {
 		return remoteError(err)
 	}
+	g.page = auditPage(conn, o, rep, r)
 	if err := g.emit(r, auditGrids(r)...); err != nil {
 		return err
 	}
@@ -144,6 +145,23 @@ func runAudit(g *globals, ctx context.Context, conn psremote.Conn, o auditOption
 		return silent(exitFindings)
 	}
 	return nil
+}
+
+// auditPage is the top of the HTML report: the verdict and what was read.
+func auditPage(conn psremote.Conn, o auditOptions, rep *trust.Report, r *lync.AuditReport) *page {
+	p := &page{user: conn.User}
+	p.verdict, p.level = findingsVerdict(r.Findings)
+	var pools []lync.Pool
+	for _, pg := range r.Pools {
+		pools = append(pools, lync.Pool{FQDN: pg.Pool, Site: pg.Site})
+	}
+	p.fact("deployment", deployment(pools))
+	p.fact("server", r.Server)
+	p.fact("product", product(r.Module, r.PSVersion))
+	if o.OWA != "" {
+		p.exchangeRoot(o.OWA, rep)
+	}
+	return p
 }
 
 func auditGrids(r *lync.AuditReport) []grid {

@@ -53,6 +53,7 @@ func (g *globals) emit(v any, grids ...grid) error {
 	}
 	if g.output == "html" {
 		fmt.Fprint(g.stdout, htmlHead)
+		g.writeHeader()
 	}
 	shown := 0
 	for _, gr := range grids {
@@ -67,7 +68,8 @@ func (g *globals) emit(v any, grids ...grid) error {
 		}
 	}
 	if g.output == "html" {
-		fmt.Fprintf(g.stdout, "<p class=\"generated\">lynctrust %s, %s</p>\n</body>\n</html>\n", version, g.now().UTC().Format("2006-01-02 15:04 UTC"))
+		g.writeBlocks()
+		fmt.Fprintf(g.stdout, "<p class=\"generated\">lynctrust %s, %s</p>\n</body>\n</html>\n", htmlEscape(versionString()), g.now().Format("2006-01-02 15:04 MST (UTC-07:00)"))
 	}
 	return nil
 }
@@ -138,6 +140,17 @@ th { background: #eee; }
 td.error { background: #f8d7da; font-weight: bold; }
 td.warning { background: #fff3cd; }
 td.info { background: #d1ecf1; }
+td.fail { background: #f8d7da; font-weight: bold; color: #721c24; }
+td.warn { background: #fff3cd; }
+td.pass { background: #d4edda; color: #155724; }
+td.skip { color: #777; }
+.verdict { font-size: 1.3em; font-weight: bold; padding: 0.6em 1em; border-radius: 4px; }
+.verdict.pass { background: #d4edda; color: #155724; border: 1px solid #9fd3ab; }
+.verdict.warning { background: #fff3cd; color: #6b4e00; border: 1px solid #f0d77a; }
+.verdict.error { background: #f8d7da; color: #721c24; border: 1px solid #e3a1a8; }
+table.facts th { background: none; border: none; text-align: right; font-weight: normal; color: #555; white-space: nowrap; }
+table.facts td { border: none; font-family: Consolas, Menlo, monospace; }
+pre { background: #f6f8fa; border: 1px solid #ddd; padding: 0.8em; font-size: 0.85em; white-space: pre-wrap; }
 .generated { color: #777; font-size: 0.85em; margin-top: 2em; }
 </style>
 </head>
@@ -287,7 +300,7 @@ func record(title string, kv ...string) grid {
 
 // severityClasses marks the severity cells of findings so the page colours them.
 func severityClasses(html string) string {
-	for _, sev := range []string{"error", "warning", "info"} {
+	for _, sev := range []string{"error", "warning", "info", "fail", "warn", "pass", "skip"} {
 		html = strings.ReplaceAll(html, "<td>"+sev+"</td>", `<td class="`+sev+`">`+sev+"</td>")
 	}
 	return html

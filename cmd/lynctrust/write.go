@@ -54,6 +54,7 @@ const (
 func planChange(g *globals, ctx context.Context, conn psremote.Conn, parallel int, req change.Request) (*change.Plan, error) {
 	ctx, cancel := context.WithTimeout(ctx, g.timeout*4)
 	defer cancel()
+	g.user = conn.User
 	p, err := change.NewPlan(ctx, change.Target{Conn: conn, Parallel: parallel}, req)
 	if err != nil {
 		return p, planError(err)
@@ -135,6 +136,10 @@ func showDryRun(g *globals, p *change.Plan, w writeOptions) error {
 	if g.output == "json" {
 		return g.emit(map[string]any{"dry_run": true, "changes": p.Changes, "script": script})
 	}
+	if g.output == "html" {
+		g.page = changePage(p, g.user, "DRY RUN: nothing was changed; this is what "+strings.Fields(p.Command)[0]+" would do", "warning", script)
+		return g.emit(nil, diffGrid(p), beforeAfterGrid(p.Before(), p.Want))
+	}
 	fmt.Fprintf(g.stdout, "# dry run: the PowerShell lynctrust would run on %s\n%s\n", p.Host(), script)
 	if err := g.renderGrid(diffGrid(p)); err != nil {
 		return err
@@ -174,7 +179,11 @@ func applyPlan(g *globals, ctx context.Context, p *change.Plan) (string, error) 
 		fmt.Fprintf(g.stderr, "lynctrust: %v\nlynctrust: the change is in place all the same: reading it again verifies it\n", res.Survived)
 		how = "read again from the Central Management Store"
 	}
-	if err := g.emit(map[string]any{"result": "changed", "snapshot": res.Snapshot, "after": res.After}, diffGrid(p),
+	g.page = changePage(p, g.user, "CHANGED and verified: "+p.Command+" on "+p.Host(), "pass", p.Script)
+	g.page.fact("snapshot", res.Snapshot)
+	g.page.fact("verified", how)
+	g.page.fact("to undo it", rollbackLine(p.Host(), res.Snapshot))
+	if err := g.emit(map[string]any{"result": "changed", "snapshot": res.Snapshot, "after": res.After}, diffGrid(p), beforeAfterGrid(p.Before(), res.After),
 		named("done", record("done", "verified", how, "snapshot", res.Snapshot, "next", nextSteps))); err != nil {
 		return statusChanged, err
 	}
@@ -293,6 +302,40 @@ func diffGrid(p *change.Plan) grid {
 		}
 	}
 	return gr
+}
+
+// changePage is the top of a change's HTML report: the verdict, the
+// server, and the exact PowerShell.
+func changePage(p *change.Plan, user, verdict, level, script string) *page {
+	pg := &page{verdict: verdict, level: level, user: user}
+	if p.Inventory != nil {
+		pg.fact("deployment", deployment(p.Inventory.Pools))
+		pg.fact("product", product(p.Inventory.Module, p.Inventory.PSVersion))
+	}
+	pg.fact("server", p.Host())
+	pg.fact("change", p.Command)
+	pg.block("the PowerShell that "+map[bool]string{true: "would run", false: "ran"}[level == "warning"]+" on "+p.Host(), script)
+	return pg
+}
+
+// beforeAfterGrid shows each collection's list before and after.
+func beforeAfterGrid(before, after map[lync.Identity][]lync.Entry) grid {
+	gr := grid{name: "before-after", title: "before and after", header: []string{"collection", "before", "after"}}
+	for _, id := range sortedIdentities(after) {
+		gr.rows = append(gr.rows, []string{string(id), entryLines(before[id]), entryLines(after[id])})
+	}
+	return gr
+}
+
+func entryLines(list []lync.Entry) string {
+	if len(list) == 0 {
+		return "(none)"
+	}
+	var s []string
+	for _, e := range list {
+		s = append(s, e.String())
+	}
+	return strings.Join(s, "\n")
 }
 
 func holds(list []lync.Entry, e lync.Entry) bool {
