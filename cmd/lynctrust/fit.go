@@ -38,10 +38,14 @@ func wrapSpaces(s string, n int) string {
 	return strings.Join(out, "\n")
 }
 
-// hanging wraps each line of s to n columns, its continuation lines
-// indented two more than pad so that one item reads apart from the next.
+// hanging wraps each line of s to n columns; when s holds several (the
+// doctor's evidence), their continuation lines are indented two more than
+// pad so that one item reads apart from the next.
 func hanging(s string, n int, pad string) string {
 	lines := strings.Split(s, "\n")
+	if len(lines) == 1 {
+		return strings.ReplaceAll(wrapSpaces(s, n), "\n", "\n"+pad)
+	}
 	for i, l := range lines {
 		lines[i] = strings.ReplaceAll(wrapSpaces(l, n-2), "\n", "\n"+pad+"  ")
 	}
