@@ -2,7 +2,6 @@ package change_test
 
 import (
 	"context"
-	"net"
 	"os"
 	"strings"
 	"testing"
@@ -21,22 +20,7 @@ func startLab(t *testing.T) (*lab.Lab, change.Target) {
 		t.Fatal(err)
 	}
 	t.Cleanup(l.Close)
-	m := map[string]string{}
-	for _, r := range l.Info.Resolve {
-		p := strings.SplitN(r, ":", 3)
-		to := p[2]
-		if _, _, err := net.SplitHostPort(to); err != nil {
-			to = net.JoinHostPort(to, p[1])
-		}
-		m[p[0]+":"+p[1]] = to
-	}
-	d := &net.Dialer{}
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if to, ok := m[addr]; ok {
-			addr = to
-		}
-		return d.DialContext(ctx, network, addr)
-	}
+	dial := l.Dial()
 	u, p := l.Account("lyncadmin")
 	return l, change.Target{Conn: psremote.Conn{Server: l.Info.Servers[0].FQDN, User: u, Password: p, Dial: dial}, Parallel: 4}
 }

@@ -24,24 +24,7 @@ func startLab(t *testing.T, opts lab.Options) *lab.Lab {
 }
 
 // labDial applies the lab's HOST:PORT:ADDR:PORT mappings.
-func labDial(l *lab.Lab) psremote.DialFunc {
-	m := map[string]string{}
-	for _, r := range l.Info.Resolve {
-		p := strings.SplitN(r, ":", 3)
-		to := p[2]
-		if _, _, err := net.SplitHostPort(to); err != nil {
-			to = net.JoinHostPort(to, p[1])
-		}
-		m[p[0]+":"+p[1]] = to
-	}
-	d := &net.Dialer{}
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if to, ok := m[addr]; ok {
-			addr = to
-		}
-		return d.DialContext(ctx, network, addr)
-	}
-}
+func labDial(l *lab.Lab) psremote.DialFunc { return l.Dial() }
 
 func conn(l *lab.Lab, server, user string) psremote.Conn {
 	u, p := l.Account(user)

@@ -137,6 +137,7 @@ func runAudit(g *globals, ctx context.Context, conn psremote.Conn, o auditOption
 	if err != nil {
 		return remoteError(err)
 	}
+	g.page = auditPage(conn, o, rep, r)
 	if err := g.emit(r, auditGrids(r)...); err != nil {
 		return err
 	}
@@ -146,8 +147,25 @@ func runAudit(g *globals, ctx context.Context, conn psremote.Conn, o auditOption
 	return nil
 }
 
+// auditPage is the top of the HTML report: the verdict and what was read.
+func auditPage(conn psremote.Conn, o auditOptions, rep *trust.Report, r *lync.AuditReport) *page {
+	p := &page{user: conn.User}
+	p.verdict, p.level = findingsVerdict(r.Findings)
+	var pools []lync.Pool
+	for _, pg := range r.Pools {
+		pools = append(pools, lync.Pool{FQDN: pg.Pool, Site: pg.Site})
+	}
+	p.fact("deployment", deployment(pools))
+	p.fact("server", r.Server)
+	p.fact("product", product(r.Module, r.PSVersion))
+	if o.OWA != "" {
+		p.exchangeRoot(o.OWA, rep)
+	}
+	return p
+}
+
 func auditGrids(r *lync.AuditReport) []grid {
-	cfg := grid{title: fmt.Sprintf("Web Services configuration on %s (%s module, PowerShell %d, read from the local replica)", r.Server, r.Module, r.PSVersion),
+	cfg := grid{name: "collections", title: fmt.Sprintf("Web Services configuration on %s (%s module, PowerShell %d, read from the local replica)", r.Server, r.Module, r.PSVersion),
 		header: []string{"collection", "trusted CA certificates", "InferCertChainFromSSL", "UseCertificateAuth", "UsePinAuth"}}
 	for _, c := range r.Configs {
 		var ts []string
@@ -160,7 +178,7 @@ func auditGrids(r *lync.AuditReport) []grid {
 		}
 		cfg.rows = append(cfg.rows, []string{string(c.Identity), list, strconv.FormatBool(c.InferCertChainFromSSL), strconv.FormatBool(c.UseCertificateAuth), strconv.FormatBool(c.UsePinAuth)})
 	}
-	pools := grid{title: "pools and the collection that governs them", header: []string{"pool", "site", "governed by", "web servers", "trusts Exchange root"}}
+	pools := grid{name: "pools", title: "pools and the collection that governs them", header: []string{"pool", "site", "governed by", "web servers", "trusts Exchange root"}}
 	for _, p := range r.Pools {
 		trusts := ""
 		if p.HasOWARoot != nil {
@@ -168,7 +186,7 @@ func auditGrids(r *lync.AuditReport) []grid {
 		}
 		pools.rows = append(pools.rows, []string{p.Pool, p.Site, string(p.Governing), strings.Join(p.Servers, "\n"), trusts})
 	}
-	stores := grid{title: "trusted certificates in each web server's LocalMachine store", header: []string{"server", "thumbprint", "store", "present", "subject", "expires", "signature"}}
+	stores := grid{name: "stores", title: "trusted certificates in each web server's LocalMachine store", header: []string{"server", "thumbprint", "store", "present", "subject", "expires", "signature"}}
 	for _, s := range r.Stores {
 		if s.Error != "" {
 			stores.rows = append(stores.rows, []string{s.Server, "", "", "unknown", s.Error, "", ""})
@@ -178,16 +196,12 @@ func auditGrids(r *lync.AuditReport) []grid {
 			stores.rows = append(stores.rows, []string{s.Server, cs.Entry.Thumbprint.String(), cs.Entry.CAStore.CertStore(), yesNo(cs.Present), cs.Subject, cs.NotAfter, cs.Algorithm})
 		}
 	}
-	grids := []grid{cfg, pools}
-	if len(stores.rows) > 0 {
-		grids = append(grids, stores)
-	}
-	grids = append(grids, findingsGrid("findings", r.Findings))
-	return grids
+	stores.optional = true
+	return []grid{cfg, pools, stores, findingsGrid("findings", r.Findings)}
 }
 
 func findingsGrid(title string, fs []trust.Finding) grid {
-	g := grid{title: title, header: []string{"severity", "finding", "fix"}}
+	g := grid{name: "findings", main: true, fold: 1, title: title, header: []string{"severity", "finding", "fix"}}
 	for _, f := range fs {
 		g.rows = append(g.rows, []string{string(f.Severity), f.Message, f.Fix})
 	}

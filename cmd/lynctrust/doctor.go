@@ -88,6 +88,7 @@ func runDoctor(g *globals, ctx context.Context, conn *psremote.Conn, o doctorOpt
 	ctx, cancel := context.WithTimeout(ctx, g.timeout*4)
 	defer cancel()
 	rep := doctor.Run(ctx, opts)
+	g.page = doctorPage(conn, o, rep)
 	if err := g.emit(rep, doctorGrid(rep)); err != nil {
 		return err
 	}
@@ -97,8 +98,39 @@ func runDoctor(g *globals, ctx context.Context, conn *psremote.Conn, o doctorOpt
 	return nil
 }
 
+// doctorPage is the top of the HTML report: the verdict and what was checked.
+func doctorPage(conn *psremote.Conn, o doctorOptions, rep *doctor.Report) *page {
+	p := &page{verdict: "PASS: every check passed", level: "pass"}
+	var failed, warned []string
+	for _, ch := range rep.Checks {
+		switch ch.Status {
+		case doctor.Fail:
+			failed = append(failed, "#"+strconv.Itoa(ch.ID)+" "+ch.Name)
+		case doctor.Warn:
+			warned = append(warned, "#"+strconv.Itoa(ch.ID)+" "+ch.Name)
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		p.verdict, p.level = "FAIL: "+strings.Join(failed, "; "), "error"
+	case len(warned) > 0:
+		p.verdict, p.level = "WARNINGS: "+strings.Join(warned, "; "), "warning"
+	}
+	if conn != nil {
+		p.user = conn.User
+		p.fact("server", conn.Server)
+	}
+	p.fact("pool", o.Pool)
+	p.fact("OWA URL checked", o.OWA)
+	p.fact("EWS URL checked", o.EWS)
+	if o.Autodiscover != "" {
+		p.fact("autodiscover checked", "https://autodiscover."+o.Autodiscover+"/")
+	}
+	return p
+}
+
 func doctorGrid(rep *doctor.Report) grid {
-	gr := grid{header: []string{"#", "check", "status", "evidence", "fix"}}
+	gr := grid{name: "checks", fold: 3, header: []string{"#", "check", "status", "evidence", "fix"}}
 	for _, ch := range rep.Checks {
 		gr.rows = append(gr.rows, []string{strconv.Itoa(ch.ID), ch.Name, string(ch.Status), strings.Join(ch.Evidence, "\n"), ch.Fix})
 	}

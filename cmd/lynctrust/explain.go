@@ -143,7 +143,7 @@ func runExplainError(g *globals, c *cli.Context) error {
 	}
 	var grids []grid
 	for _, m := range matches {
-		gr := grid{title: fmt.Sprintf("%q (%s; %s)", m.Message, m.Where, m.Source), header: []string{"#", "likely cause", "how to check"}}
+		gr := grid{name: "causes", title: fmt.Sprintf("%q (%s; %s)", m.Message, m.Where, m.Source), header: []string{"#", "likely cause", "how to check"}}
 		for i, cause := range m.Causes {
 			gr.rows = append(gr.rows, []string{strconv.Itoa(i + 1), cause.Cause, cause.Check})
 		}

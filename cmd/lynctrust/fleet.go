@@ -164,7 +164,7 @@ func renderFleet(g *globals, command string, results []deploymentResult) error {
 	for _, r := range results {
 		rep.ExitCode = worse(rep.ExitCode, r.ExitCode)
 	}
-	gr := grid{title: fmt.Sprintf("%s on %d deployment(s)", command, len(results)), header: []string{"deployment", "server", "status", "exit", "seconds", "error"}}
+	gr := grid{name: "deployments", title: fmt.Sprintf("%s on %d deployment(s)", command, len(results)), header: []string{"deployment", "server", "status", "exit", "seconds", "error"}}
 	sorted := append([]deploymentResult(nil), results...)
 	sort.SliceStable(sorted, func(a, b int) bool { return sorted[a].ExitCode > sorted[b].ExitCode })
 	for _, r := range sorted {

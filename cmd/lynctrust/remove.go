@@ -45,20 +45,7 @@ func removeAction(g *globals, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	conn, err := connection(g, c)
-	if err != nil {
-		return err
-	}
-	p, err := planChange(g, c.Context, conn, o.Parallel, req)
-	if err != nil {
-		return err
-	}
-	if p.Empty() {
-		fmt.Fprintf(g.stdout, "nothing to do: no collection trusts %s\n", req.Entry.Thumbprint)
-		return nil
-	}
-	_, err = carryOut(g, c.Context, p, o.Write)
-	return err
+	return planAndCarryOut(g, c, o.Parallel, req, o.Write, fmt.Sprintf("nothing to do: no collection trusts %s", req.Entry.Thumbprint))
 }
 
 func (o removeOptions) request() (change.Request, error) {

@@ -53,16 +53,7 @@ func replaceAction(g *globals, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	conn, err := connection(g, c)
-	if err != nil {
-		return err
-	}
-	p, err := planChange(g, c.Context, conn, o.Parallel, req)
-	if err != nil {
-		return err
-	}
-	_, err = carryOut(g, c.Context, p, o.Write)
-	return err
+	return planAndCarryOut(g, c, o.Parallel, req, o.Write, "")
 }
 
 // request refuses a new list that came out empty by accident (a runbook

@@ -331,11 +331,11 @@ func resolveGrids(g *globals, out resolveOutput) []grid {
 	var grids []grid
 	for _, res := range out.Results {
 		if res.Report == nil {
-			grids = append(grids, record(res.Target, "kind", res.Kind, "error", res.Error))
+			grids = append(grids, named("errors", record(res.Target, "kind", res.Kind, "error", res.Error)))
 			continue
 		}
 		r := res.Report
-		sent := grid{title: fmt.Sprintf("%s (%s): chain as sent by %s, %d certificate(s)", r.Target, res.Kind, r.Address, len(r.Sent)),
+		sent := grid{name: "chain", title: fmt.Sprintf("%s (%s): chain as sent by %s, %d certificate(s)", r.Target, res.Kind, r.Address, len(r.Sent)),
 			header: []string{"#", "subject", "issuer", "signature", "valid until", "thumbprint"}}
 		for i, ci := range r.Sent {
 			sent.rows = append(sent.rows, []string{strconv.Itoa(i + 1), ci.Subject, ci.Issuer, ci.SignatureAlgorithm.Name, short(ci.NotAfter), ci.Thumbprint})
@@ -356,14 +356,14 @@ func resolveGrids(g *globals, out resolveOutput) []grid {
 			if p.RootThumbprint != "" {
 				title += ", root thumbprint " + p.RootThumbprint
 			}
-			pg := grid{title: title, header: []string{"#", "subject", "provenance", "signature", "check", "valid until", "key"}}
+			pg := grid{name: "paths", title: title, header: []string{"#", "subject", "provenance", "signature", "check", "valid until", "key"}}
 			for j, ci := range p.Certificates {
 				prov := provenance(ci)
 				pg.rows = append(pg.rows, []string{strconv.Itoa(j + 1), ci.Subject, prov, ci.SignatureAlgorithm.Name, string(ci.SignatureCheck), short(ci.NotAfter), ci.Key})
 			}
 			grids = append(grids, pg)
 		}
-		fg := grid{title: "findings for " + r.Target, header: []string{"severity", "where", "finding", "fix"}}
+		fg := grid{name: "findings", main: true, fold: 2, title: "findings for " + r.Target, header: []string{"severity", "where", "finding", "fix"}}
 		for _, f := range r.Findings {
 			fg.rows = append(fg.rows, []string{string(f.Severity), "chain", f.Message, f.Fix})
 		}
@@ -378,8 +378,8 @@ func resolveGrids(g *globals, out resolveOutput) []grid {
 		grids = append(grids, fg)
 	}
 	if out.RecommendedRoot != "" {
-		grids = append(grids, record("recommended root", "thumbprint", out.RecommendedRoot,
-			"next", "lynctrust thumbprint --ps "+out.RecommendedRoot))
+		grids = append(grids, named("root", record("recommended root", "thumbprint", out.RecommendedRoot,
+			"next", "lynctrust thumbprint --ps "+out.RecommendedRoot)))
 	}
 	return grids
 }

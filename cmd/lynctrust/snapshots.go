@@ -31,7 +31,7 @@ newest is the last line. rollback --snapshot takes the name shown.`,
 			}
 			// Oldest first, as the journal: the newest next to the prompt.
 			sort.SliceStable(snaps, func(i, j int) bool { return snaps[i].Time.Before(snaps[j].Time) })
-			gr := grid{header: []string{"time", "server", "command", "collections", "snapshot"}}
+			gr := grid{name: "snapshots", header: []string{"time", "server", "command", "collections", "snapshot"}}
 			for _, s := range snaps {
 				var ids []string
 				for id, list := range s.Lists {
@@ -64,7 +64,7 @@ func journalCommand(g *globals) *cli.Command {
 			for _, t := range torn {
 				fmt.Fprintf(g.stderr, "lynctrust: warning: %v: skipped (a write cut short, or an edit); the other entries are shown\n", t)
 			}
-			gr := grid{header: []string{"time", "operator", "server", "command", "result", "after"}}
+			gr := grid{name: "journal", header: []string{"time", "operator", "server", "command", "result", "after"}}
 			for _, e := range entries {
 				var after []string
 				for id, list := range e.After {

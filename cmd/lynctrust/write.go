@@ -54,6 +54,7 @@ const (
 func planChange(g *globals, ctx context.Context, conn psremote.Conn, parallel int, req change.Request) (*change.Plan, error) {
 	ctx, cancel := context.WithTimeout(ctx, g.timeout*4)
 	defer cancel()
+	g.user = conn.User
 	p, err := change.NewPlan(ctx, change.Target{Conn: conn, Parallel: parallel}, req)
 	if err != nil {
 		return p, planError(err)
@@ -94,6 +95,25 @@ func planError(err error) error {
 		return usageError(err)
 	}
 	return remoteError(err)
+}
+
+// planAndCarryOut connects, plans and carries out a request; nothing is
+// what to say when the plan writes nothing.
+func planAndCarryOut(g *globals, c *cli.Context, parallel int, req change.Request, w writeOptions, nothing string) error {
+	conn, err := connection(g, c)
+	if err != nil {
+		return err
+	}
+	p, err := planChange(g, c.Context, conn, parallel, req)
+	if err != nil {
+		return err
+	}
+	if p.Empty() && nothing != "" {
+		fmt.Fprintln(g.stdout, nothing)
+		return nil
+	}
+	_, err = carryOut(g, c.Context, p, w)
+	return err
 }
 
 // carryOut shows, emits, or (after any confirmation) applies a plan, and
@@ -148,6 +168,10 @@ func showDryRun(g *globals, p *change.Plan, w writeOptions) error {
 	if g.output == "json" {
 		return g.emit(map[string]any{"dry_run": true, "changes": p.Changes, "script": script})
 	}
+	if g.output == "html" {
+		g.page = changePage(p, g.user, "DRY RUN: nothing was changed; this is what "+strings.Fields(p.Command)[0]+" would do", "warning", script)
+		return g.emit(nil, diffGrid(p), beforeAfterGrid(p.Before(), p.Want))
+	}
 	if err := g.renderGrid(diffGrid(p)); err != nil {
 		return err
 	}
@@ -193,9 +217,13 @@ func applyPlan(g *globals, ctx context.Context, p *change.Plan, shown bool) (str
 		fmt.Fprintf(g.stderr, "lynctrust: %v\nlynctrust: the change is in place all the same: reading it again verifies it\n", res.Survived)
 		how = "read again from the Central Management Store"
 	}
-	grids := []grid{diffGrid(p), record("done", "verified", how, "snapshot", res.Snapshot, "next", nextSteps)}
+	g.page = changePage(p, g.user, "CHANGED and verified: "+p.Command+" on "+p.Host(), "pass", p.Script)
+	g.page.fact("snapshot", res.Snapshot)
+	g.page.fact("verified", how)
+	g.page.fact("to undo it", rollbackLine(p.Host(), res.Snapshot))
+	grids := []grid{diffGrid(p), beforeAfterGrid(p.Before(), res.After), named("done", record("done", "verified", how, "snapshot", res.Snapshot, "next", nextSteps))}
 	if shown {
-		grids = grids[1:]
+		grids = grids[1:] // the difference was shown with the confirmation
 	}
 	if err := g.emit(map[string]any{"result": "changed", "snapshot": res.Snapshot, "after": res.After}, grids...); err != nil {
 		return statusChanged, err
@@ -291,7 +319,7 @@ func (g *globals) confirm(prompt string) (bool, error) {
 
 // diffGrid is the difference a plan makes, collection by collection.
 func diffGrid(p *change.Plan) grid {
-	gr := grid{title: "the difference", header: []string{"collection", "", "thumbprint", "CA store"}}
+	gr := grid{name: "difference", main: true, title: "the difference", header: []string{"collection", "", "thumbprint", "CA store"}}
 	before := p.Before()
 	for _, id := range sortedIdentities(p.Want) {
 		s := string(id)
@@ -315,6 +343,40 @@ func diffGrid(p *change.Plan) grid {
 		}
 	}
 	return gr
+}
+
+// changePage is the top of a change's HTML report: the verdict, the
+// server, and the exact PowerShell.
+func changePage(p *change.Plan, user, verdict, level, script string) *page {
+	pg := &page{verdict: verdict, level: level, user: user}
+	if p.Inventory != nil {
+		pg.fact("deployment", deployment(p.Inventory.Pools))
+		pg.fact("product", product(p.Inventory.Module, p.Inventory.PSVersion))
+	}
+	pg.fact("server", p.Host())
+	pg.fact("change", p.Command)
+	pg.block("the PowerShell that "+map[bool]string{true: "would run", false: "ran"}[level == "warning"]+" on "+p.Host(), script)
+	return pg
+}
+
+// beforeAfterGrid shows each collection's list before and after.
+func beforeAfterGrid(before, after map[lync.Identity][]lync.Entry) grid {
+	gr := grid{name: "before-after", title: "before and after", header: []string{"collection", "before", "after"}}
+	for _, id := range sortedIdentities(after) {
+		gr.rows = append(gr.rows, []string{string(id), entryLines(before[id]), entryLines(after[id])})
+	}
+	return gr
+}
+
+func entryLines(list []lync.Entry) string {
+	if len(list) == 0 {
+		return "(none)"
+	}
+	var s []string
+	for _, e := range list {
+		s = append(s, e.String())
+	}
+	return strings.Join(s, "\n")
 }
 
 func holds(list []lync.Entry, e lync.Entry) bool {

@@ -354,6 +354,13 @@ func poolRootCheck(ctx context.Context, o Options, pool, exchangeRoot string, in
 		poolRoot = p.RootThumbprint
 	}
 	c.Evidence = append(c.Evidence, fmt.Sprintf("pool %s chains to %s; Exchange chains to %s", pool, orUnknown(poolRoot), exchangeRoot))
+	if poolRoot == "" {
+		// Without the pool's root there is nothing to compare: not a pass.
+		c.Status = Warn
+		c.Evidence = append(c.Evidence, "the pool's chain reaches no root that this machine or --owa-ca-file trusts, so the two CAs cannot be compared")
+		c.Fix = fmt.Sprintf("give the pool's root CA with --owa-ca-file, or see why: lynctrust resolve --owa https://%s/", pool)
+		return c
+	}
 	if poolRoot == exchangeRoot {
 		c.Evidence = append(c.Evidence, "the same CA: the phones trust Exchange already")
 		return c

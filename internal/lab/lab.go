@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	tlab "github.com/lynctrust/lynctrust/internal/lab/exchange"
+	"github.com/lynctrust/lynctrust/internal/netx"
 )
 
 // Options shape a lab deployment.
@@ -707,4 +709,26 @@ func (l *Lab) writeInfo(dir string) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "lab.json"), append(b, '\n'), 0o600)
+}
+
+// Dial connects the lab's names to its loopback listeners, as lynctrust's
+// --resolve HOST:PORT:ADDR[:PORT] mappings (Info.Resolve) do: for Go
+// clients of the lab, in tests and benchmarks.
+func (l *Lab) Dial() netx.DialFunc {
+	m := map[string]string{}
+	for _, r := range l.Info.Resolve {
+		p := strings.SplitN(r, ":", 3)
+		to := p[2]
+		if _, _, err := net.SplitHostPort(to); err != nil {
+			to = net.JoinHostPort(to, p[1])
+		}
+		m[p[0]+":"+p[1]] = to
+	}
+	d := &net.Dialer{}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if to, ok := m[addr]; ok {
+			addr = to
+		}
+		return d.DialContext(ctx, network, addr)
+	}
 }

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+)
+
+// globalFlags are the flags every command takes, before or after its name
+// (lynctrust --output json audit, or lynctrust audit … --output json), as
+// gh, kubectl and PowerShell take them. Each command gets its own copies,
+// without the environment variables: the app's copies read those, so that a
+// flag on the command line, anywhere, wins over the environment.
+func globalFlags(env bool) []cli.Flag {
+	envs := func(name string) []string {
+		if env {
+			return []string{name}
+		}
+		return nil
+	}
+	return []cli.Flag{
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", EnvVars: envs("LYNCTRUST_OUTPUT"),
+			Usage: "output format: " + strings.Join(outputFormats, ", ")},
+		&cli.StringFlag{Name: "table", Usage: "show only the table `NAME` (an error lists a command's tables); --output csv writes one table, the command's main one unless this says"},
+		&cli.IntFlag{Name: "width", Usage: "fit tables to `N` columns, wrapping at spaces (default: the terminal's width, or COLUMNS; piped output is not wrapped)"},
+		&cli.BoolFlag{Name: "no-color", Usage: "never use colour (also when NO_COLOR is set)"},
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "debug log on standard error"},
+		&cli.StringFlag{Name: "timeout", Value: "30s", Usage: "time limit for each network operation: a duration such as 30s or 2m, or seconds"},
+		&cli.StringFlag{Name: "state-dir", EnvVars: envs("LYNCTRUST_STATE_DIR"), Usage: "where snapshots and the journal go (default: the user's state directory)"},
+		&cli.StringSliceFlag{Name: "resolve", EnvVars: envs("LYNCTRUST_RESOLVE"),
+			Usage: "connect to ADDR whenever HOST:PORT is dialled (HOST:PORT:ADDR, repeatable, as curl's --resolve)"},
+	}
+}
+
+// withGlobalFlags gives a command (and its subcommands) the global flags,
+// read again once its own flags are parsed.
+func withGlobalFlags(g *globals, c *cli.Command) {
+	own := map[string]bool{}
+	for _, f := range c.Flags {
+		for _, n := range f.Names() {
+			own[n] = true
+		}
+	}
+	for _, f := range globalFlags(false) {
+		if !own[f.Names()[0]] {
+			c.Flags = append(c.Flags, f)
+		}
+	}
+	c.Before = func(c *cli.Context) error { return g.setup(c) }
+	for _, sub := range c.Subcommands {
+		withGlobalFlags(g, sub)
+	}
+}
+
+// powerShellSwitches are the spellings PowerShell people type for what
+// lynctrust calls --dry-run and --yes (the common parameters -WhatIf and
+// -Confirm of about_CommonParameters), in lower case: PowerShell ignores case.
+var powerShellSwitches = map[string]string{
+	"-whatif": "--what-if", "-whatif:$true": "--what-if", "-whatif:$false": "--what-if=false",
+	"-confirm": "--confirm", "-confirm:$true": "--confirm", "-confirm:$false": "--yes", "-confirm:false": "--yes",
+}
+
+// powerShellArgs rewrites them before the flags are parsed.
+func powerShellArgs(args []string) []string {
+	out := append([]string(nil), args...)
+	for i, a := range out {
+		if r, ok := powerShellSwitches[strings.ToLower(a)]; ok && i > 0 {
+			out[i] = r
+		}
+	}
+	return out
+}
+
+// setup reads the global flags, wherever on the command line they were
+// given: the nearest context that set one wins.
+func (g *globals) setup(c *cli.Context) error {
+	output := globalString(c, "output")
+	g.output = strings.ToLower(output)
+	if g.output == "" { // LYNCTRUST_OUTPUT set but empty
+		g.output = "table"
+	}
+	if !contains(outputFormats, g.output) {
+		return usageErrorf("--output %q: want one of %s", output, strings.Join(outputFormats, ", "))
+	}
+	if f, ok := g.stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		g.terminal = true
+		g.width = terminalWidth(int(f.Fd()))
+	}
+	if w := globalInt(c, "width"); w < 0 {
+		return usageErrorf("--width %d: want a number of columns, or 0 for no wrapping", w)
+	} else if setter(c, "width").IsSet("width") {
+		g.width = w
+	}
+	g.color = !globalBool(c, "no-color") && os.Getenv("NO_COLOR") == "" &&
+		(g.terminal && os.Getenv("TERM") != "dumb" || forceColor())
+	t, err := parseTimeout(globalString(c, "timeout"))
+	if err != nil {
+		return usageError(err)
+	}
+	g.timeout = t
+	m, err := parseResolve(globalSlice(c, "resolve"))
+	if err != nil {
+		return usageError(err)
+	}
+	g.resolve = m
+	g.stateDir = globalString(c, "state-dir")
+	g.table = strings.ToLower(globalString(c, "table"))
+	g.verbose = globalBool(c, "verbose")
+	if g.verbose {
+		g.log = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return nil
+}
+
+// setter is the nearest context in the lineage that set a flag: the
+// command's copy (only on the command line) before the app's (command line
+// or environment), or c when none did.
+func setter(c *cli.Context, name string) *cli.Context {
+	for _, x := range c.Lineage() {
+		if x.IsSet(name) {
+			return x
+		}
+	}
+	return c
+}
+
+// onCommandLine reports whether a flag was typed, not taken from the
+// environment.
+func onCommandLine(args []string, name string) bool {
+	for _, a := range args {
+		a = strings.TrimLeft(a, "-")
+		if a == name || strings.HasPrefix(a, name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+func globalString(c *cli.Context, name string) string { return setter(c, name).String(name) }
+func globalBool(c *cli.Context, name string) bool     { return setter(c, name).Bool(name) }
+func globalInt(c *cli.Context, name string) int       { return setter(c, name).Int(name) }
+
+// terminalWidth is the width tables fit on a terminal: COLUMNS when set
+// (as shells export it), else the terminal's own.
+func terminalWidth(fd int) int {
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	if w, _, err := term.GetSize(fd); err == nil && w > 0 {
+		return w
+	}
+	return 80
+}
+
+// forceColor is CLICOLOR_FORCE (set and not 0): colour even when output is
+// piped, for a pager that shows it (less -R).
+func forceColor() bool {
+	v := os.Getenv("CLICOLOR_FORCE")
+	return v != "" && v != "0"
+}
+func globalSlice(c *cli.Context, name string) []string { return setter(c, name).StringSlice(name) }
+
+// parseTimeout takes a Go duration (30s, 2m) or a number of seconds.
+func parseTimeout(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if n, nerr := strconv.Atoi(strings.TrimSpace(s)); err != nil && nerr == nil {
+		d, err = time.Duration(n)*time.Second, nil
+	}
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("--timeout %q: want a positive duration such as 30s or 2m, or a number of seconds", s)
+	}
+	return d, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, l := range list {
+		if l == s {
+			return true
+		}
+	}
+	return false
+}
+
+// refuseLateFlags catches flags written after the positional arguments, which
+// urfave/cli would silently take as arguments.
+func refuseLateFlags(c *cli.Context) error {
+	for _, a := range c.Args().Slice() {
+		if strings.HasPrefix(a, "--") && len(a) > 2 {
+			return usageErrorf("%s: %q after the arguments: put flags before them (lynctrust %s %s ...)", c.Command.Name, a, c.Command.Name, a)
+		}
+	}
+	return nil
+}
