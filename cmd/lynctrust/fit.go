@@ -164,6 +164,34 @@ func (g *globals) renderBlocks(gr grid) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
+// renderRecords folds a grid too wide for the terminal: each row is a
+// record, one field a line (the header, then the value, wrapped at spaces
+// under itself), records apart by a blank line.
+func (g *globals) renderRecords(gr grid) string {
+	labelW := 0
+	for _, h := range gr.header {
+		labelW = max(labelW, len(h))
+	}
+	pad := strings.Repeat(" ", labelW+2)
+	var b strings.Builder
+	if gr.title != "" {
+		b.WriteString(wrapSpaces(gr.title, g.width) + "\n")
+	}
+	for ri, r := range gr.rows {
+		if ri > 0 {
+			b.WriteString("\n")
+		}
+		for i, h := range gr.header {
+			if i >= len(r) || r[i] == "" {
+				continue
+			}
+			label := strings.ToUpper(h) + strings.Repeat(" ", labelW-len(h)+2)
+			b.WriteString(label + g.paint(h, hanging(r[i], g.width-len(pad), pad)) + "\n")
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
 // severityColors are the colours of severities and of the doctor's statuses.
 var severityColors = map[string]text.Colors{
 	"error":   {text.FgHiRed, text.Bold},

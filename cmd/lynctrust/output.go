@@ -239,6 +239,12 @@ func (g *globals) renderText(gr grid) error {
 		t = build()
 		fitColumns(t, gr, w, g.width)
 		out = t.Render()
+		if widest(trimLines(out)) > g.width && gr.header != nil {
+			// Even wrapped at spaces the columns do not fit: each row
+			// becomes a record, a field a line.
+			_, err := fmt.Fprintln(g.stdout, g.renderRecords(gr))
+			return err
+		}
 	}
 	if !g.terminal {
 		if gr.title != "" && g.width > 0 {
