@@ -55,6 +55,7 @@ func planChange(g *globals, ctx context.Context, conn psremote.Conn, parallel in
 	ctx, cancel := context.WithTimeout(ctx, g.timeout*4)
 	defer cancel()
 	p, err := change.NewPlan(ctx, change.Target{Conn: conn, Parallel: parallel}, req)
+	settlePending(g, p)
 	if err != nil {
 		return p, planError(err)
 	}
@@ -196,6 +197,8 @@ func journalFailed(jerr error, snapshot string) error {
 func applyError(g *globals, res *change.Result, err error) error {
 	var unverified *change.UnverifiedError
 	switch {
+	case errors.Is(err, change.ErrNoJournal):
+		return &exitError{code: exitLocal, err: err, hint: "make the journal writable (journal.jsonl in the state directory, --state-dir or LYNCTRUST_STATE_DIR); the snapshot " + res.Snapshot + " was saved, nothing was written to the server"}
 	case errors.Is(err, change.ErrNoSnapshot):
 		return &exitError{code: exitLocal, err: err, hint: "make the state directory writable (--state-dir DIR, or LYNCTRUST_STATE_DIR)"}
 	case errors.As(err, &unverified):
