@@ -182,10 +182,10 @@ func (p *Plan) render() error {
 	return nil
 }
 
-// TaskScript is the script wrapped in the scheduled task that runs it, as
-// shown: the password stays out.
+// TaskScript is the script wrapped in the scheduled task that runs it,
+// exactly as sent: it never holds the password.
 func (p *Plan) TaskScript() (string, error) {
-	return lync.TaskScript(p.Script, p.conn.User, "")
+	return lync.TaskScript(p.Script, p.conn.User)
 }
 
 // Empty reports whether the plan writes nothing at all: no collection to

@@ -311,12 +311,16 @@ func Apply(ctx context.Context, c psremote.Conn, changes []Change, asTask ...boo
 // the scheduled task's wrapper with asTask), and reads its records.
 func RunChange(ctx context.Context, c psremote.Conn, script string, asTask bool) (*ChangeResult, error) {
 	var err error
+	var env map[string]string
 	if asTask {
-		if script, err = TaskScript(script, c.User, c.Password); err != nil {
+		if script, err = TaskScript(script, c.User); err != nil {
+			return nil, err
+		}
+		if env, err = TaskEnvironment(c.Password); err != nil {
 			return nil, err
 		}
 	}
-	out, err := psremote.Run(ctx, c, script, recordFields)
+	out, err := psremote.RunWithEnv(ctx, c, script, recordFields, env)
 	res := &ChangeResult{After: map[Identity][]Entry{}, Conflict: map[Identity][]Entry{}}
 	if out != nil {
 		res.Requests = out.Requests
