@@ -40,6 +40,8 @@ type Result struct {
 	Before    map[lync.Identity][]lync.Entry `json:"before"`
 	After     map[lync.Identity][]lync.Entry `json:"after"`
 	Conflict  map[lync.Identity][]lync.Entry `json:"conflict,omitempty"`
+	// Uninstalled is what a rollback did to the installs of the change it undoes.
+	Uninstalled []Uninstalled `json:"uninstalled,omitempty"`
 	// Reread is true when After was read again after the write failed;
 	// with Status Changed, the change went through all the same.
 	Reread bool `json:"read_again,omitempty"`
@@ -79,6 +81,9 @@ func Apply(ctx context.Context, p *Plan, o Options) (*Result, error) {
 	err := p.install(ctx, res)
 	if err == nil {
 		err = p.write(ctx, res)
+	}
+	if err == nil && len(p.Uninstall) > 0 {
+		p.undoInstalls(ctx, res)
 	}
 	res.Journal.Result, res.Journal.After = string(res.Status), res.After
 	if err != nil && res.Journal.Message == "" {

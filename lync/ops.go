@@ -361,3 +361,19 @@ func Install(ctx context.Context, c psremote.Conn, derBase64 string, store CASto
 	_, err = runScript(ctx, c, script, err)
 	return err
 }
+
+// Uninstall takes a certificate out of a LocalMachine store; removed is
+// false when the store did not hold it.
+func Uninstall(ctx context.Context, c psremote.Conn, thumb Thumbprint, storeName string) (removed bool, err error) {
+	script, err := UninstallScript(thumb, storeName)
+	out, err := runScript(ctx, c, script, err)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range out.Records {
+		if r.Kind == "uninstalled" {
+			return r.Fields[2] == "removed", nil
+		}
+	}
+	return false, fmt.Errorf("on %s: the script did not say what it removed", c.Host())
+}

@@ -239,10 +239,26 @@ func InstallScript(derBase64 string, store CAStore) (string, error) {
 	return "$certificate = '" + derBase64 + "'\n$storeName = " + qs + "\n" + scriptText("install.ps1") + endRecord, nil
 }
 
+// UninstallScript takes a certificate out of a LocalMachine store (Root,
+// CA or AuthRoot): what rollback does to a change's installs.
+func UninstallScript(thumb Thumbprint, storeName string) (string, error) {
+	if _, err := ParseThumbprint(string(thumb)); err != nil {
+		return "", err
+	}
+	switch storeName {
+	case "Root", "CA", "AuthRoot":
+	default:
+		return "", fmt.Errorf("%w: store %q", ErrInvalidValue, storeName)
+	}
+	qt, _ := Quote(string(thumb))
+	qs, _ := Quote(storeName)
+	return "$thumbprint = " + qt + "\n$storeName = " + qs + "\n" + scriptText("uninstall.ps1") + endRecord, nil
+}
+
 // recordFields is every record kind the scripts print, with its field count.
 var recordFields = map[string]int{
 	"module": 2, "error": 2, "config": 4, "director": 1, "end": 0, "source": 1, "trusted": 3, "pool": 2, "computer": 2, "webserver": 2,
-	"replica": 2, "replication-unknown": 1, "cert": 7, "conflict": 2, "written": 1, "after": 2, "installed": 2,
+	"replica": 2, "replication-unknown": 1, "cert": 7, "conflict": 2, "written": 1, "after": 2, "installed": 2, "uninstalled": 3,
 }
 
 // AllScripts renders every script lynctrust can send, with sample values,
@@ -282,5 +298,6 @@ func AllScripts() map[string]string {
 		}
 		out[name], _ = InstallScript("MIIB", st)
 	}
+	out["uninstall"], _ = UninstallScript(e.Thumbprint, "Root")
 	return out
 }

@@ -137,6 +137,9 @@ func showDryRun(g *globals, p *change.Plan, w writeOptions) error {
 		return g.emit(map[string]any{"dry_run": true, "changes": p.Changes, "script": script})
 	}
 	fmt.Fprintf(g.stdout, "# dry run: the PowerShell lynctrust would run on %s\n%s\n", p.Host(), script)
+	if err := showUninstalls(g, p); err != nil {
+		return err
+	}
 	if err := g.renderGrid(diffGrid(p)); err != nil {
 		return err
 	}
@@ -161,6 +164,7 @@ func applyPlan(g *globals, ctx context.Context, p *change.Plan) (string, error) 
 	for _, s := range res.Installed {
 		fmt.Fprintf(g.stderr, "lynctrust: installed %s into LocalMachine\\%s on %s\n", p.Request.Entry.Thumbprint, p.Request.Entry.CAStore.CertStore(), s)
 	}
+	sayUninstalled(g, res)
 	if res.JournalErr != nil && err != nil {
 		fmt.Fprintf(g.stderr, "lynctrust: %v\n", res.JournalErr)
 	}
@@ -177,6 +181,9 @@ func applyPlan(g *globals, ctx context.Context, p *change.Plan) (string, error) 
 	}
 	if err := g.emit(map[string]any{"result": "changed", "snapshot": res.Snapshot, "after": res.After}, diffGrid(p),
 		record("done", "verified", how, "snapshot", res.Snapshot, "next", nextSteps)); err != nil {
+		return statusChanged, err
+	}
+	if err := leftInstalls(res); err != nil {
 		return statusChanged, err
 	}
 	return statusChanged, journalFailed(res.JournalErr, res.Snapshot)

@@ -164,6 +164,7 @@ func (d *Deployment) powershellAs(ctx context.Context, srv *Server, acct *Accoun
 	rt.Register(s.certCmdlets()...)
 	rt.Register(s.fileCmdlets()...)
 	s.registerTypes()
+	s.extendX509Store()
 	s.registerScheduler()
 	s.audited()
 	s.registerCultures()
