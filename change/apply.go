@@ -105,7 +105,7 @@ func Apply(ctx context.Context, p *Plan, o Options) (*Result, error) {
 func (p *Plan) begin(o Options, res *Result) error {
 	operator := changelog.Operator(p.conn.User)
 	planned := p.installs(p.Missing)
-	snap := &changelog.Snapshot{Tool: o.Tool, Time: o.Now().UTC(), Operator: operator, Server: p.Server, Command: p.Command, Lists: res.Before, Installs: planned}
+	snap := &changelog.Snapshot{Tool: o.Tool, Time: o.Now().UTC(), Operator: operator, Server: p.Server, Command: p.Command, Deployment: Deployment(p.Inventory), Lists: res.Before, Installs: planned}
 	path, err := changelog.Save(o.StateDir, snap)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrNoSnapshot, err)

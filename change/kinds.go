@@ -2,6 +2,7 @@ package change
 
 import (
 	"context"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -12,7 +13,7 @@ import (
 // it, after checking the certificate is in the store of every web server.
 func (p *Plan) planAdd(ctx context.Context, t Target) error {
 	e := p.Request.Entry
-	p.Command = "add " + string(e.Thumbprint) + " " + string(e.CAStore)
+	p.Command = "add " + e.Thumbprint.String() + " " + string(e.CAStore)
 	ids, err := governing(p.Inventory, p.Request)
 	if err != nil {
 		return err
@@ -112,7 +113,7 @@ func noCollection(inv *lync.Inventory, id lync.Identity) error {
 // the one named; every other entry stays.
 func (p *Plan) planRemove() error {
 	th, only := p.Request.Entry.Thumbprint, p.Request.Identity
-	p.Command = "remove " + string(th)
+	p.Command = "remove " + th.String()
 	var holders []string
 	for _, cfg := range p.Inventory.Configs {
 		var keep, gone []lync.Entry
@@ -158,7 +159,12 @@ func (p *Plan) planReplace() error {
 // planRollback restores each list of the snapshot that differs now.
 func (p *Plan) planRollback() error {
 	snap := p.Request.Snapshot
-	p.Command = "rollback " + snap.Path
+	// The file's name, not its path: the snapshot of this rollback is
+	// named after its command, and rolling it back must stay possible.
+	p.Command = "rollback " + filepath.Base(snap.Path)
+	if here := Deployment(p.Inventory); !p.Request.AnyDeployment && !sameDeployment(snap.Deployment, here) {
+		return &OtherDeploymentError{Snapshot: snap.Deployment, Here: here}
+	}
 	ids := make([]string, 0, len(snap.Lists))
 	for id := range snap.Lists {
 		ids = append(ids, string(id))

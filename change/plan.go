@@ -50,6 +50,9 @@ type Request struct {
 	AllGoverning bool
 	// Snapshot is what rollback restores.
 	Snapshot *changelog.Snapshot
+	// AnyDeployment lets rollback restore a snapshot taken in another
+	// deployment.
+	AnyDeployment bool
 	// Install puts Cert (DER) into the store of every web server that
 	// lacks the entry, after the snapshot and before the write.
 	Install bool

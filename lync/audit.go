@@ -146,42 +146,62 @@ func Audit(ctx context.Context, c psremote.Conn, opts AuditOptions) (*AuditRepor
 		opts.Now = time.Now()
 	}
 	r := &AuditReport{Server: inv.Server, Module: inv.Module, PSVersion: inv.PSVersion, Configs: inv.Configs,
-		Replicas: inv.Replicas, ExchangeRoot: string(opts.ExchangeRoot), Findings: []trust.Finding{}, ReadsLocalStore: true}
+		Replicas: inv.Replicas, ExchangeRoot: opts.ExchangeRoot.String(), Findings: []trust.Finding{}, ReadsLocalStore: true}
 	r.Stores = StoresOnWebServers(ctx, c, inv, inv.Entries(), opts.Parallel)
-	add := func(sev trust.Severity, code, cert, msg, fix string) {
-		r.Findings = append(r.Findings, trust.Finding{Severity: sev, Code: code, Certificate: cert, Message: msg, Fix: fix})
-	}
 	for _, s := range r.Stores {
 		if s.Refused {
-			add(trust.SevError, "unexpected-server", "", "a web server of the topology: "+s.Error,
+			r.add(trust.SevError, "unexpected-server", "", "a web server of the topology: "+s.Error,
 				"check the topology (Get-CsPool) for this computer; a name outside the domain of --server, or one that does not resolve, is never signed in to")
 		}
 	}
+	r.poolRules(inv, opts.ExchangeRoot)
+	r.configRules(inv)
+	sha2 := false
+	for _, e := range inv.Entries() {
+		sha2 = r.entryRules(e, opts.Now) || sha2
+	}
+	r.replicationRules(inv)
+	if sha2 {
+		r.add(trust.SevInfo, "sha2-firmware", "", "a trusted CA certificate is SHA-256 signed: Lync Phone Edition firmware older than 4.0.7577.4444 reportedly cannot use SHA-2",
+			"update the phones' firmware before relying on SHA-2 CAs")
+	}
+	return r, nil
+}
+
+func (r *AuditReport) add(sev trust.Severity, code, cert, msg, fix string) {
+	r.Findings = append(r.Findings, trust.Finding{Severity: sev, Code: code, Certificate: cert, Message: msg, Fix: fix})
+}
+
+// poolRules: which collection governs each pool, and whether it trusts the
+// Exchange root.
+func (r *AuditReport) poolRules(inv *Inventory, root Thumbprint) {
 	for _, p := range inv.Pools {
 		if !p.Web {
 			continue
 		}
 		pg := PoolGovernance{Pool: p.FQDN, Site: p.Site, Governing: inv.Governing(p), Servers: p.Computers}
-		if opts.ExchangeRoot != "" {
+		if !root.IsZero() {
 			has := false
 			if cfg := inv.Config(pg.Governing); cfg != nil {
 				for _, e := range cfg.Trusted {
-					if e.Thumbprint == opts.ExchangeRoot {
-						has = true
-					}
+					has = has || e.Thumbprint == root
 				}
 			}
 			pg.HasOWARoot = &has
 			if !has {
-				add(trust.SevError, "exchange-root-not-trusted", "", fmt.Sprintf("pool %s is governed by %s, whose TrustedCACerts lacks the Exchange root %s: tethered phones on this pool cannot reach Exchange",
-					p.FQDN, pg.Governing, opts.ExchangeRoot), fmt.Sprintf("lynctrust add --thumbprint %s --identity %s", opts.ExchangeRoot, pg.Governing))
+				r.add(trust.SevError, "exchange-root-not-trusted", "", fmt.Sprintf("pool %s is governed by %s, whose TrustedCACerts lacks the Exchange root %s: tethered phones on this pool cannot reach Exchange",
+					p.FQDN, pg.Governing, root), fmt.Sprintf("lynctrust add --thumbprint %s --identity %s", root, pg.Governing))
 			}
 		}
 		r.Pools = append(r.Pools, pg)
 	}
+}
+
+// configRules: a list that is ignored, and entries listed twice.
+func (r *AuditReport) configRules(inv *Inventory) {
 	for _, cfg := range inv.Configs {
 		if cfg.InferCertChainFromSSL {
-			add(trust.SevWarning, "infer-cert-chain", "", fmt.Sprintf("%s has InferCertChainFromSSL=True: its TrustedCACerts list is ignored", cfg.Identity),
+			r.add(trust.SevWarning, "infer-cert-chain", "", fmt.Sprintf("%s has InferCertChainFromSSL=True: its TrustedCACerts list is ignored", cfg.Identity),
 				fmt.Sprintf("Set-CsWebServiceConfiguration -Identity '%s' -InferCertChainFromSSL $false, if the list is meant to apply", cfg.Identity))
 		}
 		seen := map[Thumbprint]int{}
@@ -190,69 +210,80 @@ func Audit(ctx context.Context, c psremote.Conn, opts AuditOptions) (*AuditRepor
 		}
 		for t, n := range seen {
 			if n > 1 {
-				add(trust.SevWarning, "duplicate", string(t), fmt.Sprintf("%s lists %s %d times", cfg.Identity, t, n), "remove the extra entries with lynctrust remove")
+				r.add(trust.SevWarning, "duplicate", t.String(), fmt.Sprintf("%s lists %s %d times", cfg.Identity, t, n), "remove the extra entries with lynctrust remove")
 			}
 		}
 	}
-	// Per entry, across servers.
-	sha2 := false
-	for _, e := range inv.Entries() {
-		var missing, failed []string
-		var info *CertStatus
-		for i := range r.Stores {
-			ss := &r.Stores[i]
-			if ss.Refused {
-				continue // reported once, as unexpected-server
-			}
-			if ss.Error != "" {
-				failed = append(failed, ss.Server)
-				continue
-			}
-			for j := range ss.Certs {
-				cs := &ss.Certs[j]
-				if cs.Entry != e {
-					continue
-				}
-				if !cs.Present {
-					missing = append(missing, ss.Server)
-				} else if info == nil {
-					info = cs
-				}
-			}
+}
+
+// entryStatus is one trusted entry across the web servers' stores: where it
+// is missing, whose stores could not be read, and what one store holds.
+func (r *AuditReport) entryStatus(e Entry) (missing, failed []string, info *CertStatus) {
+	for i := range r.Stores {
+		ss := &r.Stores[i]
+		if ss.Refused {
+			continue // reported once, as unexpected-server
 		}
-		name := string(e.Thumbprint)
-		if len(missing) > 0 {
-			add(trust.SevError, "missing-on-servers", name, fmt.Sprintf("%s (%s) is not in LocalMachine\\%s on %s", e.Thumbprint, e.CAStore, e.CAStore.CertStore(), strings.Join(missing, ", ")),
-				"install the certificate on those servers (lynctrust add --install-root installs it from the Exchange chain)")
-		}
-		if len(failed) > 0 {
-			add(trust.SevWarning, "store-unreadable", name, fmt.Sprintf("could not read the stores of %s", strings.Join(failed, ", ")), "check WinRM on those servers")
-		}
-		if info == nil {
+		if ss.Error != "" {
+			failed = append(failed, ss.Server)
 			continue
 		}
-		name = info.Subject
-		if t, err := time.Parse(time.RFC3339, info.NotAfter); err == nil && opts.Now.After(t) {
-			add(trust.SevError, trust.FindExpired, name, fmt.Sprintf("%s expired on %s", info.Subject, t.Format(time.DateOnly)), "replace it with the CA's current certificate")
-		}
-		alg := strings.ToLower(info.Algorithm)
-		switch {
-		case strings.HasPrefix(alg, "md2") || strings.HasPrefix(alg, "md4") || strings.HasPrefix(alg, "md5"):
-			if info.Subject != info.Issuer {
-				add(trust.SevError, trust.FindWeakSignature, name, fmt.Sprintf("%s is signed with %s: clients refuse paths through it (TLS alert 43)", info.Subject, info.Algorithm), "trust the CA's SHA-256 certificate instead")
+		for j := range ss.Certs {
+			cs := &ss.Certs[j]
+			switch {
+			case cs.Entry != e:
+			case !cs.Present:
+				missing = append(missing, ss.Server)
+			case info == nil:
+				info = cs
 			}
-		case strings.HasPrefix(alg, "sha256") || strings.HasPrefix(alg, "sha384") || strings.HasPrefix(alg, "sha512"):
-			sha2 = true
-		}
-		selfIssued := info.Subject == info.Issuer
-		switch {
-		case e.CAStore == IntermediateCA && selfIssued:
-			add(trust.SevWarning, "store-mismatch", name, fmt.Sprintf("%s is a root but is trusted as IntermediateCA", info.Subject), "remove it and add it again with --ca-store TrustedRootCA")
-		case e.CAStore != IntermediateCA && !selfIssued:
-			add(trust.SevWarning, "store-mismatch", name, fmt.Sprintf("%s is an intermediate (issued by %s) but is trusted as %s", info.Subject, info.Issuer, e.CAStore),
-				"trust the root of its chain as TrustedRootCA, and this certificate as IntermediateCA")
 		}
 	}
+	return missing, failed, info
+}
+
+// entryRules checks one trusted entry on every web server, and says whether
+// it is SHA-2 signed.
+func (r *AuditReport) entryRules(e Entry, now time.Time) (sha2 bool) {
+	missing, failed, info := r.entryStatus(e)
+	name := e.Thumbprint.String()
+	if len(missing) > 0 {
+		r.add(trust.SevError, "missing-on-servers", name, fmt.Sprintf("%s (%s) is not in LocalMachine\\%s on %s", e.Thumbprint, e.CAStore, e.CAStore.CertStore(), strings.Join(missing, ", ")),
+			"install the certificate on those servers (lynctrust add --install-root installs it from the Exchange chain)")
+	}
+	if len(failed) > 0 {
+		r.add(trust.SevWarning, "store-unreadable", name, fmt.Sprintf("could not read the stores of %s", strings.Join(failed, ", ")), "check WinRM on those servers")
+	}
+	if info == nil {
+		return false
+	}
+	name = info.Subject
+	if t, err := time.Parse(time.RFC3339, info.NotAfter); err == nil && now.After(t) {
+		r.add(trust.SevError, trust.FindExpired, name, fmt.Sprintf("%s expired on %s", info.Subject, t.Format(time.DateOnly)), "replace it with the CA's current certificate")
+	}
+	alg := strings.ToLower(info.Algorithm)
+	switch {
+	case strings.HasPrefix(alg, "md2") || strings.HasPrefix(alg, "md4") || strings.HasPrefix(alg, "md5"):
+		if info.Subject != info.Issuer {
+			r.add(trust.SevError, trust.FindWeakSignature, name, fmt.Sprintf("%s is signed with %s: clients refuse paths through it (TLS alert 43)", info.Subject, info.Algorithm), "trust the CA's SHA-256 certificate instead")
+		}
+	case strings.HasPrefix(alg, "sha256") || strings.HasPrefix(alg, "sha384") || strings.HasPrefix(alg, "sha512"):
+		sha2 = true
+	}
+	selfIssued := info.Subject == info.Issuer
+	switch {
+	case e.CAStore == IntermediateCA && selfIssued:
+		r.add(trust.SevWarning, "store-mismatch", name, fmt.Sprintf("%s is a root but is trusted as IntermediateCA", info.Subject), "remove it and add it again with --ca-store TrustedRootCA")
+	case e.CAStore != IntermediateCA && !selfIssued:
+		r.add(trust.SevWarning, "store-mismatch", name, fmt.Sprintf("%s is an intermediate (issued by %s) but is trusted as %s", info.Subject, info.Issuer, e.CAStore),
+			"trust the root of its chain as TrustedRootCA, and this certificate as IntermediateCA")
+	}
+	return sha2
+}
+
+// replicationRules: replicas behind the store, or a status that could not
+// be read.
+func (r *AuditReport) replicationRules(inv *Inventory) {
 	var stale []string
 	for srv, ok := range inv.Replicas {
 		if !ok {
@@ -261,15 +292,10 @@ func Audit(ctx context.Context, c psremote.Conn, opts AuditOptions) (*AuditRepor
 	}
 	sort.Strings(stale)
 	if len(stale) > 0 {
-		add(trust.SevWarning, "replication-pending", "", fmt.Sprintf("the Central Management Store has not replicated to %s yet", strings.Join(stale, ", ")),
+		r.add(trust.SevWarning, "replication-pending", "", fmt.Sprintf("the Central Management Store has not replicated to %s yet", strings.Join(stale, ", ")),
 			"wait a minute and audit again; check Get-CsManagementStoreReplicationStatus")
 	}
 	if inv.ReplicationError != "" {
-		add(trust.SevInfo, "replication-unknown", "", "replication status could not be read over WinRM: "+inv.ReplicationError, "run Get-CsManagementStoreReplicationStatus on a Front End")
+		r.add(trust.SevInfo, "replication-unknown", "", "replication status could not be read over WinRM: "+inv.ReplicationError, "run Get-CsManagementStoreReplicationStatus on a Front End")
 	}
-	if sha2 {
-		add(trust.SevInfo, "sha2-firmware", "", "a trusted CA certificate is SHA-256 signed: Lync Phone Edition firmware older than 4.0.7577.4444 reportedly cannot use SHA-2",
-			"update the phones' firmware before relying on SHA-2 CAs")
-	}
-	return r, nil
 }

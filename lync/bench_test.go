@@ -23,7 +23,7 @@ func BenchmarkAuditFleet(b *testing.B) {
 		}
 		defer l.Close()
 		c := conn(l, l.Info.Servers[0].FQDN, "lyncadmin")
-		root := lync.Entry{Thumbprint: lync.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: lync.TrustedRootCA}
+		root := lync.Entry{Thumbprint: must(lync.ParseThumbprint(l.Info.ExchangeRootThumbprint)), CAStore: lync.TrustedRootCA}
 		// Something to look for on every server: the root, trusted in the
 		// global collection through the lab's own store (a write from WinRM
 		// would meet the Enterprise Edition double hop).

@@ -48,14 +48,14 @@ func TestStoredThumbprintsCompareNormalised(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := inv.Config(lync.GlobalIdentity)
-	if g == nil || len(g.Trusted) != 1 || string(g.Trusted[0].Thumbprint) != root {
+	if g == nil || len(g.Trusted) != 1 || g.Trusted[0].Thumbprint.String() != root {
 		t.Fatalf("the audit reads %+v", g)
 	}
 	// The store check looks for the thumbprint itself, which the server has.
 	if len(inv.Stores) != 1 || !inv.Stores[0].Present {
 		t.Errorf("the store check says %+v", inv.Stores)
 	}
-	other := lync.Entry{Thumbprint: "A909502DD82AE41504C0E0052E3C61AB8EB10D6B", CAStore: lync.IntermediateCA}
+	other := lync.Entry{Thumbprint: must(lync.ParseThumbprint("A909502DD82AE41504C0E0052E3C61AB8EB10D6B")), CAStore: lync.IntermediateCA}
 	res, err := lync.Apply(ctx, c, []lync.Change{{Identity: lync.GlobalIdentity, Expected: g.Trusted, Action: lync.Add, Entries: []lync.Entry{other}}})
 	if err != nil {
 		t.Fatalf("add after a noisy entry: %v (conflict %v)", err, res.Conflict)
@@ -88,7 +88,7 @@ func TestSiteNamesLyncAllows(t *testing.T) {
 	if inv.Config(id) == nil || inv.Governing(inv.Pools[0]) != id {
 		t.Fatalf("configs %+v pools %+v", inv.Configs, inv.Pools)
 	}
-	e := lync.Entry{Thumbprint: lync.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: lync.TrustedRootCA}
+	e := lync.Entry{Thumbprint: must(lync.ParseThumbprint(l.Info.ExchangeRootThumbprint)), CAStore: lync.TrustedRootCA}
 	if _, err := lync.Apply(ctx, c, []lync.Change{{Identity: id, Action: lync.Add, Entries: []lync.Entry{e}}}); err != nil {
 		t.Fatal(err)
 	}

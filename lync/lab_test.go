@@ -94,8 +94,8 @@ func TestAddRemoveReplace(t *testing.T) {
 	l := startLab(t, lab.Options{Product: "2010"})
 	srv := l.Info.Servers[0].FQDN
 	c := conn(l, srv, "lyncadmin")
-	root := lync.Entry{Thumbprint: lync.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: lync.TrustedRootCA}
-	other := lync.Entry{Thumbprint: "A909502DD82AE41504C0E0052E3C61AB8EB10D6B", CAStore: lync.IntermediateCA}
+	root := lync.Entry{Thumbprint: must(lync.ParseThumbprint(l.Info.ExchangeRootThumbprint)), CAStore: lync.TrustedRootCA}
+	other := lync.Entry{Thumbprint: must(lync.ParseThumbprint("A909502DD82AE41504C0E0052E3C61AB8EB10D6B")), CAStore: lync.IntermediateCA}
 	res, err := lync.Apply(context.Background(), c, []lync.Change{{Identity: "Global", Action: lync.Add, Entries: []lync.Entry{root, other}}})
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +124,7 @@ func TestReadOnlyAccountCannotWrite(t *testing.T) {
 	if _, err := lync.ReadInventory(context.Background(), c); err != nil {
 		t.Fatalf("read-only account cannot read: %v", err)
 	}
-	e := lync.Entry{Thumbprint: lync.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: lync.TrustedRootCA}
+	e := lync.Entry{Thumbprint: must(lync.ParseThumbprint(l.Info.ExchangeRootThumbprint)), CAStore: lync.TrustedRootCA}
 	_, err := lync.Apply(context.Background(), c, []lync.Change{{Identity: "Global", Action: lync.Add, Entries: []lync.Entry{e}}})
 	if !errors.Is(err, lync.ErrNotAdmin) {
 		t.Fatalf("read-only write: %v", err)
@@ -146,7 +146,7 @@ func TestEnterpriseEditionDoubleHop(t *testing.T) {
 	if len(inv.WebServers()) != 2 || inv.ReplicationError == "" {
 		t.Errorf("inventory %+v", inv)
 	}
-	e := lync.Entry{Thumbprint: lync.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: lync.TrustedRootCA}
+	e := lync.Entry{Thumbprint: must(lync.ParseThumbprint(l.Info.ExchangeRootThumbprint)), CAStore: lync.TrustedRootCA}
 	_, err = lync.Apply(context.Background(), c, []lync.Change{{Identity: "Global", Action: lync.Add, Entries: []lync.Entry{e}}})
 	if !errors.Is(err, lync.ErrDoubleHop) {
 		t.Fatalf("EE write over WinRM: %v", err)
@@ -181,7 +181,7 @@ func TestOne401IsMetWithOneNewHandshake(t *testing.T) {
 func TestEnterpriseEditionWriteAsScheduledTask(t *testing.T) {
 	l := startLab(t, lab.Options{Edition: "enterprise", FrontEnds: 2})
 	c := conn(l, l.Info.Servers[0].FQDN, "lyncadmin")
-	e := lync.Entry{Thumbprint: lync.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: lync.TrustedRootCA}
+	e := lync.Entry{Thumbprint: must(lync.ParseThumbprint(l.Info.ExchangeRootThumbprint)), CAStore: lync.TrustedRootCA}
 	change := []lync.Change{{Identity: "Global", Action: lync.Add, Entries: []lync.Entry{e}}}
 	if _, err := lync.Apply(context.Background(), c, change); !errors.Is(err, lync.ErrDoubleHop) {
 		t.Fatalf("write over WinRM: %v", err)
@@ -202,4 +202,12 @@ func TestEnterpriseEditionWriteAsScheduledTask(t *testing.T) {
 	if _, err := lync.Apply(context.Background(), c, change, true); err == nil {
 		t.Error("a wrong password ran a task")
 	}
+}
+
+// must is v, or a panic: for values the test itself made.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

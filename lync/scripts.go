@@ -39,7 +39,7 @@ type Entry struct {
 	CAStore    CAStore    `json:"ca_store"`
 }
 
-func (e Entry) String() string { return string(e.Thumbprint) + ":" + string(e.CAStore) }
+func (e Entry) String() string { return e.Thumbprint.String() + ":" + string(e.CAStore) }
 
 // ParseEntry reads THUMBPRINT:CASTORE as the scripts print it.
 func ParseEntry(s string) (Entry, error) {
@@ -167,7 +167,7 @@ func ChangeScript(changes []Change) (string, error) {
 			return "", fmt.Errorf("%w: action %q", ErrInvalidValue, c.Action)
 		}
 		for _, e := range append(append([]Entry(nil), c.Expected...), c.Entries...) {
-			if _, err := ParseThumbprint(string(e.Thumbprint)); err != nil {
+			if _, err := ParseThumbprint(e.Thumbprint.String()); err != nil {
 				return "", err
 			}
 			if _, err := ParseCAStore(string(e.CAStore)); err != nil {
@@ -242,15 +242,15 @@ func InstallScript(derBase64 string, store CAStore) (string, error) {
 // UninstallScript takes a certificate out of a LocalMachine store (Root,
 // CA or AuthRoot): what rollback does to a change's installs.
 func UninstallScript(thumb Thumbprint, storeName string) (string, error) {
-	if _, err := ParseThumbprint(string(thumb)); err != nil {
-		return "", err
+	if thumb.IsZero() {
+		return "", fmt.Errorf("%w: no thumbprint", ErrInvalidValue)
 	}
 	switch storeName {
 	case "Root", "CA", "AuthRoot":
 	default:
 		return "", fmt.Errorf("%w: store %q", ErrInvalidValue, storeName)
 	}
-	qt, _ := Quote(string(thumb))
+	qt, _ := Quote(thumb.String())
 	qs, _ := Quote(storeName)
 	return "$thumbprint = " + qt + "\n$storeName = " + qs + "\n" + scriptText("uninstall.ps1") + endRecord, nil
 }
@@ -269,8 +269,8 @@ var recordFields = map[string]int{
 // installation of a root (--install-root) in each store, and the bootstrap
 // that runs a long script; and the lines thumbprint --ps prints for pasting.
 func AllScripts() map[string]string {
-	e := Entry{"A909502DD82AE41504C0E0052E3C61AB8EB10D6B", TrustedRootCA}
-	f := Entry{"0563B8630D62D75ABBC8AB1E4BDFB5A899B24D43", IntermediateCA}
+	e := Entry{Thumbprint{"A909502DD82AE41504C0E0052E3C61AB8EB10D6B"}, TrustedRootCA}
+	f := Entry{Thumbprint{"0563B8630D62D75ABBC8AB1E4BDFB5A899B24D43"}, IntermediateCA}
 	out := map[string]string{"bootstrap": psremote.Bootstrap(1234)}
 	out["paste"], _ = PasteLines(e.Thumbprint, e.CAStore, "site:Redmond")
 	out[ScriptStores], _ = StoresScript([]Entry{e, f})

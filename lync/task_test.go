@@ -32,7 +32,7 @@ func TestTaskPasswordNeverAuditable(t *testing.T) {
 			}
 			c := conn(l, l.Info.Servers[0].FQDN, "lyncadmin")
 			c.Password = hostilePassword
-			e := lync.Entry{Thumbprint: lync.Thumbprint(l.Info.ExchangeRootThumbprint), CAStore: lync.TrustedRootCA}
+			e := lync.Entry{Thumbprint: must(lync.ParseThumbprint(l.Info.ExchangeRootThumbprint)), CAStore: lync.TrustedRootCA}
 			changes := []lync.Change{{Identity: "Global", Action: lync.Add, Entries: []lync.Entry{e}}}
 			res, err := lync.Apply(context.Background(), c, changes, true)
 			if err != nil {

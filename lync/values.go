@@ -1,6 +1,7 @@
 package lync
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"regexp"
@@ -125,16 +126,45 @@ func (id Identity) Scope() string {
 	return "global"
 }
 
-// Thumbprint is a validated 40-digit uppercase SHA-1 thumbprint.
-type Thumbprint string
+// Thumbprint is a validated 40-digit uppercase SHA-1 thumbprint. Only
+// ParseThumbprint and ThumbprintOf make one, so code that holds one never
+// validates it again; the zero value is no thumbprint.
+type Thumbprint struct{ hex string }
 
 // ParseThumbprint normalises pasted text with trust.Normalize.
 func ParseThumbprint(s string) (Thumbprint, error) {
 	n, err := trust.Normalize(s)
 	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrInvalidValue, err)
+		return Thumbprint{}, err
 	}
-	return Thumbprint(n.Thumbprint), nil
+	return Thumbprint{n.Thumbprint}, nil
+}
+
+// ThumbprintOf is a certificate's thumbprint, as Windows shows it.
+func ThumbprintOf(c *x509.Certificate) Thumbprint { return Thumbprint{trust.Thumbprint(c)} }
+
+// String is the 40 hex digits, or "" for the zero value.
+func (t Thumbprint) String() string { return t.hex }
+
+// IsZero reports whether t is no thumbprint.
+func (t Thumbprint) IsZero() bool { return t.hex == "" }
+
+// MarshalText writes the 40 hex digits (JSON, snapshots, the journal).
+func (t Thumbprint) MarshalText() ([]byte, error) { return []byte(t.hex), nil }
+
+// UnmarshalText reads a thumbprint back, validating it again: a snapshot
+// or journal line is input like any other.
+func (t *Thumbprint) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*t = Thumbprint{}
+		return nil
+	}
+	p, err := ParseThumbprint(string(b))
+	if err != nil {
+		return err
+	}
+	*t = p
+	return nil
 }
 
 // Quote returns s as a PowerShell single-quoted string literal. Inside single
@@ -172,7 +202,7 @@ func quote(s string, layout bool) (string, error) {
 // Management Shell to trust a CA: the certificate object, then the change to
 // one collection. Only validated values reach it.
 func PasteLines(t Thumbprint, store CAStore, id Identity) (string, error) {
-	qt, err := Quote(string(t))
+	qt, err := Quote(t.String())
 	if err != nil {
 		return "", err
 	}

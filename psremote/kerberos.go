@@ -50,7 +50,7 @@ func kerberosConfig(path, realm string) (*config.Config, error) {
 		return cfg, nil
 	}
 	if realm == "" {
-		return nil, errors.New("no Kerberos configuration (KRB5_CONFIG, /etc/krb5.conf) and no realm: give --user user@dns.domain")
+		return nil, ErrNoRealm
 	}
 	cfg := config.New()
 	cfg.LibDefaults.DefaultRealm = realm
@@ -241,6 +241,9 @@ type setupError struct{ error }
 
 func (e setupError) Unwrap() error { return e.error }
 
+// ErrNoRealm: the user names no realm and no Kerberos configuration does.
+var ErrNoRealm = errors.New("no Kerberos configuration (KRB5_CONFIG, /etc/krb5.conf) and no realm in the user name")
+
 // KerberosError is a failure to get a ticket, explained by the KDC's code.
 type KerberosError struct {
 	Realm string
@@ -273,23 +276,24 @@ func (e *KerberosError) code() string {
 	return text
 }
 
-// Hint says what to do about it.
-func (e *KerberosError) Hint() string {
+// Code is the KDC's error code (KDC_ERR_PREAUTH_FAILED, …), or "" when no
+// KDC answered or the code is not one lynctrust knows.
+func (e *KerberosError) Code() string {
 	text := e.code()
 	for _, k := range kdcErrors {
 		if strings.Contains(text, k.code) {
-			return k.hint
+			return k.code
 		}
 	}
-	return "check that a domain controller of " + e.Realm + " is reachable on TCP 88 (KRB5_CONFIG may name the KDCs; without a krb5.conf lynctrust asks DNS for _kerberos._tcp." + e.Realm + ")"
+	return ""
 }
 
-var kdcErrors = []struct{ code, meaning, hint string }{
-	{"KDC_ERR_PREAUTH_FAILED", "the domain controller refused the password", "check the password of the account"},
-	{"KDC_ERR_C_PRINCIPAL_UNKNOWN", "the domain does not know this user", "check the user (user@dns.domain)"},
-	{"KDC_ERR_S_PRINCIPAL_UNKNOWN", "the domain has no HTTP/ service name for this server", "give --server the name Active Directory has for the server (setspn -L SERVER lists its names), not an alias"},
-	{"KDC_ERR_CLIENT_REVOKED", "the account is disabled or locked out", "unlock or enable the account"},
-	{"KDC_ERR_KEY_EXPIRED", "the password has expired", "change the password, then run again"},
-	{"KRB_AP_ERR_SKEW", "the clocks here and on the domain controller differ by more than five minutes", "set this machine's clock (Kerberos allows five minutes)"},
-	{"KDC_ERR_WRONG_REALM", "the realm is not the user's", "give the user as user@dns.domain of the account's own domain"},
+var kdcErrors = []struct{ code, meaning string }{
+	{"KDC_ERR_PREAUTH_FAILED", "the domain controller refused the password"},
+	{"KDC_ERR_C_PRINCIPAL_UNKNOWN", "the domain does not know this user"},
+	{"KDC_ERR_S_PRINCIPAL_UNKNOWN", "the domain has no HTTP/ service name for this server"},
+	{"KDC_ERR_CLIENT_REVOKED", "the account is disabled or locked out"},
+	{"KDC_ERR_KEY_EXPIRED", "the password has expired"},
+	{"KRB_AP_ERR_SKEW", "the clocks here and on the domain controller differ by more than five minutes"},
+	{"KDC_ERR_WRONG_REALM", "the realm is not the user's"},
 }

@@ -17,12 +17,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/jcmturner/gokrb5/v8/client"
+	"github.com/lynctrust/lynctrust/internal/netx"
 	"github.com/masterzen/winrm"
 )
 
@@ -248,69 +248,36 @@ func CommandLine(script string) (cmdline string, env map[string]string, err erro
 	return encodedCommand(Bootstrap(n)), map[string]string{scriptVariable: script}, nil
 }
 
-// ConnectError is a failure to reach or use the WinRM service, explained.
-type ConnectError struct {
-	Server string
-	Err    error
-	Hint   string
-}
-
-func (e *ConnectError) Error() string { return fmt.Sprintf("WinRM on %s: %v", e.Server, e.Err) }
-func (e *ConnectError) Unwrap() error { return e.Err }
+// ConnectError is a failure to reach or use the WinRM service, with its
+// cause named so that the command line can say what to do: the one error
+// type psremote and trust share.
+type ConnectError = netx.ConnectError
 
 func explainConnect(c Conn, err error) error {
-	ce := &ConnectError{Server: c.endpoint(), Err: err}
-	var ne net.Error
-	var dnsErr *net.DNSError
+	ce := &ConnectError{Service: "WinRM", Address: c.endpoint(), Auth: strings.ToLower(c.Auth), Err: err, Cause: causeOf(err)}
 	var f *Fault
 	var ke *KerberosError
-	var legacy *LegacyTLSError
-	switch {
-	case errors.As(err, &legacy):
-		// cmd words the remedy, with the flags.
-		return ce
-	case errors.Is(err, ErrReplyTooLarge), errors.Is(err, ErrReplyTooDeep), errors.Is(err, ErrOutputTooLarge):
-		ce.Hint = "this is not what a Windows WinRM service sends; check that --server (and any --resolve) names the Front End, and what answers on that port"
-	case errors.Is(err, context.Canceled):
+	var dnsErr *net.DNSError
+	switch ce.Cause {
+	case netx.Interrupted:
 		ce.Err = errors.New("interrupted")
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	case netx.Closed:
 		ce.Err = errors.New("the server closed the connection without answering")
-		ce.Hint = "WinRM or the server may have restarted; lynctrust read the state again where it matters"
-	case errors.As(err, new(*tls.CertificateVerificationError)), errors.As(err, new(x509.UnknownAuthorityError)), errors.As(err, new(x509.HostnameError)):
-		ce.Hint = "pass the CA that issued the server's WinRM HTTPS certificate with --winrm-ca-file (--insecure-skip-tls-verify skips the check, and exposes the password)"
-	case errors.Is(err, ErrUnauthorized):
-		ce.Err = errors.New("wrong user or password (HTTP 401)")
-		ce.Hint = "check the user (DOMAIN\\user or user@domain) and the password"
-		switch strings.ToLower(c.Auth) {
-		case "basic":
-			ce.Hint = "Basic signs in only the server's own local accounts (COMPUTER\\user or .\\user), never a domain account, and must be enabled on the server (Service/Auth/Basic); a domain account needs --auth ntlm or kerberos"
-		case "certificate":
-			ce.Err = errors.New("the server did not accept the client certificate (HTTP 401)")
-			ce.Hint = "on the server, Service/Auth/Certificate must be true and WSMan:\\localhost\\ClientCertificate must map the certificate's issuer and UPN to a local account"
-		case "kerberos":
-			ce.Err = errors.New("the server refused the Kerberos ticket (HTTP 401)")
-			ce.Hint = "give --server the name Active Directory has for the server (its HTTP/ service name), and check that the clocks agree"
-		}
-	case errors.Is(err, errNoMutual):
-		ce.Hint = "do not trust this path: something between here and the server answered for it, or the server's HTTP/ key is not the one the domain has; check the server's certificate and its computer account"
-	case errors.As(err, &ke):
+	case netx.Unauthorized:
+		ce.Err = unauthorized(c.Auth)
+	case netx.Kerberos:
+		errors.As(err, &ke)
 		ce.Err = ke
-		ce.Hint = ke.Hint()
-	case errors.As(err, new(setupError)):
-		ce.Hint = "Kerberos: give --server as the FQDN and --user as user@dns.domain; KRB5_CONFIG or --krb5-conf may name a krb5.conf"
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case netx.Refused:
 		ce.Err = errors.New("connection refused: no WinRM listener on that port")
-		ce.Hint = "run `winrm quickconfig` on the server (HTTP 5985), or use --https for a 5986 listener"
-	case errors.As(err, &dnsErr):
+	case netx.NoSuchHost:
+		errors.As(err, &dnsErr)
 		ce.Err = fmt.Errorf("the server name does not resolve (%v)", dnsErr.Err)
-		ce.Hint = "check the FQDN, or map it with --resolve HOST:PORT:ADDR"
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+	case netx.Timeout:
 		ce.Err = errors.New("timed out")
-		ce.Hint = "check that TCP 5985/5986 is open between here and the server; raise --timeout for slow links"
-	case errors.As(err, &f):
-		ce.Err = f
-		if f.Code == "2147942405" {
-			ce.Hint = "the account needs to be a local Administrator on the server, or a member of Remote Management Users (Windows Server 2012 and later; on 2008 R2, which lacks the group, grant it in WinRM's RootSDDL with `winrm configSDDL default`)"
+	case netx.AccessDenied, netx.Other:
+		if errors.As(err, &f) {
+			ce.Err = f
 		}
 	}
 	var ue *url.Error
@@ -318,6 +285,41 @@ func explainConnect(c Conn, err error) error {
 		ce.Err = ue.Err
 	}
 	return ce
+}
+
+// causeOf names why a request failed: WinRM's own causes first, then the
+// network's.
+func causeOf(err error) netx.Cause {
+	var f *Fault
+	switch {
+	case errors.As(err, new(*LegacyTLSError)):
+		return netx.LegacyTLS
+	case errors.Is(err, ErrReplyTooLarge), errors.Is(err, ErrReplyTooDeep), errors.Is(err, ErrOutputTooLarge):
+		return netx.NotWinRM
+	case errors.Is(err, ErrUnauthorized):
+		return netx.Unauthorized
+	case errors.Is(err, errNoMutual):
+		return netx.NoMutual
+	case errors.As(err, new(*KerberosError)):
+		return netx.Kerberos
+	case errors.As(err, new(setupError)):
+		return netx.KerberosSetup
+	case errors.As(err, &f) && f.Code == "2147942405":
+		return netx.AccessDenied
+	}
+	cause, _ := netx.Classify(err)
+	return cause
+}
+
+// unauthorized says what a 401 means for the sign-in used.
+func unauthorized(auth string) error {
+	switch strings.ToLower(auth) {
+	case "certificate":
+		return errors.New("the server did not accept the client certificate (HTTP 401)")
+	case "kerberos":
+		return errors.New("the server refused the Kerberos ticket (HTTP 401)")
+	}
+	return errors.New("wrong user or password (HTTP 401)")
 }
 
 // Run runs a script on a server: one shell, one command, the script in the
@@ -337,10 +339,10 @@ func RunWithEnv(ctx context.Context, c Conn, script string, fields map[string]in
 	switch auth {
 	case "ntlm", "basic", "kerberos", "certificate":
 	default:
-		return nil, fmt.Errorf("--auth %s is not supported: use ntlm (default), kerberos, basic or certificate", c.Auth)
+		return nil, fmt.Errorf("authentication %q is not supported: ntlm (the default), kerberos, basic or certificate", c.Auth)
 	}
 	if auth == "basic" && !c.HTTPS && !c.AllowUnencrypted {
-		return nil, errors.New("Basic authentication over plain HTTP sends the password in the clear: use --https, or --allow-unencrypted if you must")
+		return nil, errors.New("Basic authentication over plain HTTP sends the password in the clear: use HTTPS, or allow it explicitly")
 	}
 	if (auth == "kerberos" || auth == "certificate") && !c.HTTPS {
 		return nil, fmt.Errorf("--auth %s needs --https: lynctrust has no %s message encryption for plain HTTP", auth, auth)
@@ -357,7 +359,7 @@ func RunWithEnv(ctx context.Context, c Conn, script string, fields map[string]in
 				if cert, err := x509.ParseCertificate(c.CACert); err == nil {
 					pool.AddCert(cert)
 				} else {
-					return nil, errors.New("--winrm-ca-file holds no PEM or DER certificate")
+					return nil, errors.New("the WinRM CA file holds no PEM or DER certificate")
 				}
 			}
 			tlsConfig.RootCAs = pool

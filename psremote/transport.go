@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sort"
 	"strings"
@@ -19,12 +18,13 @@ import (
 
 	"github.com/bodgit/ntlmssp"
 	"github.com/jcmturner/gokrb5/v8/client"
+	"github.com/lynctrust/lynctrust/internal/netx"
 	"github.com/masterzen/winrm"
 	"github.com/masterzen/winrm/soap"
 )
 
 // DialFunc dials TCP; lynctrust passes one that applies --resolve.
-type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+type DialFunc = netx.DialFunc
 
 // ErrUnauthorized is a 401 that a new sign-in did not cure.
 var ErrUnauthorized = errors.New("the server refused the user name or password (HTTP 401)")

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"strings"
+
+	"github.com/lynctrust/lynctrust/internal/netx"
 )
 
 // TLSInfo is what the handshake with the server settled on.
@@ -96,7 +98,7 @@ func probeForwardSecrecy(ctx context.Context, ep Endpoint, name string, info *TL
 	// The server refuses a hello it shares no suite with by an alert
 	// (handshake_failure, 40) or by closing the connection; a timeout
 	// proves nothing.
-	return err != nil && classify(ep.Address(), err).(*ConnectError).Kind != "timeout"
+	return err != nil && classify(ep.Address(), err).(*ConnectError).Cause != netx.Timeout
 }
 
 func sni(name string) string {

@@ -11,17 +11,17 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"reflect"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/lynctrust/lynctrust/internal/netx"
 )
 
 // DialFunc dials a TCP connection; lynctrust passes one that applies the
 // --resolve HOST:PORT:ADDR mappings.
-type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+type DialFunc = netx.DialFunc
 
 // ResolveOptions tune Resolve. The zero value uses the system roots, AIA and a
 // plain dialer.
@@ -180,54 +180,27 @@ func ParseEndpoint(s string) (Endpoint, error) {
 	return Endpoint{Target: s, Host: host, Port: port}, nil
 }
 
-// ConnectError says why the server could not be reached.
-type ConnectError struct {
-	Address string
-	Kind    string // "refused", "DNS", "timeout", "TLS alert", "TLS", "network"
-	Alert   int    // for Kind "TLS alert"
-	Err     error
-}
+// ConnectError says why the server could not be reached: the one error
+// type trust and psremote share.
+type ConnectError = netx.ConnectError
 
-func (e *ConnectError) Error() string {
-	switch e.Kind {
-	case "refused":
-		return fmt.Sprintf("connecting to %s: connection refused: nothing listens on that port", e.Address)
-	case "DNS":
-		return fmt.Sprintf("connecting to %s: the host name does not resolve (%v)", e.Address, e.Err)
-	case "timeout":
-		return fmt.Sprintf("connecting to %s: timed out", e.Address)
-	case "TLS alert":
-		return fmt.Sprintf("connecting to %s: the server sent TLS alert %d %s (lynctrust explain tls-alert %d)",
-			e.Address, e.Alert, AlertName(e.Alert), e.Alert)
-	}
-	return fmt.Sprintf("connecting to %s: %v", e.Address, e.Err)
-}
-
-func (e *ConnectError) Unwrap() error { return e.Err }
-
+// classify explains a failure to reach addr.
 func classify(addr string, err error) error {
-	ce := &ConnectError{Address: addr, Kind: "network", Err: err}
-	var dnsErr *net.DNSError
-	var netErr net.Error
-	var opErr *net.OpError
-	switch {
-	case errors.As(err, &dnsErr):
-		ce.Kind = "DNS"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		ce.Kind = "refused"
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
-		ce.Kind = "timeout"
-	case errors.As(err, &opErr) && opErr.Op == "remote error":
-		// crypto/tls reports a received alert as an unexported uint8 type.
-		if v := reflect.ValueOf(opErr.Err); v.Kind() == reflect.Uint8 {
-			ce.Kind, ce.Alert = "TLS alert", int(v.Uint())
-		}
-	default:
-		var rec tls.RecordHeaderError
-		if errors.As(err, &rec) {
-			ce.Kind = "TLS"
-			ce.Err = errors.New("the server did not answer with TLS (is it plain HTTP?)")
-		}
+	ce := &ConnectError{Address: addr, Err: err}
+	ce.Cause, ce.Alert = netx.Classify(err)
+	switch ce.Cause {
+	case netx.NoSuchHost:
+		var dnsErr *net.DNSError
+		errors.As(err, &dnsErr)
+		ce.Err = fmt.Errorf("the host name does not resolve (%v)", dnsErr.Err)
+	case netx.Refused:
+		ce.Err = errors.New("connection refused: nothing listens on that port")
+	case netx.Timeout:
+		ce.Err = errors.New("timed out")
+	case netx.TLSAlert:
+		ce.Err = fmt.Errorf("the server sent TLS alert %d %s (lynctrust explain tls-alert %d)", ce.Alert, AlertName(ce.Alert), ce.Alert)
+	case netx.NotTLS:
+		ce.Err = errors.New("the server did not answer with TLS (is it plain HTTP?)")
 	}
 	return ce
 }
@@ -298,7 +271,33 @@ func Analyze(ctx context.Context, ep Endpoint, name string, sent []*x509.Certifi
 	now := opts.Now()
 	r := &Report{Target: ep.Target, Address: ep.Address(), ServerName: name, Handshakes: 1,
 		Findings: []Finding{}, Paths: []Path{}, AIA: []AIAFetch{}}
-	var aiaCancel context.CancelFunc
+	p, sentNodes, duplicates := poolOf(r, sent, roots, opts.ExtraRoots)
+	if len(sent) == 0 {
+		r.Findings = append(r.Findings, Finding{SevError, FindNoCertificate, "", "the server sent no certificate", "bind a certificate to the site in IIS"})
+		return r
+	}
+	aia := &aiaFetcher{ctx: ctx, opts: opts, r: r, p: p, fetched: map[string]bool{}}
+	defer aia.close()
+	leaf := sentNodes[0]
+	raws := p.build(leaf, aia.fetch)
+
+	r.Findings = append(r.Findings, leafFindings(leaf, name, now)...)
+	inPath := map[*node]bool{}
+	for _, rp := range raws {
+		for _, n := range rp.nodes {
+			inPath[n] = true
+		}
+		r.Paths = append(r.Paths, makePath(rp, now))
+	}
+	r.Findings = append(r.Findings, chainFindings(sentNodes, inPath, duplicates)...)
+	r.Findings = append(r.Findings, aia.findings()...)
+	recommend(r.Paths)
+	return r
+}
+
+// poolOf holds every certificate known: the ones sent (in r.Sent too), the
+// store's and the extra roots.
+func poolOf(r *Report, sent []*x509.Certificate, roots, extra []StoreCert) (*pool, []*node, int) {
 	p := newPool()
 	var sentNodes []*node
 	duplicates := 0
@@ -313,79 +312,78 @@ func Analyze(ctx context.Context, ep Endpoint, name string, sent []*x509.Certifi
 		n := p.add(s.Cert, FromStore, s.Store, -1)
 		n.storeRoot = n.storeRoot || !s.Intermediate
 	}
-	for _, s := range opts.ExtraRoots {
+	for _, s := range extra {
 		p.add(s.Cert, FromCAFile, s.Store, -1)
 	}
-	if len(sent) == 0 {
-		r.Findings = append(r.Findings, Finding{SevError, FindNoCertificate, "", "the server sent no certificate", "bind a certificate to the site in IIS"})
-		return r
-	}
+	return p, sentNodes, duplicates
+}
 
-	fetched := map[string]bool{}
-	// Every AIA download shares one deadline, opts.Timeout from the first,
-	// and there are at most maxAIADownloads: a chain that names forty
-	// unreachable URLs took forty timeouts.
-	var aiaCtx context.Context
-	defer func() {
-		if aiaCtx != nil {
-			aiaCancel()
-		}
-	}()
-	skipped := 0
-	fetch := func(n *node) bool {
-		if opts.NoAIA {
-			return false
-		}
-		if aiaCtx == nil {
-			aiaCtx, aiaCancel = context.WithTimeout(ctx, opts.Timeout)
-		}
-		added := false
-		for _, u := range n.cert.IssuingCertificateURL {
-			if fetched[u] {
-				continue
-			}
-			fetched[u] = true
-			if len(r.AIA) >= maxAIADownloads || aiaCtx.Err() != nil {
-				skipped++
-				continue
-			}
-			certs, err := downloadAIA(aiaCtx, u, opts)
-			f := AIAFetch{URL: u, Certificates: len(certs)}
-			if err != nil {
-				f.Error = err.Error()
-			}
-			r.AIA = append(r.AIA, f)
-			for _, c := range certs {
-				p.add(c, FromAIA, u, -1)
-				added = true
-			}
-		}
-		return added
-	}
-	leaf := sentNodes[0]
-	raws := p.build(leaf, fetch)
+// aiaFetcher downloads missing issuers. Every download shares one
+// deadline, opts.Timeout from the first, and there are at most
+// maxAIADownloads: a chain that names forty unreachable URLs took forty
+// timeouts.
+type aiaFetcher struct {
+	ctx     context.Context
+	opts    ResolveOptions
+	r       *Report
+	p       *pool
+	fetched map[string]bool
+	skipped int
+	aiaCtx  context.Context
+	cancel  context.CancelFunc
+}
 
-	r.Findings = append(r.Findings, leafFindings(leaf, name, now)...)
-	inPath := map[*node]bool{}
-	for _, rp := range raws {
-		for _, n := range rp.nodes {
-			inPath[n] = true
-		}
-		r.Paths = append(r.Paths, makePath(rp, now))
+func (a *aiaFetcher) fetch(n *node) bool {
+	if a.opts.NoAIA {
+		return false
 	}
-	r.Findings = append(r.Findings, chainFindings(sentNodes, inPath, duplicates)...)
-	for _, f := range r.AIA {
+	if a.aiaCtx == nil {
+		a.aiaCtx, a.cancel = context.WithTimeout(a.ctx, a.opts.Timeout)
+	}
+	added := false
+	for _, u := range n.cert.IssuingCertificateURL {
+		if a.fetched[u] {
+			continue
+		}
+		a.fetched[u] = true
+		if len(a.r.AIA) >= maxAIADownloads || a.aiaCtx.Err() != nil {
+			a.skipped++
+			continue
+		}
+		certs, err := downloadAIA(a.aiaCtx, u, a.opts)
+		f := AIAFetch{URL: u, Certificates: len(certs)}
+		if err != nil {
+			f.Error = err.Error()
+		}
+		a.r.AIA = append(a.r.AIA, f)
+		for _, c := range certs {
+			a.p.add(c, FromAIA, u, -1)
+			added = true
+		}
+	}
+	return added
+}
+
+func (a *aiaFetcher) close() {
+	if a.cancel != nil {
+		a.cancel()
+	}
+}
+
+// findings are the downloads that failed, and the URLs not followed.
+func (a *aiaFetcher) findings() []Finding {
+	var fs []Finding
+	for _, f := range a.r.AIA {
 		if f.Error != "" {
-			r.Findings = append(r.Findings, Finding{SevWarning, FindAIAFailed, "", "downloading " + f.URL + ": " + f.Error,
+			fs = append(fs, Finding{SevWarning, FindAIAFailed, "", "downloading " + f.URL + ": " + f.Error,
 				"make the AIA URL reachable, or have Exchange send the intermediate"})
 		}
 	}
-	if skipped > 0 {
-		r.Findings = append(r.Findings, Finding{SevWarning, FindAIASkipped, "", fmt.Sprintf("%d AIA URL(s) not followed: lynctrust downloads at most %d, all within --timeout", skipped, maxAIADownloads),
-			"have Exchange send the intermediates, or give them with --ca-file"})
+	if a.skipped > 0 {
+		fs = append(fs, Finding{SevWarning, FindAIASkipped, "", fmt.Sprintf("%d AIA URL(s) not followed: lynctrust downloads at most %d, all within --timeout", a.skipped, maxAIADownloads),
+			"have Exchange send the intermediates, or give them with --owa-ca-file"})
 	}
-	recommend(r.Paths)
-	return r
+	return fs
 }
 
 func certInfo(n *node, sentIndex int) CertInfo {

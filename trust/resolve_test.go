@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lynctrust/lynctrust/internal/lab/exchange"
+	"github.com/lynctrust/lynctrust/internal/netx"
 	"github.com/lynctrust/lynctrust/trust"
 )
 
@@ -288,7 +289,7 @@ func TestUnreachable(t *testing.T) {
 	ep, _ := trust.ParseEndpoint(addr)
 	_, err = trust.Resolve(context.Background(), ep, trust.ResolveOptions{Roots: []trust.StoreCert{}, Timeout: 2 * time.Second})
 	var ce *trust.ConnectError
-	if !asConnectError(err, &ce) || ce.Kind != "refused" || !strings.Contains(err.Error(), addr) {
+	if !asConnectError(err, &ce) || ce.Cause != netx.Refused || !strings.Contains(err.Error(), addr) {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -298,7 +299,7 @@ func TestTLSAlert(t *testing.T) {
 	ep, _ := trust.ParseEndpoint(ex.OWAURL)
 	_, err := trust.Resolve(context.Background(), ep, trust.ResolveOptions{Roots: []trust.StoreCert{}, Dial: labDial(ex), Timeout: 2 * time.Second})
 	var ce *trust.ConnectError
-	if !asConnectError(err, &ce) || ce.Kind != "TLS alert" || ce.Alert != 40 || !strings.Contains(err.Error(), "handshake_failure") {
+	if !asConnectError(err, &ce) || ce.Cause != netx.TLSAlert || ce.Alert != 40 || !strings.Contains(err.Error(), "handshake_failure") {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -42,8 +42,8 @@ saves a snapshot, adds the certificate with @{Add=…}, reads the collection bac
 the journal. Already present: nothing is written, exit 0.
 
 EXAMPLES:
-   $ lynctrust add --server fe01.pool01.contoso.com --user CONTOSO\lyncadmin --owa https://mail.contoso.com/owa --dry-run
-   $ lynctrust add --server fe01.pool01.contoso.com --user CONTOSO\lyncadmin --thumbprint 'a9 09 50 2d …' --identity site:Redmond`,
+   $ lynctrust add --server fe01.pool01.contoso.com --user 'CONTOSO\lyncadmin' --owa https://mail.contoso.com/owa --dry-run
+   $ lynctrust add --server fe01.pool01.contoso.com --user 'CONTOSO\lyncadmin' --thumbprint 'a9 09 50 2d …' --identity site:Redmond`,
 		Flags:  flags,
 		Action: func(c *cli.Context) error { return addAction(g, c) },
 	}
@@ -179,9 +179,7 @@ func addRequest(g *globals, ctx context.Context, o addOptions) (change.Request, 
 			return req, nil, err
 		}
 		vet = &v
-		if thumb, err = lync.ParseThumbprint(v.Thumbprint); err != nil {
-			return req, nil, err
-		}
+		thumb = lync.ThumbprintOf(rep.RootCertificate())
 		if req.Cert == nil {
 			req.Cert = rep.RootCertificate().Raw
 		}

@@ -78,6 +78,7 @@ type globals struct {
 	output    string
 	color     bool
 	terminal  bool
+	verbose   bool // --verbose: the debug log, and a dry run's script
 	timeout   time.Duration
 	log       *slog.Logger
 	now       func() time.Time
@@ -324,7 +325,8 @@ func (g *globals) setup(c *cli.Context) error {
 	}
 	g.resolve = m
 	g.stateDir = globalString(c, "state-dir")
-	if globalBool(c, "verbose") {
+	g.verbose = globalBool(c, "verbose")
+	if g.verbose {
 		g.log = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return nil

@@ -36,7 +36,7 @@ running by hand in the Lync Server Management Shell; it connects to nothing.
 Exit status: 0 clean; 2 findings (errors or warnings); 3 a server could not be reached.
 
 EXAMPLES:
-   $ lynctrust audit --server fe01.pool01.contoso.com --user CONTOSO\lyncadmin --owa https://mail.contoso.com/owa
+   $ lynctrust audit --server fe01.pool01.contoso.com --user 'CONTOSO\lyncadmin' --owa https://mail.contoso.com/owa
    $ lynctrust audit --emit-ps1 audit.ps1
    lynctrust: wrote audit.ps1; run it in the Lync Server Management Shell on a Front End`,
 		Flags: append(append(append(connFlags(), owaFlags()...), inventoryFlag()),
@@ -130,7 +130,7 @@ func runAudit(g *globals, ctx context.Context, conn psremote.Conn, o auditOption
 	defer cancel()
 	opts := lync.AuditOptions{Parallel: o.Parallel, Now: g.now()}
 	if rep != nil {
-		opts.ExchangeRoot = lync.Thumbprint(rep.Recommended().RootThumbprint)
+		opts.ExchangeRoot, _ = lync.ParseThumbprint(rep.Recommended().RootThumbprint)
 	}
 	g.log.Debug("auditing", "server", conn.Server, "reads", "Get-CsWebServiceConfiguration -LocalStore, Get-CsTopology -LocalStore")
 	r, err := lync.Audit(ctx, conn, opts)
@@ -175,7 +175,7 @@ func auditGrids(r *lync.AuditReport) []grid {
 			continue
 		}
 		for _, cs := range s.Certs {
-			stores.rows = append(stores.rows, []string{s.Server, string(cs.Entry.Thumbprint), cs.Entry.CAStore.CertStore(), yesNo(cs.Present), cs.Subject, cs.NotAfter, cs.Algorithm})
+			stores.rows = append(stores.rows, []string{s.Server, cs.Entry.Thumbprint.String(), cs.Entry.CAStore.CertStore(), yesNo(cs.Present), cs.Subject, cs.NotAfter, cs.Algorithm})
 		}
 	}
 	grids := []grid{cfg, pools}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lynctrust/lynctrust/internal/netx"
 	"github.com/lynctrust/lynctrust/lync"
 	"github.com/lynctrust/lynctrust/psremote"
 	"github.com/lynctrust/lynctrust/trust"
@@ -84,7 +85,11 @@ func checkServer(what, server string) error {
 
 // connection builds the WinRM connection from the flags.
 func connection(g *globals, c *cli.Context) (psremote.Conn, error) {
-	server := strings.TrimSpace(c.String("server"))
+	return connectionTo(g, c, strings.TrimSpace(c.String("server")))
+}
+
+// connectionTo builds the WinRM connection to server from the other flags.
+func connectionTo(g *globals, c *cli.Context, server string) (psremote.Conn, error) {
 	if server == "" {
 		return psremote.Conn{}, usageErrorf("give the Front End with --server FQDN (or LYNCTRUST_SERVER)")
 	}
@@ -110,9 +115,14 @@ func connection(g *globals, c *cli.Context) (psremote.Conn, error) {
 		return psremote.Conn{}, usageErrorf("give the account with --user DOMAIN\\user (or LYNCTRUST_USER)")
 	}
 	conn.User = user
+	warnBareUser(g, conn.Auth, user)
 	if conn.Auth == "kerberos" {
 		if _, err := psremote.KerberosPrincipal(conn); err != nil {
-			return psremote.Conn{}, usageError(fmt.Errorf("--auth kerberos: %w", err))
+			e := &exitError{code: exitUsage, err: fmt.Errorf("--auth kerberos: %w", err)}
+			if errors.Is(err, psremote.ErrNoRealm) {
+				e.hint = "give --user as user@dns.domain, or name a krb5.conf with --krb5-conf or KRB5_CONFIG"
+			}
+			return psremote.Conn{}, e
 		}
 	}
 	pw, err := readPassword(g, c, user)
@@ -249,6 +259,73 @@ func certificateUser(certPEM []byte) string {
 	return certs[0].Subject.CommonName + " (client certificate)"
 }
 
+// connectHint words the remedy of a connection failure, with the flags that
+// apply it.
+func connectHint(ce *psremote.ConnectError) string {
+	switch ce.Cause {
+	case netx.LegacyTLS:
+		return legacyTLSHint
+	case netx.NotWinRM:
+		return "this is not what a Windows WinRM service sends; check that --server (and any --resolve) names the Front End, and what answers on that port"
+	case netx.Closed:
+		return "WinRM or the server may have restarted; lynctrust read the state again where it matters"
+	case netx.UntrustedCert:
+		return "pass the CA that issued the server's WinRM HTTPS certificate with --winrm-ca-file (--insecure-skip-tls-verify skips the check, and exposes the password)"
+	case netx.Unauthorized:
+		return unauthorizedHint(ce.Auth)
+	case netx.NoMutual:
+		return "do not trust this path: something between here and the server answered for it, or the server's HTTP/ key is not the one the domain has; check the server's certificate and its computer account"
+	case netx.Kerberos:
+		var ke *psremote.KerberosError
+		errors.As(ce, &ke)
+		return kerberosHint(ke)
+	case netx.KerberosSetup:
+		return "Kerberos: give --server as the FQDN and --user as user@dns.domain; KRB5_CONFIG or --krb5-conf may name a krb5.conf"
+	case netx.Refused:
+		return "run `winrm quickconfig` on the server (HTTP 5985), or use --https for a 5986 listener"
+	case netx.NoSuchHost:
+		return "check the FQDN, or map it with --resolve HOST:PORT:ADDR"
+	case netx.Timeout:
+		return "check that TCP 5985/5986 is open between here and the server; raise --timeout for slow links"
+	case netx.AccessDenied:
+		return "the account needs to be a local Administrator on the server, or a member of Remote Management Users (Windows Server 2012 and later; on 2008 R2, which lacks the group, grant it in WinRM's RootSDDL with `winrm configSDDL default`)"
+	}
+	return ""
+}
+
+func unauthorizedHint(auth string) string {
+	switch auth {
+	case "basic":
+		return "Basic signs in only the server's own local accounts (COMPUTER\\user or .\\user), never a domain account, and must be enabled on the server (Service/Auth/Basic); a domain account needs --auth ntlm or kerberos"
+	case "certificate":
+		return "on the server, Service/Auth/Certificate must be true and WSMan:\\localhost\\ClientCertificate must map the certificate's issuer and UPN to a local account"
+	case "kerberos":
+		return "give --server the name Active Directory has for the server (its HTTP/ service name), and check that the clocks agree"
+	}
+	return "check the user (DOMAIN\\user or user@domain) and the password"
+}
+
+// kerberosHints are the remedies of the KDC's refusals.
+var kerberosHints = map[string]string{
+	"KDC_ERR_PREAUTH_FAILED":      "check the password of the account",
+	"KDC_ERR_C_PRINCIPAL_UNKNOWN": "check the user (user@dns.domain)",
+	"KDC_ERR_S_PRINCIPAL_UNKNOWN": "give --server the name Active Directory has for the server (setspn -L SERVER lists its names), not an alias",
+	"KDC_ERR_CLIENT_REVOKED":      "unlock or enable the account",
+	"KDC_ERR_KEY_EXPIRED":         "change the password, then run again",
+	"KRB_AP_ERR_SKEW":             "set this machine's clock (Kerberos allows five minutes)",
+	"KDC_ERR_WRONG_REALM":         "give the user as user@dns.domain of the account's own domain",
+}
+
+func kerberosHint(ke *psremote.KerberosError) string {
+	if ke == nil {
+		return ""
+	}
+	if h, ok := kerberosHints[ke.Code()]; ok {
+		return h
+	}
+	return "check that a domain controller of " + ke.Realm + " is reachable on TCP 88 (KRB5_CONFIG may name the KDCs; without a krb5.conf lynctrust asks DNS for _kerberos._tcp." + ke.Realm + ")"
+}
+
 // remoteError turns a psremote error into an exit code and a hint.
 func remoteError(err error) error {
 	var ce *psremote.ConnectError
@@ -258,7 +335,7 @@ func remoteError(err error) error {
 	case errors.As(err, &legacy):
 		return &exitError{code: exitRemote, err: err, hint: legacyTLSHint}
 	case errors.As(err, &ce):
-		return &exitError{code: exitRemote, err: err, hint: ce.Hint}
+		return &exitError{code: exitRemote, err: err, hint: connectHint(ce)}
 	case errors.Is(err, lync.ErrModuleNotFound):
 		return &exitError{code: exitRemote, err: err, hint: "run lynctrust against a Lync or Skype for Business server (a Front End), where the Lync or SkypeForBusiness module is installed"}
 	case errors.Is(err, lync.ErrLocalAccount):
@@ -266,7 +343,7 @@ func remoteError(err error) error {
 	case errors.Is(err, lync.ErrNotAdmin), errors.Is(err, lync.ErrNoCMSAccess):
 		return &exitError{code: exitRemote, err: err, hint: "add the account to RTCUniversalServerAdmins (RTCUniversalReadOnlyAdmins is enough for audit), then sign in again"}
 	case errors.Is(err, lync.ErrDoubleHop):
-		return &exitError{code: exitRemote, err: err, hint: "add --run-as-task (the write runs as a one-shot scheduled task under your account), or write the script with --emit-ps1 FILE and run it in the Lync Management Shell on a Front End; in Standard Edition, --server can also name the server that hosts the store; reads work over WinRM"}
+		return &exitError{code: exitRemote, err: err, hint: doubleHopHint}
 	case errors.Is(err, lync.ErrConflict):
 		return &exitError{code: exitRemote, err: err, hint: "nothing was written; run the command again to work from the current list"}
 	case errors.As(err, &se):
@@ -292,4 +369,21 @@ type flags interface {
 	Int(name string) int
 	IsSet(name string) bool
 	StringSlice(name string) []string
+}
+
+// doubleHopHint is what to do when the Central Management Store refuses the
+// second hop from a WinRM session.
+const doubleHopHint = "add --run-as-task (the write runs as a one-shot scheduled task under your account), or write the script with --emit-ps1 FILE and run it in the Lync Management Shell on a Front End; in Standard Edition, --server can also name the server that hosts the store; reads work over WinRM"
+
+// warnBareUser warns about an account with no domain part under NTLM, where
+// lynctrust needs a domain account: most often the shell ate the backslash
+// of an unquoted DOMAIN\user (bash turns CONTOSO\lyncadmin into
+// CONTOSOlyncadmin), and the server answers a bare 401. Basic signs in local
+// accounts, whose bare names are expected.
+func warnBareUser(g *globals, auth, user string) {
+	if auth != "ntlm" || strings.ContainsAny(user, `\@`) {
+		return
+	}
+	fmt.Fprintf(g.stderr, "lynctrust: warning: --user %q has no domain part; the Lync cmdlets need a domain account, DOMAIN\\user or user@domain. "+
+		"If you typed DOMAIN\\user unquoted, the shell dropped the backslash: quote it, --user 'CONTOSO\\lyncadmin' (a local account of the server is .\\NAME)\n", user)
 }

@@ -18,7 +18,7 @@ func demoCommand(g *globals) *cli.Command {
 		Description: `Starts a lab in which Exchange has a certificate from a public CA and the Lync pool one
 from the enterprise CA (the situation in which tethered phones show "Connection to
 Microsoft Exchange is unavailable"), then resolves the Exchange root, audits, shows the
-PowerShell of the fix, applies it and audits again. Nothing outside the lab is touched.`,
+difference the fix makes, applies it and audits again. Nothing outside the lab is touched.`,
 		Action: func(c *cli.Context) error { return runDemo(g, c) },
 	}
 }
@@ -72,7 +72,7 @@ func runDemo(g *globals, c *cli.Context) error {
 	if err := step(exitFindings, append(append(append([]string{"audit"}, conn...), owa...), "--owa-ca-file", info.PublicCAFile)...); err != nil {
 		return err
 	}
-	say("3. Dry run: the PowerShell lynctrust would run, and the difference (nothing changes)")
+	say("3. Dry run: the difference the fix makes (nothing changes; --verbose adds the PowerShell)")
 	if err := step(0, append(append(append([]string{"add"}, conn...), owa...), "--owa-ca-file", info.PublicCAFile, "--dry-run")...); err != nil {
 		return err
 	}

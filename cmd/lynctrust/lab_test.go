@@ -74,6 +74,7 @@ func cmdLync(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("LYNCTRUST_STATE_DIR", ts.MkAbs("state"))
 	ts.Setenv("LYNCTRUST_TRANSCRIPT", ts.MkAbs("transcript.txt"))
 	ts.Setenv("OWA", l.Info.OWAURL)
+	ts.Setenv("AUTODISCOVER", l.Info.AutodiscoverDomain)
 	ts.Setenv("OWACA", l.Info.PublicCAFile)
 	ts.Setenv("ROOT", l.Info.ExchangeRootThumbprint)
 	ts.Setenv("ENTCA", l.Info.EnterpriseCAFile)

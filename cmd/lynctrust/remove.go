@@ -22,7 +22,7 @@ is written back with -Instance), after checking that nobody changed the list mea
 other entries are verified present afterwards. A snapshot is saved first.
 
 EXAMPLES:
-   $ lynctrust remove --server fe01.pool01.contoso.com --user CONTOSO\lyncadmin --thumbprint A909502DD82AE41504C0E0052E3C61AB8EB10D6B`,
+   $ lynctrust remove --server fe01.pool01.contoso.com --user 'CONTOSO\lyncadmin' --thumbprint A909502DD82AE41504C0E0052E3C61AB8EB10D6B`,
 		Flags:  flags,
 		Action: func(c *cli.Context) error { return removeAction(g, c) },
 	}

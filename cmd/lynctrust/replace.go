@@ -26,7 +26,7 @@ on the terminal, or needs --yes. A snapshot is saved first; rollback restores it
 --thumbprint it refuses: emptying the list takes --clear, said on purpose.
 
 EXAMPLES:
-   $ lynctrust replace --server fe01.pool01.contoso.com --user CONTOSO\lyncadmin --thumbprint A909…6B --thumbprint 0563…DA:IntermediateCA --dry-run`,
+   $ lynctrust replace --server fe01.pool01.contoso.com --user 'CONTOSO\lyncadmin' --thumbprint A909…6B --thumbprint 0563…DA:IntermediateCA --dry-run`,
 		Flags:  flags,
 		Action: func(c *cli.Context) error { return replaceAction(g, c) },
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -16,7 +18,8 @@ func snapshotsCommand(g *globals) *cli.Command {
 		Name:  "snapshots",
 		Usage: "list the snapshots taken before each change",
 		Description: `Snapshots live in LYNCTRUST_STATE_DIR, else the user's state directory
-(~/.local/state/lynctrust, %LOCALAPPDATA%\lynctrust).`,
+(~/.local/state/lynctrust, %LOCALAPPDATA%\lynctrust), oldest first as in the journal; the
+newest is the last line. rollback --snapshot takes the name shown.`,
 		Action: func(c *cli.Context) error {
 			dir, err := g.state()
 			if err != nil {
@@ -26,13 +29,16 @@ func snapshotsCommand(g *globals) *cli.Command {
 			if err != nil {
 				return err
 			}
-			gr := grid{header: []string{"time", "server", "command", "collections", "file"}}
+			// Oldest first, as the journal: the newest next to the prompt.
+			sort.SliceStable(snaps, func(i, j int) bool { return snaps[i].Time.Before(snaps[j].Time) })
+			gr := grid{header: []string{"time", "server", "command", "collections", "snapshot"}}
 			for _, s := range snaps {
 				var ids []string
 				for id, list := range s.Lists {
 					ids = append(ids, string(id)+" ("+itoa(len(list))+")")
 				}
-				gr.rows = append(gr.rows, []string{s.Time.Local().Format(time.DateTime), s.Server, s.Command, strings.Join(ids, ", "), s.Path})
+				sort.Strings(ids)
+				gr.rows = append(gr.rows, []string{localTime(s.Time), s.Server, s.Command, strings.Join(ids, ", "), filepath.Base(s.Path)})
 			}
 			if snaps == nil {
 				snaps = []*changelog.Snapshot{}
@@ -75,7 +81,7 @@ func journalCommand(g *globals) *cli.Command {
 				for id, list := range e.After {
 					after = append(after, string(id)+": "+lync.EntryList(list))
 				}
-				gr.rows = append(gr.rows, []string{e.Time.Local().Format(time.DateTime), e.Operator, e.Server, e.Command, result, strings.Join(after, "\n")})
+				gr.rows = append(gr.rows, []string{localTime(e.Time), e.Operator, e.Server, e.Command, result, strings.Join(after, "\n")})
 			}
 			if entries == nil {
 				entries = []changelog.Entry{}
@@ -86,3 +92,7 @@ func journalCommand(g *globals) *cli.Command {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// localTime is a time in this machine's zone, with the zone: a change
+// window's notes compare times across machines.
+func localTime(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05 MST") }

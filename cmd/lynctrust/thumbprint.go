@@ -133,7 +133,11 @@ func renderThumbprints(g *globals, results []thumbprintResult, ps bool, store ly
 			if r.Error != "" {
 				continue
 			}
-			lines, err := lync.PasteLines(lync.Thumbprint(r.Thumbprint), store, id)
+			t, err := lync.ParseThumbprint(r.Thumbprint)
+			if err != nil {
+				return usageError(err)
+			}
+			lines, err := lync.PasteLines(t, store, id)
 			if err != nil {
 				return usageError(err)
 			}

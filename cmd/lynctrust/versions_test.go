@@ -41,7 +41,7 @@ stdout $ROOT
 
 exec lynctrust --output json snapshots
 cp stdout snaps.json
-exec sh -c 'grep -o "\"[^\"]*replace_Global.json\"" snaps.json | head -1 | tr -d \" > snap.txt'
+exec sh -c 'grep -o "\"[^\"]*replace-Global.json\"" snaps.json | head -1 | tr -d \" > snap.txt'
 exec sh -c 'exec lynctrust rollback --password-file "$PWFILE" --snapshot "$(cat snap.txt)" --yes TASK'
 labctl trusted Global
 stdout $ENTROOT

@@ -61,7 +61,7 @@ func vouchedBy(g *globals, v trust.RootVetting, trustRoot string, store lync.CAS
 		if err != nil {
 			return "", usageError(fmt.Errorf("--trust-root: %w", err))
 		}
-		if !strings.EqualFold(string(named), v.Thumbprint) {
+		if !strings.EqualFold(named.String(), v.Thumbprint) {
 			return "", refuseRoot(v.Thumbprint+" ("+v.Subject+")", []trust.Finding{{Severity: trust.SevError, Code: "trust-root-mismatch",
 				Message: fmt.Sprintf("the Exchange root is %s, not the %s that --trust-root names", v.Thumbprint, named)}},
 				"check which server answers for OWA; if the new root is right, name it with --trust-root "+v.Thumbprint)
@@ -97,7 +97,7 @@ func vouchedBy(g *globals, v trust.RootVetting, trustRoot string, store lync.CAS
 func certMatches(der []byte, thumb lync.Thumbprint) error {
 	sum := sha1.Sum(der)
 	got := strings.ToUpper(hex.EncodeToString(sum[:]))
-	if !strings.EqualFold(got, string(thumb)) {
+	if !strings.EqualFold(got, thumb.String()) {
 		return usageErrorf("--cert-file holds %s, not %s: give the file of the certificate you are trusting", got, thumb)
 	}
 	return nil

@@ -18,7 +18,7 @@ import (
 
 func writeFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.BoolFlag{Name: "dry-run", Aliases: []string{"what-if"}, Usage: "print the PowerShell and the difference it would make; change nothing"},
+		&cli.BoolFlag{Name: "dry-run", Aliases: []string{"what-if"}, Usage: "show the difference it would make (with --verbose, the PowerShell too); change nothing"},
 		&cli.StringFlag{Name: "emit-ps1", Usage: "write the script to `FILE` for the Lync Management Shell; change nothing"},
 		&cli.BoolFlag{Name: "run-as-task", Usage: "Enterprise Edition: run the write as a one-shot scheduled task under your account (the SQL back end refuses the second hop from WinRM); the task is removed afterwards"},
 		&cli.BoolFlag{Name: "yes", Usage: "go ahead without asking, where a change is destructive or empties a collection (runbooks; -Confirm:$false)"},
@@ -59,8 +59,11 @@ func planChange(g *globals, ctx context.Context, conn psremote.Conn, parallel in
 	if err != nil {
 		return p, planError(err)
 	}
-	if p.Inventory.Source == "replica" {
+	switch {
+	case p.Inventory.Source == "replica" && req.AsTask:
 		fmt.Fprintln(g.stderr, "lynctrust: read TrustedCACerts from the server's local replica (the Central Management Store refused the second hop); if replication is pending, the compare-and-swap will refuse the change")
+	case p.Inventory.Source == "replica":
+		fmt.Fprintln(g.stderr, "lynctrust: read TrustedCACerts from the server's local replica: the Central Management Store refused the second hop, so the write needs --run-as-task (or --emit-ps1 FILE, run on a Front End)")
 	}
 	return p, nil
 }
@@ -105,12 +108,20 @@ func carryOut(g *globals, ctx context.Context, p *change.Plan, w writeOptions) (
 	case w.DryRun:
 		return statusWouldChange, showDryRun(g, p, w)
 	}
+	if p.Inventory.Source == "replica" && !w.RunAsTask {
+		// The read fell back to the local replica because the Central
+		// Management Store refused the second hop; a write over WinRM
+		// meets the same refusal. Say so before the snapshot.
+		return "refused", &exitError{code: exitRemote, hint: doubleHopHint,
+			err: fmt.Errorf("%s: the Central Management Store refused the second hop from WinRM when lynctrust read it, so a write from here would be refused too; nothing was changed", p.Host())}
+	}
 	if p.Destructive() || len(p.Empties()) > 0 || w.Confirm {
 		if err := confirmPlan(g, p, w); err != nil {
 			return "", err
 		}
 	}
-	return applyPlan(g, ctx, p)
+	shown := (p.Destructive() || len(p.Empties()) > 0 || w.Confirm) && !w.Yes
+	return applyPlan(g, ctx, p, shown)
 }
 
 func emitScript(g *globals, p *change.Plan, file string) error {
@@ -124,6 +135,8 @@ func emitScript(g *globals, p *change.Plan, file string) error {
 	return g.emit(p.Changes, diffGrid(p))
 }
 
+// showDryRun leads with the difference; the script, which is long and the
+// same every time but for the values, comes with --verbose (or --emit-ps1).
 func showDryRun(g *globals, p *change.Plan, w writeOptions) error {
 	script := p.Script
 	if w.RunAsTask {
@@ -136,21 +149,27 @@ func showDryRun(g *globals, p *change.Plan, w writeOptions) error {
 	if g.output == "json" {
 		return g.emit(map[string]any{"dry_run": true, "changes": p.Changes, "script": script})
 	}
-	fmt.Fprintf(g.stdout, "# dry run: the PowerShell lynctrust would run on %s\n%s\n", p.Host(), script)
-	if err := showUninstalls(g, p); err != nil {
-		return err
-	}
 	if err := g.renderGrid(diffGrid(p)); err != nil {
 		return err
 	}
-	fmt.Fprintln(g.stdout, "nothing was changed (dry run)")
+	if g.verbose {
+		fmt.Fprintf(g.stdout, "\n# the PowerShell lynctrust would run on %s\n%s\n", p.Host(), script)
+		if err := showUninstalls(g, p); err != nil {
+			return err
+		}
+		fmt.Fprintln(g.stdout, "nothing was changed (dry run)")
+		return nil
+	}
+	fmt.Fprintln(g.stdout, "nothing was changed (dry run); --verbose shows the PowerShell, --emit-ps1 FILE writes it")
 	return nil
 }
 
 const nextSteps = "phones pick up the change at their next sign-in; reboot tethered Lync Phone Edition devices (and re-tether them) to be sure"
 
 // applyPlan writes the change and renders what happened.
-func applyPlan(g *globals, ctx context.Context, p *change.Plan) (string, error) {
+// shown says the confirmation showed the difference already: it is not
+// shown twice.
+func applyPlan(g *globals, ctx context.Context, p *change.Plan, shown bool) (string, error) {
 	dir, err := g.state()
 	if err != nil {
 		return "", usageError(err)
@@ -179,8 +198,11 @@ func applyPlan(g *globals, ctx context.Context, p *change.Plan) (string, error) 
 		fmt.Fprintf(g.stderr, "lynctrust: %v\nlynctrust: the change is in place all the same: reading it again verifies it\n", res.Survived)
 		how = "read again from the Central Management Store"
 	}
-	if err := g.emit(map[string]any{"result": "changed", "snapshot": res.Snapshot, "after": res.After}, diffGrid(p),
-		record("done", "verified", how, "snapshot", res.Snapshot, "next", nextSteps)); err != nil {
+	grids := []grid{diffGrid(p), record("done", "verified", how, "snapshot", res.Snapshot, "next", nextSteps)}
+	if shown {
+		grids = grids[1:]
+	}
+	if err := g.emit(map[string]any{"result": "changed", "snapshot": res.Snapshot, "after": res.After}, grids...); err != nil {
 		return statusChanged, err
 	}
 	if err := leftInstalls(res); err != nil {
@@ -288,11 +310,11 @@ func diffGrid(p *change.Plan) grid {
 			if !holds(p.Want[id], e) {
 				mark = "-"
 			}
-			gr.rows = append(gr.rows, []string{s, mark, string(e.Thumbprint), string(e.CAStore)})
+			gr.rows = append(gr.rows, []string{s, mark, e.Thumbprint.String(), string(e.CAStore)})
 		}
 		for _, e := range p.Want[id] {
 			if !holds(before[id], e) {
-				gr.rows = append(gr.rows, []string{s, "+", string(e.Thumbprint), string(e.CAStore)})
+				gr.rows = append(gr.rows, []string{s, "+", e.Thumbprint.String(), string(e.CAStore)})
 			}
 		}
 		switch {

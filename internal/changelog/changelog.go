@@ -53,12 +53,16 @@ func defaultDir() (string, error) {
 
 // Snapshot is the state before a change.
 type Snapshot struct {
-	Tool     string                         `json:"tool_version"`
-	Time     time.Time                      `json:"time"`
-	Operator string                         `json:"operator"`
-	Server   string                         `json:"server"`
-	Command  string                         `json:"command"`
-	Lists    map[lync.Identity][]lync.Entry `json:"trusted_ca_certs"`
+	Tool     string    `json:"tool_version"`
+	Time     time.Time `json:"time"`
+	Operator string    `json:"operator"`
+	Server   string    `json:"server"`
+	Command  string    `json:"command"`
+	// Deployment names the pools of the deployment the snapshot was taken
+	// in, so that rollback can tell it from another one. Snapshots of
+	// older versions lack it.
+	Deployment []string                       `json:"deployment,omitempty"`
+	Lists      map[lync.Identity][]lync.Entry `json:"trusted_ca_certs"`
 	// Installs are the certificates the change is about to put into
 	// servers' stores, so that rollback can take them out again.
 	Installs []Install `json:"installs,omitempty"`
@@ -78,12 +82,11 @@ func Save(dir string, s *Snapshot) (string, error) {
 	if err := os.MkdirAll(sdir, 0o700); err != nil {
 		return "", fmt.Errorf("creating %s: %w", sdir, err)
 	}
-	name := fmt.Sprintf("%s-%s-%s.json", s.Time.UTC().Format("20060102T150405.000Z"), safe(s.Server), safe(s.Command))
-	path := filepath.Join(sdir, name)
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return "", err
 	}
+	path := freeName(sdir, Name(s))
 	tmp := path + ".tmp"
 	if err := writeSynced(tmp, append(b, '\n')); err != nil {
 		os.Remove(tmp)
@@ -117,6 +120,44 @@ func writeSynced(path string, b []byte) error {
 		return err
 	}
 	return f.Close()
+}
+
+// Name is a snapshot's file name, short and readable: the time (UTC), the
+// server's host name, the action and the collections, as in
+// 20261202T070512Z-fe01-add-Global.json. It never holds a path, so the
+// snapshot of a rollback is named like any other.
+func Name(s *Snapshot) string {
+	host, _, _ := strings.Cut(s.Server, ".")
+	action, _, _ := strings.Cut(strings.TrimSpace(s.Command), " ")
+	ids := make([]string, 0, len(s.Lists))
+	for id := range s.Lists {
+		ids = append(ids, string(id))
+	}
+	sort.Strings(ids)
+	coll := strings.Join(ids, "+")
+	if len(ids) > 2 {
+		coll = fmt.Sprintf("%s+%d-more", ids[0], len(ids)-1)
+	}
+	return fmt.Sprintf("%s-%s-%s-%s", s.Time.UTC().Format("20060102T150405Z"), short(safe(host), 20), short(safe(action), 10), short(safe(coll), 48))
+}
+
+// freeName is dir/name.json, or dir/name-2.json and so on when a snapshot
+// of the same second, server, action and collections exists.
+func freeName(dir, name string) string {
+	path := filepath.Join(dir, name+".json")
+	for n := 2; ; n++ {
+		if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
+			return path
+		}
+		path = filepath.Join(dir, fmt.Sprintf("%s-%d.json", name, n))
+	}
+}
+
+func short(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 func safe(s string) string {

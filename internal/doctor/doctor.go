@@ -371,7 +371,7 @@ func poolRootCheck(ctx context.Context, o Options, pool, exchangeRoot string, in
 		id := inv.Governing(p)
 		cfg := inv.Config(id)
 		for _, e := range cfg.Trusted {
-			if string(e.Thumbprint) == exchangeRoot {
+			if e.Thumbprint.String() == exchangeRoot {
 				c.Evidence = append(c.Evidence, fmt.Sprintf("different CAs, and %s (which governs %s) trusts the Exchange root", id, pool))
 				return c
 			}
@@ -550,7 +550,8 @@ func serverCheck(ctx context.Context, o Options, exchangeRoot string, invErr err
 		c.Status, c.Evidence = Fail, []string{invErr.Error()}
 		return c
 	}
-	rep, err := lync.Audit(ctx, *o.Conn, lync.AuditOptions{Parallel: o.Parallel, ExchangeRoot: lync.Thumbprint(exchangeRoot), Now: o.Now()})
+	root, _ := lync.ParseThumbprint(exchangeRoot) // "" when the chain gave none: the zero value
+	rep, err := lync.Audit(ctx, *o.Conn, lync.AuditOptions{Parallel: o.Parallel, ExchangeRoot: root, Now: o.Now()})
 	if err != nil {
 		c.Status, c.Evidence = Fail, []string{err.Error()}
 		return c

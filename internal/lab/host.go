@@ -110,41 +110,9 @@ func (d *Deployment) powershell(ctx context.Context, srv *Server, acct *Account,
 // WinRM network logon (no credentials for a second hop) or not (a
 // scheduled task's batch logon).
 func (d *Deployment) powershellAs(ctx context.Context, srv *Server, acct *Account, network bool, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	var script string
-	fromStdin := false
-	for i := 0; i < len(args); i++ {
-		a := strings.ToLower(args[i])
-		switch {
-		case a == "-noprofile" || a == "-nop" || a == "-noninteractive" || a == "-nologo" || a == "-sta" || a == "-mta":
-		case a == "-inputformat" || a == "-outputformat" || a == "-executionpolicy" || a == "-ep" || a == "-windowstyle":
-			i++
-		case a == "-encodedcommand" || a == "-enc" || a == "-e" || a == "-ec":
-			if i+1 >= len(args) {
-				io.WriteString(stderr, "Missing argument for parameter EncodedCommand.\r\n")
-				return 1
-			}
-			s, err := decodeUTF16Base64(args[i+1])
-			if err != nil {
-				io.WriteString(stderr, err.Error()+"\r\n")
-				return 1
-			}
-			script = s
-			i = len(args)
-		case a == "-command" || a == "-c":
-			rest := strings.Join(args[i+1:], " ")
-			if rest == "-" {
-				fromStdin = true
-			} else {
-				script = rest
-			}
-			i = len(args)
-		case a == "-file":
-			io.WriteString(stderr, "-File is outside the lab's PowerShell emulation.\r\n")
-			return 1
-		default:
-			script = strings.Join(args[i:], " ")
-			i = len(args)
-		}
+	script, fromStdin, code := scriptFromArgs(args, stderr)
+	if code != 0 {
+		return code
 	}
 	if fromStdin {
 		// Real PowerShell runs "-Command -" line by line; the lab reads the
@@ -171,6 +139,53 @@ func (d *Deployment) powershellAs(ctx context.Context, srv *Server, acct *Accoun
 	rt.Out = func(v powershell.Value) { io.WriteString(stdout, hostFormat(v, win.PowerShell)) }
 	rt.Console = func(text string) { io.WriteString(stdout, text) }
 	err := rt.Run(script)
+	return exitStatus(rt, err, stderr)
+}
+
+// scriptFromArgs reads powershell.exe's command line: the script to run,
+// whether it comes from standard input ("-Command -"), or a non-zero exit
+// code after writing why to stderr.
+func scriptFromArgs(args []string, stderr io.Writer) (script string, fromStdin bool, code int) {
+	for i := 0; i < len(args); i++ {
+		a := strings.ToLower(args[i])
+		switch {
+		case a == "-noprofile" || a == "-nop" || a == "-noninteractive" || a == "-nologo" || a == "-sta" || a == "-mta":
+		case a == "-inputformat" || a == "-outputformat" || a == "-executionpolicy" || a == "-ep" || a == "-windowstyle":
+			i++
+		case a == "-encodedcommand" || a == "-enc" || a == "-e" || a == "-ec":
+			if i+1 >= len(args) {
+				io.WriteString(stderr, "Missing argument for parameter EncodedCommand.\r\n")
+				return "", false, 1
+			}
+			s, err := decodeUTF16Base64(args[i+1])
+			if err != nil {
+				io.WriteString(stderr, err.Error()+"\r\n")
+				return "", false, 1
+			}
+			script = s
+			i = len(args)
+		case a == "-command" || a == "-c":
+			rest := strings.Join(args[i+1:], " ")
+			if rest == "-" {
+				fromStdin = true
+			} else {
+				script = rest
+			}
+			i = len(args)
+		case a == "-file":
+			io.WriteString(stderr, "-File is outside the lab's PowerShell emulation.\r\n")
+			return "", false, 1
+		default:
+			script = strings.Join(args[i:], " ")
+			i = len(args)
+		}
+	}
+	return script, fromStdin, 0
+}
+
+// exitStatus writes the script's errors to stderr as CLIXML, as
+// powershell.exe does, and returns its exit code.
+func exitStatus(rt *powershell.Runtime, err error, stderr io.Writer) int {
 	code := 0
 	var ex *powershell.ExitError
 	var perr *powershell.Error

@@ -72,6 +72,23 @@ func StartKDC(dir, realm string, users map[string]string, servers []string) (*KD
 	ln.Close()
 	k := &KDC{Realm: realm, Addr: "127.0.0.1:" + strconv.Itoa(port), Dir: dir,
 		Krb5Conf: filepath.Join(dir, "krb5.conf"), keytabFile: filepath.Join(dir, "http.keytab"), done: make(chan struct{})}
+	if err := k.writeConfigs(port); err != nil {
+		return nil, err
+	}
+	env := append(os.Environ(), "KRB5_KDC_PROFILE="+filepath.Join(dir, "kdc.conf"), "KRB5_CONFIG="+k.Krb5Conf)
+	if err := k.createRealm(progs, env, users, servers); err != nil {
+		return nil, err
+	}
+	if err := k.start(progs, env); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// writeConfigs writes the KDC's kdc.conf, listening on port, and the
+// clients' krb5.conf that names it.
+func (k *KDC) writeConfigs(port int) error {
+	dir, realm := k.Dir, k.Realm
 	kdcConf := fmt.Sprintf(`[kdcdefaults]
  kdc_ports = %[1]d
  kdc_tcp_ports = %[1]d
@@ -101,12 +118,15 @@ func StartKDC(dir, realm string, users map[string]string, servers []string) (*KD
  %[3]s = %[1]s
 `, realm, k.Addr, domain)
 	if err := os.WriteFile(filepath.Join(dir, "kdc.conf"), []byte(kdcConf), 0o600); err != nil {
-		return nil, err
+		return err
 	}
-	if err := os.WriteFile(k.Krb5Conf, []byte(krb5Conf), 0o644); err != nil {
-		return nil, err
-	}
-	env := append(os.Environ(), "KRB5_KDC_PROFILE="+filepath.Join(dir, "kdc.conf"), "KRB5_CONFIG="+k.Krb5Conf)
+	return os.WriteFile(k.Krb5Conf, []byte(krb5Conf), 0o644)
+}
+
+// createRealm creates the realm's database with the users' principals and
+// the servers' HTTP/FQDN principals, whose keys go to the keytab.
+func (k *KDC) createRealm(progs map[string]string, env []string, users map[string]string, servers []string) error {
+	realm := k.Realm
 	run := func(name string, stdin string, args ...string) error {
 		cmd := exec.Command(progs[name], args...)
 		cmd.Env, cmd.Stdin = env, strings.NewReader(stdin)
@@ -122,7 +142,7 @@ func StartKDC(dir, realm string, users map[string]string, servers []string) (*KD
 	master := make([]byte, 16)
 	rand.Read(master)
 	if err := run("kdb5_util", "", "-r", realm, "create", "-s", "-P", hex.EncodeToString(master)); err != nil {
-		return nil, err
+		return err
 	}
 	// Passwords go to kadmin.local on standard input, never in its arguments.
 	// Users need pre-authentication, as Active Directory requires by default
@@ -134,15 +154,17 @@ func StartKDC(dir, realm string, users map[string]string, servers []string) (*KD
 	for _, s := range servers {
 		fmt.Fprintf(&script, "addprinc -randkey HTTP/%s\nktadd -k %s HTTP/%s\n", strings.ToLower(s), k.keytabFile, strings.ToLower(s))
 	}
-	if err := run("kadmin.local", script.String(), "-r", realm); err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(progs["krb5kdc"], "-n", "-r", realm)
+	return run("kadmin.local", script.String(), "-r", realm)
+}
+
+// start runs krb5kdc and waits until it accepts connections.
+func (k *KDC) start(progs map[string]string, env []string) error {
+	cmd := exec.Command(progs["krb5kdc"], "-n", "-r", k.Realm)
 	cmd.Env = env
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("krb5kdc: %w", err)
+		return fmt.Errorf("krb5kdc: %w", err)
 	}
 	k.cmd = cmd
 	go func() { cmd.Wait(); close(k.done) }()
@@ -151,16 +173,16 @@ func StartKDC(dir, realm string, users map[string]string, servers []string) (*KD
 		c, err := net.DialTimeout("tcp", k.Addr, time.Second)
 		if err == nil {
 			c.Close()
-			return k, nil
+			return nil
 		}
 		select {
 		case <-k.done:
-			return nil, fmt.Errorf("krb5kdc stopped: %s", strings.TrimSpace(logs.String()))
+			return fmt.Errorf("krb5kdc stopped: %s", strings.TrimSpace(logs.String()))
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			k.Close()
-			return nil, fmt.Errorf("krb5kdc did not listen on %s", k.Addr)
+			return fmt.Errorf("krb5kdc did not listen on %s", k.Addr)
 		}
 	}
 }

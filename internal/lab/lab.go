@@ -147,59 +147,17 @@ func randomPassword() string {
 
 // Start starts a lab.
 func Start(opts Options) (*Lab, error) {
-	if opts.Product == "" {
-		opts.Product = "2019"
-	}
-	if _, ok := windowsOf[opts.Product]; !ok {
-		return nil, fmt.Errorf("product %q: want 2010, 2013, 2015 or 2019", opts.Product)
-	}
-	if opts.Edition == "" {
-		opts.Edition = "standard"
-	}
-	if opts.Culture != "" {
-		if _, err := LookupCulture(opts.Culture); err != nil {
-			return nil, err
-		}
-	}
-	if opts.Edition != "standard" && opts.Edition != "enterprise" {
-		return nil, fmt.Errorf("edition %q: want standard or enterprise", opts.Edition)
-	}
-	if opts.FrontEnds <= 0 {
-		opts.FrontEnds = 1
-	}
-	if opts.Edition == "standard" && opts.FrontEnds > 1 {
-		return nil, fmt.Errorf("a Standard Edition pool has one server; use --edition enterprise for %d Front Ends", opts.FrontEnds)
-	}
-	if opts.StandardServers <= 0 {
-		opts.StandardServers = 1
-	}
-	if opts.Edition == "enterprise" && opts.StandardServers > 1 {
-		return nil, fmt.Errorf("%d Standard Edition servers: they are a Standard Edition deployment", opts.StandardServers)
-	}
-	if opts.Scenario == "" {
-		opts.Scenario = tlab.Healthy
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
+	opts, err := withDefaults(opts)
+	if err != nil {
+		return nil, err
 	}
 	l := &Lab{Knobs: &Knobs{}, ports: map[string]int{}}
 	if opts.Persist && opts.StateDir == "" {
 		return nil, fmt.Errorf("a persistent lab needs a state directory")
 	}
 	if opts.Persist {
-		l.statePath = filepath.Join(opts.StateDir, "state.json")
-		saved, err := loadState(l.statePath)
-		if err != nil {
+		if opts, err = l.loadSaved(opts); err != nil {
 			return nil, err
-		}
-		if saved != nil {
-			l.saved, l.Restored = saved, true
-			opts = saved.apply(opts)
-			if err := tlab.LoadKeys(saved.Keys); err != nil {
-				return nil, fmt.Errorf("%s: %w", l.statePath, err)
-			}
-			tlab.SetSerial(saved.Serial)
-			l.ports = saved.Ports
 		}
 	}
 	l.Knobs.SetCulture(opts.Culture)
@@ -208,13 +166,7 @@ func Start(opts Options) (*Lab, error) {
 		issuedAt = l.saved.IssuedAt
 	}
 	serialStart := tlab.Serial()
-	if opts.StateDir == "" {
-		d, err := os.MkdirTemp("", "lynctrust-lab-")
-		if err != nil {
-			return nil, err
-		}
-		l.tmpDir, opts.StateDir = d, d
-	} else if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
+	if opts.StateDir, err = l.makeStateDir(opts.StateDir); err != nil {
 		return nil, err
 	}
 	ok := false
@@ -223,20 +175,143 @@ func Start(opts Options) (*Lab, error) {
 			l.Close()
 		}
 	}()
+	if err := l.startExchange(opts, issuedAt); err != nil {
+		return nil, err
+	}
+	d := newDeployment(opts, l.Knobs)
+	l.Deployment = d
+	if err := l.startServers(opts, issuedAt); err != nil {
+		return nil, err
+	}
+	if l.saved != nil {
+		if err := l.saved.restore(d); err != nil {
+			return nil, fmt.Errorf("%s: %w", l.statePath, err)
+		}
+		for i, a := range d.Accounts {
+			l.Info.Accounts[i].Password = a.Password
+		}
+	}
+	l.Info.LocalAccount = AccountInfo{User: `.\` + d.LocalAdmin.User, Password: d.LocalAdmin.Password, Groups: d.LocalAdmin.Groups}
+	if opts.Kerberos {
+		if err := l.startKDC(opts.StateDir); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Persist {
+		l.shape = opts
+		l.issuedAt, l.serialStart = issuedAt, serialStart
+		d.OnChange = func() { l.save() }
+		if err := l.save(); err != nil {
+			return nil, err
+		}
+	}
+	if err := l.writeInfo(opts.StateDir); err != nil {
+		return nil, err
+	}
+	ok = true
+	return l, nil
+}
+
+// withDefaults fills in the options left empty and refuses those that
+// describe no deployment.
+func withDefaults(opts Options) (Options, error) {
+	if opts.Product == "" {
+		opts.Product = "2019"
+	}
+	if _, ok := windowsOf[opts.Product]; !ok {
+		return opts, fmt.Errorf("product %q: want 2010, 2013, 2015 or 2019", opts.Product)
+	}
+	if opts.Edition == "" {
+		opts.Edition = "standard"
+	}
+	if opts.Culture != "" {
+		if _, err := LookupCulture(opts.Culture); err != nil {
+			return opts, err
+		}
+	}
+	if opts.Edition != "standard" && opts.Edition != "enterprise" {
+		return opts, fmt.Errorf("edition %q: want standard or enterprise", opts.Edition)
+	}
+	if opts.FrontEnds <= 0 {
+		opts.FrontEnds = 1
+	}
+	if opts.Edition == "standard" && opts.FrontEnds > 1 {
+		return opts, fmt.Errorf("a Standard Edition pool has one server; use --edition enterprise for %d Front Ends", opts.FrontEnds)
+	}
+	if opts.StandardServers <= 0 {
+		opts.StandardServers = 1
+	}
+	if opts.Edition == "enterprise" && opts.StandardServers > 1 {
+		return opts, fmt.Errorf("%d Standard Edition servers: they are a Standard Edition deployment", opts.StandardServers)
+	}
+	if opts.Scenario == "" {
+		opts.Scenario = tlab.Healthy
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return opts, nil
+}
+
+// loadSaved reads a persistent lab's state directory: a lab that ran
+// before comes back with its options, keys, serial numbers and ports.
+func (l *Lab) loadSaved(opts Options) (Options, error) {
+	l.statePath = filepath.Join(opts.StateDir, "state.json")
+	saved, err := loadState(l.statePath)
+	if err != nil {
+		return opts, err
+	}
+	if saved != nil {
+		l.saved, l.Restored = saved, true
+		opts = saved.apply(opts)
+		if err := tlab.LoadKeys(saved.Keys); err != nil {
+			return opts, fmt.Errorf("%s: %w", l.statePath, err)
+		}
+		tlab.SetSerial(saved.Serial)
+		l.ports = saved.Ports
+	}
+	return opts, nil
+}
+
+// makeStateDir creates the state directory, or a temporary one when none
+// is given, and returns it.
+func (l *Lab) makeStateDir(dir string) (string, error) {
+	if dir == "" {
+		d, err := os.MkdirTemp("", "lynctrust-lab-")
+		if err != nil {
+			return "", err
+		}
+		l.tmpDir = d
+		return d, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+// startExchange starts Exchange's endpoints, on their earlier ports after
+// a restart.
+func (l *Lab) startExchange(opts Options, issuedAt time.Time) error {
 	ex, err := tlab.StartExchange(opts.Scenario, tlab.ExchangeOptions{Domain: "contoso.test", Dir: opts.StateDir, Now: issuedAt,
 		TLSPort: l.ports["exchange-tls"], AIAPort: l.ports["exchange-aia"]})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	l.Exchange = ex
 	l.ports["exchange-tls"], l.ports["exchange-aia"] = ex.Addr2Port(), ex.AIAPort
+	return nil
+}
 
+// newDeployment describes the deployment: its domain, accounts, pools and
+// servers, and a Central Management Store with the global configuration.
+func newDeployment(opts Options, knobs *Knobs) *Deployment {
 	dom := Domain{NetBIOS: "LAB", DNS: "lab.test"}
 	site := opts.Site
 	if site == "" {
 		site = "Redmond"
 	}
-	d := &Deployment{Product: opts.Product, Edition: opts.Edition, Domain: dom, Knobs: l.Knobs, now: opts.Now, Sites: []string{site}}
+	d := &Deployment{Product: opts.Product, Edition: opts.Edition, Domain: dom, Knobs: knobs, now: opts.Now, Sites: []string{site}}
 	win := windowsOf[opts.Product]
 	// Remote Management Users arrived with Windows Server 2012: on 2008 R2
 	// the group does not exist, and only Administrators reach WinRM.
@@ -254,6 +329,20 @@ func Start(opts Options) (*Lab, error) {
 		{User: "helpdesk", Password: randomPassword(), Groups: remote},
 	}
 	d.LocalAdmin = &Account{User: "Administrator", Password: randomPassword(), Groups: []string{GroupAdministrators}}
+	d.addPools(opts, site)
+	global := newWebConfig("Global", opts.Product)
+	st := &cmsState{Version: 1, Time: opts.Now().Add(-time.Hour), Configs: map[string]*WebConfig{"global": global}}
+	if opts.SiteCollection {
+		st.Configs[strings.ToLower("site:"+site)] = newWebConfig("Site:"+site, opts.Product)
+	}
+	d.history = []*cmsState{st}
+	return d
+}
+
+// addPools adds the Front End pool (Standard or Enterprise Edition), any
+// further Standard Edition servers, and the Directors.
+func (d *Deployment) addPools(opts Options, site string) {
+	dom := d.Domain
 	poolFQDN := "se01." + dom.DNS
 	var names []string
 	if opts.Edition == "enterprise" {
@@ -289,29 +378,53 @@ func Start(opts Options) (*Lab, error) {
 		}
 		d.Pools = append(d.Pools, &Pool{FQDN: dirPool, Site: site, Role: "Director", Computers: dnames})
 	}
-	global := newWebConfig("Global", opts.Product)
-	st := &cmsState{Version: 1, Time: opts.Now().Add(-time.Hour), Configs: map[string]*WebConfig{"global": global}}
-	if opts.SiteCollection {
-		st.Configs[strings.ToLower("site:"+site)] = newWebConfig("Site:"+site, opts.Product)
-	}
-	d.history = []*cmsState{st}
-	l.Deployment = d
+}
 
+// startServers issues the enterprise CA and the certificates it signs,
+// and starts every server.
+func (l *Lab) startServers(opts Options, now time.Time) error {
+	d := l.Deployment
 	// The enterprise CA issues the pool's and the WinRM listeners' certificates:
 	// the situation tethered phones fail in, against Exchange's public CA.
-	now := issuedAt
 	entRoot, err := tlab.Issue(tlab.Spec{CommonName: "Lab Enterprise Root CA", IsCA: true, NotBefore: now.AddDate(-2, 0, 0), NotAfter: now.AddDate(10, 0, 0), Key: tlab.Key(2048, 4)}, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	entFile := filepath.Join(opts.StateDir, "enterprise-ca.pem")
 	if err := os.WriteFile(entFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: entRoot.DER()}), 0o644); err != nil {
-		return nil, err
+		return err
 	}
 	missing := map[string]bool{}
 	for _, m := range opts.MissingRootOn {
 		missing[strings.ToLower(m)] = true
 	}
+	l.describe(opts, entFile)
+	if err := l.issueClientCert(opts.StateDir, now, entRoot); err != nil {
+		return err
+	}
+	l.Info.CertificateAuth = opts.Certificate
+	mapping := CertMapping{Issuer: thumbprint(entRoot.Cert), Subject: ClientUPN, URI: "*", UserName: d.LocalAdmin.User}
+	for i, srv := range d.Servers {
+		l.setUpServer(srv, opts, entRoot, mapping, !missing[strings.ToLower(srv.FQDN)])
+		if err := l.listenServer(i, srv, entRoot, now); err != nil {
+			return err
+		}
+	}
+	// SIP over TCP (5060) is closed, as on most pools: a port nobody listens on.
+	if ln, err := l.listen("closed-5060"); err == nil {
+		closed := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		for _, p := range d.Pools {
+			l.Info.Resolve = append(l.Info.Resolve, p.FQDN+":5060:127.0.0.1:"+strconv.Itoa(closed))
+		}
+	}
+	return nil
+}
+
+// describe starts the lab's Info: what it runs, Exchange's URLs and
+// roots, and the domain accounts.
+func (l *Lab) describe(opts Options, entFile string) {
+	d, ex, win, dom := l.Deployment, l.Exchange, windowsOf[opts.Product], l.Deployment.Domain
 	culture := opts.Culture
 	if culture == "" {
 		culture = "en-US"
@@ -323,122 +436,100 @@ func Start(opts Options) (*Lab, error) {
 	for _, a := range d.Accounts {
 		l.Info.Accounts = append(l.Info.Accounts, AccountInfo{User: dom.NetBIOS + `\` + a.User, Password: a.Password, Groups: a.Groups})
 	}
-	// A client certificate for WinRM's certificate authentication: Client
-	// Authentication EKU and a UPN in the subject alternative name, as WinRM
-	// requires (winrm-facts §7; MS-WSMV 2.2.4.3).
+}
+
+// issueClientCert issues and writes to dir a client certificate for
+// WinRM's certificate authentication: Client Authentication EKU and a UPN
+// in the subject alternative name, as WinRM requires (winrm-facts §7;
+// MS-WSMV 2.2.4.3).
+func (l *Lab) issueClientCert(dir string, now time.Time, entRoot *tlab.Issued) error {
 	upn, err := UPNExtension(ClientUPN)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	client, err := tlab.Issue(tlab.Spec{CommonName: "lynctrust operator", NotBefore: now.AddDate(0, -1, 0), NotAfter: now.AddDate(1, 0, 0),
 		Key: tlab.Key(2048, 8), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, Extensions: []pkix.Extension{upn}}, entRoot)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	l.Info.ClientCertFile, l.Info.ClientKeyFile = filepath.Join(opts.StateDir, "client-cert.pem"), filepath.Join(opts.StateDir, "client-key.pem")
+	l.Info.ClientCertFile, l.Info.ClientKeyFile = filepath.Join(dir, "client-cert.pem"), filepath.Join(dir, "client-key.pem")
 	if err := os.WriteFile(l.Info.ClientCertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: client.DER()}), 0o644); err != nil {
-		return nil, err
+		return err
 	}
-	if err := os.WriteFile(l.Info.ClientKeyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(client.Key)}), 0o600); err != nil {
-		return nil, err
-	}
-	l.Info.CertificateAuth = opts.Certificate
-	mapping := CertMapping{Issuer: thumbprint(entRoot.Cert), Subject: ClientUPN, URI: "*", UserName: d.LocalAdmin.User}
-	for i, srv := range d.Servers {
-		srv.Counters = &Counters{}
-		srv.stores = map[string]map[string]*x509.Certificate{}
-		srv.AddToStore("Root", entRoot.Cert)
-		if !missing[strings.ToLower(srv.FQDN)] {
-			for _, r := range ex.Roots {
-				srv.AddToStore("Root", r.Cert)
-			}
-		}
-		srv.replica = 1
-		srv.Local = []*Account{{User: d.LocalAdmin.User, Password: d.LocalAdmin.Password, Groups: d.LocalAdmin.Groups, Computer: srv.Computer()}}
-		srv.WinRM = NewWinRM(WinRMConfig{Computer: srv.Computer(), Domain: dom, Lookup: d.Lookup, Local: srv.Local,
-			CanConnect: func(a *Account) bool {
-				return inGroup(a, GroupAdministrators) || win.RemoteManagementUsers && inGroup(a, GroupRemoteMgmt)
-			},
-			MaxShellsPerUser: win.MaxShellsPerUser, MaxOperationsPerUser: win.MaxConcurrentOperationsPerUser, MaxEnvelopeKB: win.MaxEnvelopeKB,
-			AllowUnencrypted: opts.AllowUnencrypted, Basic: opts.Basic, Certificate: opts.Certificate,
-			CertMappings: []CertMapping{mapping}, FindCert: srv.findCert,
-			Run: d.process(srv), Knobs: l.Knobs, Counters: srv.Counters})
-		names := []string{srv.FQDN, srv.Pool}
-		leaf, err := tlab.Issue(tlab.Spec{CommonName: srv.FQDN, DNSNames: names, NotBefore: now.AddDate(0, -1, 0), NotAfter: now.AddDate(1, 0, 0), Key: tlab.Key(2048, 5+i%3)}, entRoot)
-		if err != nil {
-			return nil, err
-		}
-		tlsCert := tls.Certificate{Certificate: [][]byte{leaf.DER()}, PrivateKey: leaf.Key}
-		httpPort, err := l.serve(srv.FQDN+":5985", srv.WinRM.Server(), nil)
-		if err != nil {
-			return nil, err
-		}
-		// The HTTPS listener asks for a client certificate and lets the
-		// WinRM service decide (certificate authentication, when it is on).
-		httpsPort, err := l.serve(srv.FQDN+":5986", srv.WinRM.Server(), l.schannel(&tls.Config{Certificates: []tls.Certificate{tlsCert}, ClientAuth: tls.RequestClientCert}))
-		if err != nil {
-			return nil, err
-		}
-		web := &http.Server{Handler: l.webHandler(srv), ReadHeaderTimeout: 10 * time.Second}
-		webPort, err := l.serve(srv.FQDN+":443", web, l.schannel(&tls.Config{Certificates: []tls.Certificate{tlsCert}}))
-		if err != nil {
-			return nil, err
-		}
-		extPort, err := l.serve(srv.FQDN+":4443", &http.Server{Handler: l.webHandler(srv), ReadHeaderTimeout: 10 * time.Second}, l.schannel(&tls.Config{Certificates: []tls.Certificate{tlsCert}}))
-		if err != nil {
-			return nil, err
-		}
-		sipPort, err := l.serveSIP(srv.FQDN+":5061", l.schannel(&tls.Config{Certificates: []tls.Certificate{tlsCert}}))
-		if err != nil {
-			return nil, err
-		}
-		l.Info.Servers = append(l.Info.Servers, ServerInfo{FQDN: srv.FQDN, Role: srv.Role, Pool: srv.Pool, Site: srv.Site,
-			WinRMURL: "http://" + srv.FQDN + ":5985/wsman", WinRMHTTPSURL: "https://" + srv.FQDN + ":5986/wsman",
-			WebURL: "https://" + srv.FQDN + "/"})
-		for _, m := range [][2]int{{5985, httpPort}, {5986, httpsPort}, {443, webPort}, {4443, extPort}, {5061, sipPort}} {
-			l.Info.Resolve = append(l.Info.Resolve, srv.FQDN+":"+strconv.Itoa(m[0])+":127.0.0.1:"+strconv.Itoa(m[1]))
-			// The pool's name reaches its first server, as a load balancer
-			// or DNS round robin would.
-			if srv.Pool != srv.FQDN && d.pool(srv.Pool).Computers[0] == srv.FQDN && m[0] != 5985 && m[0] != 5986 {
-				l.Info.Resolve = append(l.Info.Resolve, srv.Pool+":"+strconv.Itoa(m[0])+":127.0.0.1:"+strconv.Itoa(m[1]))
-			}
+	return os.WriteFile(l.Info.ClientKeyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(client.Key)}), 0o600)
+}
+
+// setUpServer gives a server its certificate stores (with Exchange's roots
+// unless exchangeRoots is false), its local Administrator and its WinRM
+// service.
+func (l *Lab) setUpServer(srv *Server, opts Options, entRoot *tlab.Issued, mapping CertMapping, exchangeRoots bool) {
+	d, win := l.Deployment, windowsOf[opts.Product]
+	srv.Counters = &Counters{}
+	srv.stores = map[string]map[string]*x509.Certificate{}
+	srv.AddToStore("Root", entRoot.Cert)
+	if exchangeRoots {
+		for _, r := range l.Exchange.Roots {
+			srv.AddToStore("Root", r.Cert)
 		}
 	}
-	// SIP over TCP (5060) is closed, as on most pools: a port nobody listens on.
-	if ln, err := l.listen("closed-5060"); err == nil {
-		closed := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		for _, p := range d.Pools {
-			l.Info.Resolve = append(l.Info.Resolve, p.FQDN+":5060:127.0.0.1:"+strconv.Itoa(closed))
+	srv.replica = 1
+	srv.Local = []*Account{{User: d.LocalAdmin.User, Password: d.LocalAdmin.Password, Groups: d.LocalAdmin.Groups, Computer: srv.Computer()}}
+	srv.WinRM = NewWinRM(WinRMConfig{Computer: srv.Computer(), Domain: d.Domain, Lookup: d.Lookup, Local: srv.Local,
+		CanConnect: func(a *Account) bool {
+			return inGroup(a, GroupAdministrators) || win.RemoteManagementUsers && inGroup(a, GroupRemoteMgmt)
+		},
+		MaxShellsPerUser: win.MaxShellsPerUser, MaxOperationsPerUser: win.MaxConcurrentOperationsPerUser, MaxEnvelopeKB: win.MaxEnvelopeKB,
+		AllowUnencrypted: opts.AllowUnencrypted, Basic: opts.Basic, Certificate: opts.Certificate,
+		CertMappings: []CertMapping{mapping}, FindCert: srv.findCert,
+		Run: d.process(srv), Knobs: l.Knobs, Counters: srv.Counters})
+}
+
+// listenServer issues a server's certificate from the enterprise CA and
+// opens its listeners: WinRM over HTTP and HTTPS, the web services, and SIP
+// over TLS; Info says how to reach them.
+func (l *Lab) listenServer(i int, srv *Server, entRoot *tlab.Issued, now time.Time) error {
+	d := l.Deployment
+	names := []string{srv.FQDN, srv.Pool}
+	leaf, err := tlab.Issue(tlab.Spec{CommonName: srv.FQDN, DNSNames: names, NotBefore: now.AddDate(0, -1, 0), NotAfter: now.AddDate(1, 0, 0), Key: tlab.Key(2048, 5+i%3)}, entRoot)
+	if err != nil {
+		return err
+	}
+	tlsCert := tls.Certificate{Certificate: [][]byte{leaf.DER()}, PrivateKey: leaf.Key}
+	httpPort, err := l.serve(srv.FQDN+":5985", srv.WinRM.Server(), nil)
+	if err != nil {
+		return err
+	}
+	// The HTTPS listener asks for a client certificate and lets the
+	// WinRM service decide (certificate authentication, when it is on).
+	httpsPort, err := l.serve(srv.FQDN+":5986", srv.WinRM.Server(), l.schannel(&tls.Config{Certificates: []tls.Certificate{tlsCert}, ClientAuth: tls.RequestClientCert}))
+	if err != nil {
+		return err
+	}
+	web := &http.Server{Handler: l.webHandler(srv), ReadHeaderTimeout: 10 * time.Second}
+	webPort, err := l.serve(srv.FQDN+":443", web, l.schannel(&tls.Config{Certificates: []tls.Certificate{tlsCert}}))
+	if err != nil {
+		return err
+	}
+	extPort, err := l.serve(srv.FQDN+":4443", &http.Server{Handler: l.webHandler(srv), ReadHeaderTimeout: 10 * time.Second}, l.schannel(&tls.Config{Certificates: []tls.Certificate{tlsCert}}))
+	if err != nil {
+		return err
+	}
+	sipPort, err := l.serveSIP(srv.FQDN+":5061", l.schannel(&tls.Config{Certificates: []tls.Certificate{tlsCert}}))
+	if err != nil {
+		return err
+	}
+	l.Info.Servers = append(l.Info.Servers, ServerInfo{FQDN: srv.FQDN, Role: srv.Role, Pool: srv.Pool, Site: srv.Site,
+		WinRMURL: "http://" + srv.FQDN + ":5985/wsman", WinRMHTTPSURL: "https://" + srv.FQDN + ":5986/wsman",
+		WebURL: "https://" + srv.FQDN + "/"})
+	for _, m := range [][2]int{{5985, httpPort}, {5986, httpsPort}, {443, webPort}, {4443, extPort}, {5061, sipPort}} {
+		l.Info.Resolve = append(l.Info.Resolve, srv.FQDN+":"+strconv.Itoa(m[0])+":127.0.0.1:"+strconv.Itoa(m[1]))
+		// The pool's name reaches its first server, as a load balancer
+		// or DNS round robin would.
+		if srv.Pool != srv.FQDN && d.pool(srv.Pool).Computers[0] == srv.FQDN && m[0] != 5985 && m[0] != 5986 {
+			l.Info.Resolve = append(l.Info.Resolve, srv.Pool+":"+strconv.Itoa(m[0])+":127.0.0.1:"+strconv.Itoa(m[1]))
 		}
 	}
-	if l.saved != nil {
-		if err := l.saved.restore(d); err != nil {
-			return nil, fmt.Errorf("%s: %w", l.statePath, err)
-		}
-		for i, a := range d.Accounts {
-			l.Info.Accounts[i].Password = a.Password
-		}
-	}
-	l.Info.LocalAccount = AccountInfo{User: `.\` + d.LocalAdmin.User, Password: d.LocalAdmin.Password, Groups: d.LocalAdmin.Groups}
-	if opts.Kerberos {
-		if err := l.startKDC(opts.StateDir); err != nil {
-			return nil, err
-		}
-	}
-	if opts.Persist {
-		l.shape = opts
-		l.issuedAt, l.serialStart = issuedAt, serialStart
-		d.OnChange = func() { l.save() }
-		if err := l.save(); err != nil {
-			return nil, err
-		}
-	}
-	if err := l.writeInfo(opts.StateDir); err != nil {
-		return nil, err
-	}
-	ok = true
-	return l, nil
+	return nil
 }
 
 // quietLog drops the HTTP servers' own log lines (a port probe that closes

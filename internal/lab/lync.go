@@ -270,7 +270,6 @@ func (s *session) concurrentChange() {
 
 func (s *session) cmdlets() []*powershell.Cmdlet {
 	d := s.d
-	module := moduleOf[d.Product]
 	// lync binds a Lync cmdlet's parameters from the reference for the
 	// product; a cmdlet the product lacks is not there at all (nil).
 	lync := func(c *powershell.Cmdlet) *powershell.Cmdlet {
@@ -288,283 +287,21 @@ func (s *session) cmdlets() []*powershell.Cmdlet {
 	}
 	all := []*powershell.Cmdlet{
 		{Name: "Import-Module", Params: []string{"Name"}, Positional: []string{"Name"},
-			Run: func(c *powershell.Call) ([]powershell.Value, error) {
-				name := c.String("Name")
-				base := name[strings.LastIndexAny(name, `\/`)+1:]
-				base = strings.TrimSuffix(strings.TrimSuffix(base, ".psd1"), ".psm1")
-				if !strings.EqualFold(base, module) {
-					return nil, &powershell.Error{Message: fmt.Sprintf("The specified module '%s' was not loaded because no valid module file was found in any module directory.", name),
-						Category: "ResourceUnavailable", FQID: "Modules_ModuleNotFound,Microsoft.PowerShell.Commands.ImportModuleCommand"}
-				}
-				if cost := d.Knobs.ImportCost(); cost > 0 {
-					select {
-					case <-time.After(cost):
-					case <-c.RT.Ctx.Done():
-					}
-				}
-				if !s.imported {
-					s.imported = true
-					s.srv.Counters.ModuleImports.Add(1)
-				}
-				return nil, nil
-			}},
+			Run: s.importModule},
 		{Name: "Get-Module", Params: []string{"Name", "ListAvailable"}, Switches: []string{"ListAvailable"}, Positional: []string{"Name"},
-			Run: func(c *powershell.Call) ([]powershell.Value, error) {
-				name := c.String("Name")
-				if (c.Has("ListAvailable") || s.imported) && (name == "" || strings.EqualFold(name, module)) {
-					return []powershell.Value{powershell.NewObject("System.Management.Automation.PSModuleInfo").Set("Name", module)}, nil
-				}
-				return nil, nil
-			}},
-		lync(&powershell.Cmdlet{Name: "Get-CsWebServiceConfiguration",
-			Run: func(c *powershell.Call) ([]powershell.Value, error) {
-				var st *cmsState
-				if c.Has("LocalStore") {
-					st = d.replicaOf(s.srv)
-				} else {
-					if err := s.cmsAccess(false); err != nil {
-						return nil, err
-					}
-					s.concurrentChange()
-					d.mu.Lock()
-					st = d.current()
-					d.mu.Unlock()
-				}
-				if err := s.permission(false); err != nil {
-					return nil, err
-				}
-				var out []powershell.Value
-				if c.Has("Identity") {
-					id, err := s.identityArg(c, "Global")
-					if err != nil {
-						return nil, err
-					}
-					if w := st.Configs[strings.ToLower(id)]; w != nil {
-						out = append(out, s.configObject(w))
-					}
-					return out, nil
-				}
-				filter := c.String("Filter")
-				for _, w := range st.sorted() {
-					if filter != "" {
-						if ok, _ := likeMatch(filter, w.Identity); !ok {
-							continue
-						}
-					}
-					out = append(out, s.configObject(w))
-				}
-				return out, nil
-			}}),
-		lync(&powershell.Cmdlet{Name: "New-CsWebTrustedCACertificate",
-			Run: func(c *powershell.Call) ([]powershell.Value, error) {
-				if !c.Has("Thumbprint") || !c.Has("CAStore") {
-					missing := "Thumbprint"
-					if c.Has("Thumbprint") {
-						missing = "CAStore"
-					}
-					return nil, &powershell.Error{Message: "Cannot process command because of one or more missing mandatory parameters: " + missing + ".",
-						Category: "InvalidArgument", FQID: "MissingMandatoryParameter"}
-				}
-				store, ok := caStores[strings.ToLower(c.String("CAStore"))]
-				if !ok {
-					return nil, &powershell.Error{Message: fmt.Sprintf("Cannot bind parameter 'CAStore'. Cannot convert value \"%s\" to type \"Microsoft.Rtc.Management.WritableConfig.Settings.Web.CAStore\". "+
-						"Error: \"Unable to match the identifier name %s to a valid enumerator name. Specify one of the following enumerator names and try again: TrustedRootCA, IntermediateCA, ThirdPartyRootCA\"",
-						c.String("CAStore"), c.String("CAStore")), Category: "InvalidArgument", FQID: "CannotConvertArgumentNoMessage"}
-				}
-				// Like the real cmdlet it only builds the object: it does not look in the store.
-				return []powershell.Value{caCertObject(CACert{Thumbprint: c.String("Thumbprint"), CAStore: store})}, nil
-			}}),
-		lync(&powershell.Cmdlet{Name: "Set-CsWebServiceConfiguration",
-			Run: func(c *powershell.Call) ([]powershell.Value, error) {
-				if err := s.cmsAccess(true); err != nil {
-					return nil, err
-				}
-				if err := s.writeFault(); err != nil {
-					return nil, err
-				}
-				st := d.current().clone()
-				var w *WebConfig
-				if c.Has("Instance") {
-					o, ok := c.Get("Instance").(*powershell.Object)
-					if !ok {
-						return nil, &powershell.Error{Message: "Cannot bind parameter 'Instance'.", Category: "InvalidArgument", FQID: "CannotConvertArgument"}
-					}
-					nw, err := configFromObject(o)
-					if err != nil {
-						return nil, err
-					}
-					id := canonicalIdentity(nw.Identity)
-					if st.Configs[strings.ToLower(id)] == nil {
-						return nil, &powershell.Error{Message: fmt.Sprintf("Cannot find configuration \"%s\".", nw.Identity), Category: "ObjectNotFound", FQID: "ConfigurationNotFound"}
-					}
-					w = nw
-				} else {
-					id, err := s.identityArg(c, "Global")
-					if err != nil {
-						return nil, err
-					}
-					w = st.Configs[strings.ToLower(id)]
-					if w == nil {
-						return nil, &powershell.Error{Message: fmt.Sprintf("Cannot find configuration \"%s\". Use New-CsWebServiceConfiguration to create it.", id),
-							Category: "ObjectNotFound", FQID: "ConfigurationNotFound"}
-					}
-				}
-				list, err := s.applyModifier(w.TrustedCACerts, c.Get("TrustedCACerts"), c.Has("TrustedCACerts"))
-				if err != nil {
-					return nil, err
-				}
-				w.TrustedCACerts = list
-				for _, p := range propNames(d.Product) {
-					if c.Has(p) {
-						w.Props[p] = c.Get(p)
-					}
-				}
-				if c.Has("WhatIf") {
-					return []powershell.Value{"What if: Performing operation \"Set\" on Target \"" + w.Identity + "\"."}, nil
-				}
-				st.Configs[strings.ToLower(canonicalIdentity(w.Identity))] = w
-				d.commit(st)
-				s.srv.Counters.Writes.Add(1)
-				return nil, nil
-			}}),
-		lync(&powershell.Cmdlet{Name: "New-CsWebServiceConfiguration",
-			Run: func(c *powershell.Call) ([]powershell.Value, error) {
-				id, err := s.identityArg(c, "")
-				if err != nil {
-					return nil, err
-				}
-				if id == "Global" {
-					return nil, &powershell.Error{Message: "New-CsWebServiceConfiguration cannot create a collection at the global scope: the global collection always exists. Use Set-CsWebServiceConfiguration.",
-						Category: "InvalidOperation", FQID: "GlobalScopeNotAllowed"}
-				}
-				w := newWebConfig(id, d.Product)
-				if w.TrustedCACerts, err = s.applyModifier(w.TrustedCACerts, c.Get("TrustedCACerts"), c.Has("TrustedCACerts")); err != nil {
-					return nil, err
-				}
-				if c.Has("InMemory") {
-					return []powershell.Value{s.configObject(w)}, nil
-				}
-				if err := s.cmsAccess(true); err != nil {
-					return nil, err
-				}
-				st := d.current().clone()
-				if st.Configs[strings.ToLower(id)] != nil {
-					return nil, &powershell.Error{Message: fmt.Sprintf("\"%s\" already exists. Use Set-CsWebServiceConfiguration to change it.", id),
-						Category: "InvalidOperation", FQID: "ConfigurationAlreadyExists"}
-				}
-				st.Configs[strings.ToLower(id)] = w
-				d.commit(st)
-				s.srv.Counters.Writes.Add(1)
-				return nil, nil
-			}}),
-		lync(&powershell.Cmdlet{Name: "Remove-CsWebServiceConfiguration",
-			Run: func(c *powershell.Call) ([]powershell.Value, error) {
-				id, err := s.identityArg(c, "")
-				if err != nil {
-					return nil, err
-				}
-				if err := s.cmsAccess(true); err != nil {
-					return nil, err
-				}
-				st := d.current().clone()
-				if st.Configs[strings.ToLower(id)] == nil {
-					return nil, &powershell.Error{Message: fmt.Sprintf("Cannot find configuration \"%s\".", id), Category: "ObjectNotFound", FQID: "ConfigurationNotFound"}
-				}
-				if id == "Global" {
-					// Removing the global collection resets every property,
-					// TrustedCACerts included, to its default.
-					st.Configs["global"] = newWebConfig("Global", d.Product)
-				} else {
-					delete(st.Configs, strings.ToLower(id))
-				}
-				d.commit(st)
-				s.srv.Counters.Writes.Add(1)
-				return nil, nil
-			}}),
+			Run: s.getModule},
+		lync(&powershell.Cmdlet{Name: "Get-CsWebServiceConfiguration", Run: s.getWebServiceConfiguration}),
+		lync(&powershell.Cmdlet{Name: "New-CsWebTrustedCACertificate", Run: s.newWebTrustedCACertificate}),
+		lync(&powershell.Cmdlet{Name: "Set-CsWebServiceConfiguration", Run: s.setWebServiceConfiguration}),
+		lync(&powershell.Cmdlet{Name: "New-CsWebServiceConfiguration", Run: s.newWebServiceConfiguration}),
+		lync(&powershell.Cmdlet{Name: "Remove-CsWebServiceConfiguration", Run: s.removeWebServiceConfiguration}),
 		// The topology getters without -LocalStore read the Central
 		// Management Store itself (lync-facts §10).
-		lync(&powershell.Cmdlet{Name: "Get-CsTopology",
-			Run: func(c *powershell.Call) ([]powershell.Value, error) {
-				if !c.Has("LocalStore") {
-					if err := s.cmsAccess(false); err != nil {
-						return nil, err
-					}
-				} else if err := s.permission(false); err != nil {
-					return nil, err
-				}
-				if c.Has("AsXml") {
-					return []powershell.Value{s.topologyXML()}, nil
-				}
-				return []powershell.Value{s.topologyObject()}, nil
-			}}),
-		lync(&powershell.Cmdlet{Name: "Get-CsPool",
-			Run: func(c *powershell.Call) ([]powershell.Value, error) {
-				if err := s.cmsAccess(false); err != nil {
-					return nil, err
-				}
-				var out []powershell.Value
-				for _, p := range s.clusters() {
-					if !matchIdentity(c, p.FQDN) || (c.Has("Site") && !strings.EqualFold(c.String("Site"), p.Site)) {
-						continue
-					}
-					out = append(out, s.clusterObject(p))
-				}
-				if c.Has("Identity") && len(out) == 0 {
-					return nil, &powershell.Error{Message: fmt.Sprintf("Cannot find pool \"%s\".", c.String("Identity")), Category: "ObjectNotFound", FQID: "PoolNotFound"}
-				}
-				return out, nil
-			}}),
-		lync(&powershell.Cmdlet{Name: "Get-CsComputer",
-			Run: func(c *powershell.Call) ([]powershell.Value, error) {
-				if err := s.cmsAccess(false); err != nil {
-					return nil, err
-				}
-				var out []powershell.Value
-				for _, srv := range d.Servers {
-					if (c.Has("Pool") && !strings.EqualFold(c.String("Pool"), srv.Pool)) || !matchIdentity(c, srv.FQDN) ||
-						(c.Has("Local") && srv != s.srv) {
-						continue
-					}
-					out = append(out, machineObject(srv.FQDN, srv.Pool))
-				}
-				return out, nil
-			}}),
-		lync(&powershell.Cmdlet{Name: "Get-CsService",
-			Run: func(c *powershell.Call) ([]powershell.Value, error) {
-				if err := s.cmsAccess(false); err != nil {
-					return nil, err
-				}
-				var out []powershell.Value
-				for _, svc := range s.services() {
-					if c.Has("PoolFqdn") && !strings.EqualFold(c.String("PoolFqdn"), svc.pool) {
-						continue
-					}
-					if role := roleSwitch(c); role != "" && role != svc.role {
-						continue
-					}
-					if !matchIdentity(c, svc.role+":"+svc.pool) {
-						continue
-					}
-					out = append(out, serviceObject(svc))
-				}
-				return out, nil
-			}}),
-		lync(&powershell.Cmdlet{Name: "Get-CsManagementStoreReplicationStatus",
-			Run: func(c *powershell.Call) ([]powershell.Value, error) {
-				if err := s.cmsAccess(false); err != nil {
-					return nil, err
-				}
-				var out []powershell.Value
-				status := d.ReplicationStatus()
-				for _, srv := range d.Servers {
-					if c.Has("ReplicaFqdn") && !strings.EqualFold(c.String("ReplicaFqdn"), srv.FQDN) {
-						continue
-					}
-					out = append(out, powershell.NewObject("Microsoft.Rtc.Management.Xds.ReplicaState").Set("UpToDate", status[srv.FQDN]).
-						Set("ReplicaFqdn", srv.FQDN).Set("LastUpdateCreation", d.now().UTC().Format(time.RFC3339)))
-				}
-				return out, nil
-			}}),
+		lync(&powershell.Cmdlet{Name: "Get-CsTopology", Run: s.getTopology}),
+		lync(&powershell.Cmdlet{Name: "Get-CsPool", Run: s.getPool}),
+		lync(&powershell.Cmdlet{Name: "Get-CsComputer", Run: s.getComputer}),
+		lync(&powershell.Cmdlet{Name: "Get-CsService", Run: s.getService}),
+		lync(&powershell.Cmdlet{Name: "Get-CsManagementStoreReplicationStatus", Run: s.getReplicationStatus}),
 	}
 	var out []*powershell.Cmdlet
 	for _, c := range all {
@@ -573,6 +310,310 @@ func (s *session) cmdlets() []*powershell.Cmdlet {
 		}
 	}
 	return out
+}
+
+// importModule loads the product's module, once per session; any other
+// module is not found.
+func (s *session) importModule(c *powershell.Call) ([]powershell.Value, error) {
+	d := s.d
+	module := moduleOf[d.Product]
+	name := c.String("Name")
+	base := name[strings.LastIndexAny(name, `\/`)+1:]
+	base = strings.TrimSuffix(strings.TrimSuffix(base, ".psd1"), ".psm1")
+	if !strings.EqualFold(base, module) {
+		return nil, &powershell.Error{Message: fmt.Sprintf("The specified module '%s' was not loaded because no valid module file was found in any module directory.", name),
+			Category: "ResourceUnavailable", FQID: "Modules_ModuleNotFound,Microsoft.PowerShell.Commands.ImportModuleCommand"}
+	}
+	if cost := d.Knobs.ImportCost(); cost > 0 {
+		select {
+		case <-time.After(cost):
+		case <-c.RT.Ctx.Done():
+		}
+	}
+	if !s.imported {
+		s.imported = true
+		s.srv.Counters.ModuleImports.Add(1)
+	}
+	return nil, nil
+}
+
+// getModule lists the product's module once imported, or with
+// -ListAvailable.
+func (s *session) getModule(c *powershell.Call) ([]powershell.Value, error) {
+	module := moduleOf[s.d.Product]
+	name := c.String("Name")
+	if (c.Has("ListAvailable") || s.imported) && (name == "" || strings.EqualFold(name, module)) {
+		return []powershell.Value{powershell.NewObject("System.Management.Automation.PSModuleInfo").Set("Name", module)}, nil
+	}
+	return nil, nil
+}
+
+// getWebServiceConfiguration reads the web service configurations, from the
+// CMS or with -LocalStore from the server's replica.
+func (s *session) getWebServiceConfiguration(c *powershell.Call) ([]powershell.Value, error) {
+	d := s.d
+	var st *cmsState
+	if c.Has("LocalStore") {
+		st = d.replicaOf(s.srv)
+	} else {
+		if err := s.cmsAccess(false); err != nil {
+			return nil, err
+		}
+		s.concurrentChange()
+		d.mu.Lock()
+		st = d.current()
+		d.mu.Unlock()
+	}
+	if err := s.permission(false); err != nil {
+		return nil, err
+	}
+	var out []powershell.Value
+	if c.Has("Identity") {
+		id, err := s.identityArg(c, "Global")
+		if err != nil {
+			return nil, err
+		}
+		if w := st.Configs[strings.ToLower(id)]; w != nil {
+			out = append(out, s.configObject(w))
+		}
+		return out, nil
+	}
+	filter := c.String("Filter")
+	for _, w := range st.sorted() {
+		if filter != "" {
+			if ok, _ := likeMatch(filter, w.Identity); !ok {
+				continue
+			}
+		}
+		out = append(out, s.configObject(w))
+	}
+	return out, nil
+}
+
+// newWebTrustedCACertificate builds a TrustedCACerts entry.
+func (s *session) newWebTrustedCACertificate(c *powershell.Call) ([]powershell.Value, error) {
+	if !c.Has("Thumbprint") || !c.Has("CAStore") {
+		missing := "Thumbprint"
+		if c.Has("Thumbprint") {
+			missing = "CAStore"
+		}
+		return nil, &powershell.Error{Message: "Cannot process command because of one or more missing mandatory parameters: " + missing + ".",
+			Category: "InvalidArgument", FQID: "MissingMandatoryParameter"}
+	}
+	store, ok := caStores[strings.ToLower(c.String("CAStore"))]
+	if !ok {
+		return nil, &powershell.Error{Message: fmt.Sprintf("Cannot bind parameter 'CAStore'. Cannot convert value \"%s\" to type \"Microsoft.Rtc.Management.WritableConfig.Settings.Web.CAStore\". "+
+			"Error: \"Unable to match the identifier name %s to a valid enumerator name. Specify one of the following enumerator names and try again: TrustedRootCA, IntermediateCA, ThirdPartyRootCA\"",
+			c.String("CAStore"), c.String("CAStore")), Category: "InvalidArgument", FQID: "CannotConvertArgumentNoMessage"}
+	}
+	// Like the real cmdlet it only builds the object: it does not look in the store.
+	return []powershell.Value{caCertObject(CACert{Thumbprint: c.String("Thumbprint"), CAStore: store})}, nil
+}
+
+// setWebServiceConfiguration changes a configuration by identity or from an
+// -Instance object.
+func (s *session) setWebServiceConfiguration(c *powershell.Call) ([]powershell.Value, error) {
+	d := s.d
+	if err := s.cmsAccess(true); err != nil {
+		return nil, err
+	}
+	if err := s.writeFault(); err != nil {
+		return nil, err
+	}
+	st := d.current().clone()
+	var w *WebConfig
+	if c.Has("Instance") {
+		o, ok := c.Get("Instance").(*powershell.Object)
+		if !ok {
+			return nil, &powershell.Error{Message: "Cannot bind parameter 'Instance'.", Category: "InvalidArgument", FQID: "CannotConvertArgument"}
+		}
+		nw, err := configFromObject(o)
+		if err != nil {
+			return nil, err
+		}
+		id := canonicalIdentity(nw.Identity)
+		if st.Configs[strings.ToLower(id)] == nil {
+			return nil, &powershell.Error{Message: fmt.Sprintf("Cannot find configuration \"%s\".", nw.Identity), Category: "ObjectNotFound", FQID: "ConfigurationNotFound"}
+		}
+		w = nw
+	} else {
+		id, err := s.identityArg(c, "Global")
+		if err != nil {
+			return nil, err
+		}
+		w = st.Configs[strings.ToLower(id)]
+		if w == nil {
+			return nil, &powershell.Error{Message: fmt.Sprintf("Cannot find configuration \"%s\". Use New-CsWebServiceConfiguration to create it.", id),
+				Category: "ObjectNotFound", FQID: "ConfigurationNotFound"}
+		}
+	}
+	list, err := s.applyModifier(w.TrustedCACerts, c.Get("TrustedCACerts"), c.Has("TrustedCACerts"))
+	if err != nil {
+		return nil, err
+	}
+	w.TrustedCACerts = list
+	for _, p := range propNames(d.Product) {
+		if c.Has(p) {
+			w.Props[p] = c.Get(p)
+		}
+	}
+	if c.Has("WhatIf") {
+		return []powershell.Value{"What if: Performing operation \"Set\" on Target \"" + w.Identity + "\"."}, nil
+	}
+	st.Configs[strings.ToLower(canonicalIdentity(w.Identity))] = w
+	d.commit(st)
+	s.srv.Counters.Writes.Add(1)
+	return nil, nil
+}
+
+// newWebServiceConfiguration creates a site or service configuration, or
+// with -InMemory only builds it.
+func (s *session) newWebServiceConfiguration(c *powershell.Call) ([]powershell.Value, error) {
+	d := s.d
+	id, err := s.identityArg(c, "")
+	if err != nil {
+		return nil, err
+	}
+	if id == "Global" {
+		return nil, &powershell.Error{Message: "New-CsWebServiceConfiguration cannot create a collection at the global scope: the global collection always exists. Use Set-CsWebServiceConfiguration.",
+			Category: "InvalidOperation", FQID: "GlobalScopeNotAllowed"}
+	}
+	w := newWebConfig(id, d.Product)
+	if w.TrustedCACerts, err = s.applyModifier(w.TrustedCACerts, c.Get("TrustedCACerts"), c.Has("TrustedCACerts")); err != nil {
+		return nil, err
+	}
+	if c.Has("InMemory") {
+		return []powershell.Value{s.configObject(w)}, nil
+	}
+	if err := s.cmsAccess(true); err != nil {
+		return nil, err
+	}
+	st := d.current().clone()
+	if st.Configs[strings.ToLower(id)] != nil {
+		return nil, &powershell.Error{Message: fmt.Sprintf("\"%s\" already exists. Use Set-CsWebServiceConfiguration to change it.", id),
+			Category: "InvalidOperation", FQID: "ConfigurationAlreadyExists"}
+	}
+	st.Configs[strings.ToLower(id)] = w
+	d.commit(st)
+	s.srv.Counters.Writes.Add(1)
+	return nil, nil
+}
+
+// removeWebServiceConfiguration removes a configuration; removing Global
+// resets it.
+func (s *session) removeWebServiceConfiguration(c *powershell.Call) ([]powershell.Value, error) {
+	d := s.d
+	id, err := s.identityArg(c, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.cmsAccess(true); err != nil {
+		return nil, err
+	}
+	st := d.current().clone()
+	if st.Configs[strings.ToLower(id)] == nil {
+		return nil, &powershell.Error{Message: fmt.Sprintf("Cannot find configuration \"%s\".", id), Category: "ObjectNotFound", FQID: "ConfigurationNotFound"}
+	}
+	if id == "Global" {
+		// Removing the global collection resets every property,
+		// TrustedCACerts included, to its default.
+		st.Configs["global"] = newWebConfig("Global", d.Product)
+	} else {
+		delete(st.Configs, strings.ToLower(id))
+	}
+	d.commit(st)
+	s.srv.Counters.Writes.Add(1)
+	return nil, nil
+}
+
+// getTopology returns the topology as an object or, with -AsXml, as XML.
+func (s *session) getTopology(c *powershell.Call) ([]powershell.Value, error) {
+	if !c.Has("LocalStore") {
+		if err := s.cmsAccess(false); err != nil {
+			return nil, err
+		}
+	} else if err := s.permission(false); err != nil {
+		return nil, err
+	}
+	if c.Has("AsXml") {
+		return []powershell.Value{s.topologyXML()}, nil
+	}
+	return []powershell.Value{s.topologyObject()}, nil
+}
+
+// getPool lists the pools, by identity or site.
+func (s *session) getPool(c *powershell.Call) ([]powershell.Value, error) {
+	if err := s.cmsAccess(false); err != nil {
+		return nil, err
+	}
+	var out []powershell.Value
+	for _, p := range s.clusters() {
+		if !matchIdentity(c, p.FQDN) || (c.Has("Site") && !strings.EqualFold(c.String("Site"), p.Site)) {
+			continue
+		}
+		out = append(out, s.clusterObject(p))
+	}
+	if c.Has("Identity") && len(out) == 0 {
+		return nil, &powershell.Error{Message: fmt.Sprintf("Cannot find pool \"%s\".", c.String("Identity")), Category: "ObjectNotFound", FQID: "PoolNotFound"}
+	}
+	return out, nil
+}
+
+// getComputer lists the servers, by identity or pool, or with -Local this
+// one.
+func (s *session) getComputer(c *powershell.Call) ([]powershell.Value, error) {
+	d := s.d
+	if err := s.cmsAccess(false); err != nil {
+		return nil, err
+	}
+	var out []powershell.Value
+	for _, srv := range d.Servers {
+		if (c.Has("Pool") && !strings.EqualFold(c.String("Pool"), srv.Pool)) || !matchIdentity(c, srv.FQDN) ||
+			(c.Has("Local") && srv != s.srv) {
+			continue
+		}
+		out = append(out, machineObject(srv.FQDN, srv.Pool))
+	}
+	return out, nil
+}
+
+// getService lists the services, by pool, role or identity.
+func (s *session) getService(c *powershell.Call) ([]powershell.Value, error) {
+	if err := s.cmsAccess(false); err != nil {
+		return nil, err
+	}
+	var out []powershell.Value
+	for _, svc := range s.services() {
+		if c.Has("PoolFqdn") && !strings.EqualFold(c.String("PoolFqdn"), svc.pool) {
+			continue
+		}
+		if role := roleSwitch(c); role != "" && role != svc.role {
+			continue
+		}
+		if !matchIdentity(c, svc.role+":"+svc.pool) {
+			continue
+		}
+		out = append(out, serviceObject(svc))
+	}
+	return out, nil
+}
+
+// getReplicationStatus says whether each replica is up to date.
+func (s *session) getReplicationStatus(c *powershell.Call) ([]powershell.Value, error) {
+	d := s.d
+	if err := s.cmsAccess(false); err != nil {
+		return nil, err
+	}
+	var out []powershell.Value
+	status := d.ReplicationStatus()
+	for _, srv := range d.Servers {
+		if c.Has("ReplicaFqdn") && !strings.EqualFold(c.String("ReplicaFqdn"), srv.FQDN) {
+			continue
+		}
+		out = append(out, powershell.NewObject("Microsoft.Rtc.Management.Xds.ReplicaState").Set("UpToDate", status[srv.FQDN]).
+			Set("ReplicaFqdn", srv.FQDN).Set("LastUpdateCreation", d.now().UTC().Format(time.RFC3339)))
+	}
+	return out, nil
 }
 
 func propNames(product string) []string {

@@ -159,199 +159,224 @@ func (s *WinRM) takeOperation(sh *shell) *Fault {
 func (s *WinRM) act(ctx context.Context, acct *Account, req *request) (string, string, *Fault) {
 	switch req.Header.Action {
 	case actionCreate:
-		s.mu.Lock()
-		n := 0
-		for _, sh := range s.shells {
-			if sh.owner == acct {
-				n++
-			}
-		}
-		if n >= s.cfg.MaxShellsPerUser {
-			s.mu.Unlock()
-			return "", "", faultShellQuota(s.cfg.MaxShellsPerUser)
-		}
-		cp, err := strconv.Atoi(req.option("WINRS_CODEPAGE"))
-		if err != nil {
-			cp = 437
-		}
-		sh := &shell{id: newGUID(), owner: acct, codepage: cp, commands: map[string]*command{}, env: map[string]string{}}
-		if req.Body.Shell != nil {
-			for _, v := range req.Body.Shell.Environment {
-				sh.env[v.Name] = v.Value
-			}
-		}
-		s.shells[sh.id] = sh
-		s.mu.Unlock()
-		s.cfg.Counters.Shells.Add(1)
-		addr := req.Header.To
-		if addr == "" {
-			addr = "http://" + strings.ToLower(s.cfg.Computer) + ":5985/wsman"
-		}
-		body := `<x:ResourceCreated><a:Address>` + xmlText(addr) + `</a:Address><a:ReferenceParameters>` +
-			`<w:ResourceURI>` + resourceCmd + `</w:ResourceURI><w:SelectorSet><w:Selector Name="ShellId">` + sh.id +
-			`</w:Selector></w:SelectorSet></a:ReferenceParameters></x:ResourceCreated>` +
-			`<rsp:Shell><rsp:ShellId>` + sh.id + `</rsp:ShellId><rsp:ResourceUri>` + resourceCmd + `</rsp:ResourceUri>` +
-			`<rsp:Owner>` + xmlText(acct.Name(s.cfg.Domain)) + `</rsp:Owner><rsp:ClientIP>127.0.0.1</rsp:ClientIP>` +
-			`<rsp:IdleTimeOut>PT7200.000S</rsp:IdleTimeOut><rsp:InputStreams>stdin</rsp:InputStreams>` +
-			`<rsp:OutputStreams>stdout stderr</rsp:OutputStreams><rsp:ShellRunTime>P0DT0H0M0S</rsp:ShellRunTime>` +
-			`<rsp:ShellInactivity>P0DT0H0M0S</rsp:ShellInactivity></rsp:Shell>`
-		return body, actionCreate + "Response", nil
-
+		return s.createShell(acct, req)
 	case actionCommand:
-		sh, f := s.lookupShell(req)
-		if f != nil {
-			return "", "", f
-		}
-		if req.Body.CommandLine == nil {
-			return "", "", faultSchema(errFieldMissing("CommandLine"))
-		}
-		line := strings.TrimSpace(req.Body.CommandLine.Command)
-		for _, a := range req.Body.CommandLine.Arguments {
-			line += " " + a
-		}
-		if len(line) > 32767 {
-			return "", "", faultFilenameTooLong()
-		}
-		skipCmd := strings.EqualFold(req.option("WINRS_SKIP_CMD_SHELL"), "TRUE")
-		console := strings.EqualFold(req.option("WINRS_CONSOLEMODE_STDIN"), "TRUE")
-		if f := s.takeOperation(sh); f != nil {
-			return "", "", f
-		}
-		ctx, cancel := context.WithCancel(context.WithValue(context.Background(), shellCtxKey{}, ShellContext{Env: sh.env, ConsoleMode: console}))
-		c := &command{id: newGUID(), stdin: newStdin(console), changed: make(chan struct{}, 1), cancel: cancel}
-		s.mu.Lock()
-		sh.commands[c.id] = c
-		s.mu.Unlock()
-		s.cfg.Counters.Commands.Add(1)
-		stdout := cmdWriter{c, func(c *command) *bytes.Buffer { return &c.stdout }, sh.codepage}
-		stderr := cmdWriter{c, func(c *command) *bytes.Buffer { return &c.stderr }, sh.codepage}
-		go func() {
-			code := 0
-			if !skipCmd && len(line) > 8191 {
-				// cmd.exe's own limit (winrm-facts §6).
-				io.WriteString(stderr, "The command line is too long.\r\n")
-				code = 1
-			} else {
-				code = s.cfg.Run(ctx, sh.owner, line, c.stdin, stdout, stderr)
-			}
-			c.mu.Lock()
-			c.done, c.exit = true, code
-			c.mu.Unlock()
-			c.notify()
-		}()
-		return `<rsp:CommandResponse><rsp:CommandId>` + c.id + `</rsp:CommandId></rsp:CommandResponse>`, actionCommand + "Response", nil
-
+		return s.startCommand(req)
 	case actionSend:
-		sh, f := s.lookupShell(req)
-		if f != nil {
-			return "", "", f
-		}
-		if req.Body.Send == nil {
-			return "", "", faultSchema(errFieldMissing("Send"))
-		}
-		for _, st := range req.Body.Send.Streams {
-			s.mu.Lock()
-			c := sh.commands[st.CommandID]
-			s.mu.Unlock()
-			if c == nil {
-				return "", "", faultInternal("The command " + st.CommandID + " was not found. ")
-			}
-			data, err := base64.StdEncoding.DecodeString(strings.TrimSpace(st.Data))
-			if err != nil {
-				return "", "", faultSchema(err)
-			}
-			c.stdin.write(data)
-			if strings.EqualFold(st.End, "true") {
-				c.stdin.end()
-			}
-		}
-		return `<rsp:SendResponse/>`, actionSend + "Response", nil
-
+		return s.send(req)
 	case actionReceive:
-		sh, f := s.lookupShell(req)
-		if f != nil {
-			return "", "", f
-		}
-		if req.Body.Receive == nil {
-			return "", "", faultSchema(errFieldMissing("Receive"))
-		}
-		id := req.Body.Receive.DesiredStream.CommandID
-		s.mu.Lock()
-		c := sh.commands[id]
-		s.mu.Unlock()
-		if c == nil {
-			return "", "", faultInternal("The command " + id + " was not found. ")
-		}
-		timeout := parseTimeout(req.Header.OperationTimeout)
-		if timeout > s.cfg.MaxTimeout {
-			timeout = s.cfg.MaxTimeout
-		}
-		if s.cfg.Knobs.armed(FaultTimeout) {
-			select {
-			case <-time.After(timeout):
-			case <-ctx.Done():
-			}
-			return "", "", faultTimedOut()
-		}
-		deadline := time.NewTimer(timeout)
-		defer deadline.Stop()
-		for {
-			c.mu.Lock()
-			if c.stdout.Len() > 0 || c.stderr.Len() > 0 || c.done {
-				// Next's slices alias the buffers that the process keeps
-				// writing to: copy them before letting go of the lock.
-				out := append([]byte(nil), c.stdout.Next(chunk)...)
-				errOut := append([]byte(nil), c.stderr.Next(chunk)...)
-				finished := c.done && c.stdout.Len() == 0 && c.stderr.Len() == 0
-				exit := c.exit
-				c.mu.Unlock()
-				return receiveBody(id, out, errOut, finished, exit), actionReceive + "Response", nil
-			}
-			c.mu.Unlock()
-			select {
-			case <-c.changed:
-			case <-deadline.C:
-				return "", "", faultTimedOut()
-			case <-ctx.Done():
-				return "", "", faultTimedOut()
-			}
-		}
-
+		return s.receive(ctx, req)
 	case actionSignal:
-		sh, f := s.lookupShell(req)
-		if f != nil {
-			return "", "", f
-		}
-		if req.Body.Signal != nil {
-			s.mu.Lock()
-			c := sh.commands[req.Body.Signal.CommandID]
-			if c != nil && strings.HasSuffix(req.Body.Signal.Code, "/terminate") {
-				delete(sh.commands, c.id)
-			}
-			s.mu.Unlock()
-			if c != nil {
-				c.cancel()
-				c.stdin.close()
-			}
-		}
-		return `<rsp:SignalResponse/>`, actionSignal + "Response", nil
-
+		return s.signal(req)
 	case actionDelete:
-		sh, f := s.lookupShell(req)
-		if f != nil {
-			return "", "", f
-		}
-		s.mu.Lock()
-		delete(s.shells, sh.id)
-		for _, c := range sh.commands {
-			c.cancel()
-			c.stdin.close()
-		}
-		s.mu.Unlock()
-		return ``, actionDelete + "Response", nil
+		return s.deleteShell(req)
 	}
 	return "", "", &Fault{"s:Sender", "a:ActionNotSupported", "2150858754",
 		"The WS-Management service cannot process the request because the action " + req.Header.Action + " is not supported. "}
+}
+
+// createShell opens a shell, within MaxShellsPerUser.
+func (s *WinRM) createShell(acct *Account, req *request) (string, string, *Fault) {
+	s.mu.Lock()
+	n := 0
+	for _, sh := range s.shells {
+		if sh.owner == acct {
+			n++
+		}
+	}
+	if n >= s.cfg.MaxShellsPerUser {
+		s.mu.Unlock()
+		return "", "", faultShellQuota(s.cfg.MaxShellsPerUser)
+	}
+	cp, err := strconv.Atoi(req.option("WINRS_CODEPAGE"))
+	if err != nil {
+		cp = 437
+	}
+	sh := &shell{id: newGUID(), owner: acct, codepage: cp, commands: map[string]*command{}, env: map[string]string{}}
+	if req.Body.Shell != nil {
+		for _, v := range req.Body.Shell.Environment {
+			sh.env[v.Name] = v.Value
+		}
+	}
+	s.shells[sh.id] = sh
+	s.mu.Unlock()
+	s.cfg.Counters.Shells.Add(1)
+	addr := req.Header.To
+	if addr == "" {
+		addr = "http://" + strings.ToLower(s.cfg.Computer) + ":5985/wsman"
+	}
+	body := `<x:ResourceCreated><a:Address>` + xmlText(addr) + `</a:Address><a:ReferenceParameters>` +
+		`<w:ResourceURI>` + resourceCmd + `</w:ResourceURI><w:SelectorSet><w:Selector Name="ShellId">` + sh.id +
+		`</w:Selector></w:SelectorSet></a:ReferenceParameters></x:ResourceCreated>` +
+		`<rsp:Shell><rsp:ShellId>` + sh.id + `</rsp:ShellId><rsp:ResourceUri>` + resourceCmd + `</rsp:ResourceUri>` +
+		`<rsp:Owner>` + xmlText(acct.Name(s.cfg.Domain)) + `</rsp:Owner><rsp:ClientIP>127.0.0.1</rsp:ClientIP>` +
+		`<rsp:IdleTimeOut>PT7200.000S</rsp:IdleTimeOut><rsp:InputStreams>stdin</rsp:InputStreams>` +
+		`<rsp:OutputStreams>stdout stderr</rsp:OutputStreams><rsp:ShellRunTime>P0DT0H0M0S</rsp:ShellRunTime>` +
+		`<rsp:ShellInactivity>P0DT0H0M0S</rsp:ShellInactivity></rsp:Shell>`
+	return body, actionCreate + "Response", nil
+}
+
+// startCommand starts a command line in a shell.
+func (s *WinRM) startCommand(req *request) (string, string, *Fault) {
+	sh, f := s.lookupShell(req)
+	if f != nil {
+		return "", "", f
+	}
+	if req.Body.CommandLine == nil {
+		return "", "", faultSchema(errFieldMissing("CommandLine"))
+	}
+	line := strings.TrimSpace(req.Body.CommandLine.Command)
+	for _, a := range req.Body.CommandLine.Arguments {
+		line += " " + a
+	}
+	if len(line) > 32767 {
+		return "", "", faultFilenameTooLong()
+	}
+	skipCmd := strings.EqualFold(req.option("WINRS_SKIP_CMD_SHELL"), "TRUE")
+	console := strings.EqualFold(req.option("WINRS_CONSOLEMODE_STDIN"), "TRUE")
+	if f := s.takeOperation(sh); f != nil {
+		return "", "", f
+	}
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), shellCtxKey{}, ShellContext{Env: sh.env, ConsoleMode: console}))
+	c := &command{id: newGUID(), stdin: newStdin(console), changed: make(chan struct{}, 1), cancel: cancel}
+	s.mu.Lock()
+	sh.commands[c.id] = c
+	s.mu.Unlock()
+	s.cfg.Counters.Commands.Add(1)
+	stdout := cmdWriter{c, func(c *command) *bytes.Buffer { return &c.stdout }, sh.codepage}
+	stderr := cmdWriter{c, func(c *command) *bytes.Buffer { return &c.stderr }, sh.codepage}
+	go func() {
+		code := 0
+		if !skipCmd && len(line) > 8191 {
+			// cmd.exe's own limit (winrm-facts §6).
+			io.WriteString(stderr, "The command line is too long.\r\n")
+			code = 1
+		} else {
+			code = s.cfg.Run(ctx, sh.owner, line, c.stdin, stdout, stderr)
+		}
+		c.mu.Lock()
+		c.done, c.exit = true, code
+		c.mu.Unlock()
+		c.notify()
+	}()
+	return `<rsp:CommandResponse><rsp:CommandId>` + c.id + `</rsp:CommandId></rsp:CommandResponse>`, actionCommand + "Response", nil
+}
+
+// send writes to commands' standard input.
+func (s *WinRM) send(req *request) (string, string, *Fault) {
+	sh, f := s.lookupShell(req)
+	if f != nil {
+		return "", "", f
+	}
+	if req.Body.Send == nil {
+		return "", "", faultSchema(errFieldMissing("Send"))
+	}
+	for _, st := range req.Body.Send.Streams {
+		s.mu.Lock()
+		c := sh.commands[st.CommandID]
+		s.mu.Unlock()
+		if c == nil {
+			return "", "", faultInternal("The command " + st.CommandID + " was not found. ")
+		}
+		data, err := base64.StdEncoding.DecodeString(strings.TrimSpace(st.Data))
+		if err != nil {
+			return "", "", faultSchema(err)
+		}
+		c.stdin.write(data)
+		if strings.EqualFold(st.End, "true") {
+			c.stdin.end()
+		}
+	}
+	return `<rsp:SendResponse/>`, actionSend + "Response", nil
+}
+
+// receive waits, up to the operation timeout, for a command's output or exit.
+func (s *WinRM) receive(ctx context.Context, req *request) (string, string, *Fault) {
+	sh, f := s.lookupShell(req)
+	if f != nil {
+		return "", "", f
+	}
+	if req.Body.Receive == nil {
+		return "", "", faultSchema(errFieldMissing("Receive"))
+	}
+	id := req.Body.Receive.DesiredStream.CommandID
+	s.mu.Lock()
+	c := sh.commands[id]
+	s.mu.Unlock()
+	if c == nil {
+		return "", "", faultInternal("The command " + id + " was not found. ")
+	}
+	timeout := parseTimeout(req.Header.OperationTimeout)
+	if timeout > s.cfg.MaxTimeout {
+		timeout = s.cfg.MaxTimeout
+	}
+	if s.cfg.Knobs.armed(FaultTimeout) {
+		select {
+		case <-time.After(timeout):
+		case <-ctx.Done():
+		}
+		return "", "", faultTimedOut()
+	}
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		c.mu.Lock()
+		if c.stdout.Len() > 0 || c.stderr.Len() > 0 || c.done {
+			// Next's slices alias the buffers that the process keeps
+			// writing to: copy them before letting go of the lock.
+			out := append([]byte(nil), c.stdout.Next(chunk)...)
+			errOut := append([]byte(nil), c.stderr.Next(chunk)...)
+			finished := c.done && c.stdout.Len() == 0 && c.stderr.Len() == 0
+			exit := c.exit
+			c.mu.Unlock()
+			return receiveBody(id, out, errOut, finished, exit), actionReceive + "Response", nil
+		}
+		c.mu.Unlock()
+		select {
+		case <-c.changed:
+		case <-deadline.C:
+			return "", "", faultTimedOut()
+		case <-ctx.Done():
+			return "", "", faultTimedOut()
+		}
+	}
+}
+
+// signal stops a command.
+func (s *WinRM) signal(req *request) (string, string, *Fault) {
+	sh, f := s.lookupShell(req)
+	if f != nil {
+		return "", "", f
+	}
+	if req.Body.Signal != nil {
+		s.mu.Lock()
+		c := sh.commands[req.Body.Signal.CommandID]
+		if c != nil && strings.HasSuffix(req.Body.Signal.Code, "/terminate") {
+			delete(sh.commands, c.id)
+		}
+		s.mu.Unlock()
+		if c != nil {
+			c.cancel()
+			c.stdin.close()
+		}
+	}
+	return `<rsp:SignalResponse/>`, actionSignal + "Response", nil
+}
+
+// deleteShell closes a shell and stops its commands.
+func (s *WinRM) deleteShell(req *request) (string, string, *Fault) {
+	sh, f := s.lookupShell(req)
+	if f != nil {
+		return "", "", f
+	}
+	s.mu.Lock()
+	delete(s.shells, sh.id)
+	for _, c := range sh.commands {
+		c.cancel()
+		c.stdin.close()
+	}
+	s.mu.Unlock()
+	return ``, actionDelete + "Response", nil
 }
 
 func receiveBody(id string, out, errOut []byte, done bool, exit int) string {

@@ -155,131 +155,14 @@ func (s *WinRM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.unauthorized(w, isTLS)
 		return
 	}
-	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	encrypted := strings.Contains(r.Header.Get("Content-Type"), `protocol="application/HTTP-SPNEGO-session-encrypted"`)
-
-	var acct *Account
-	kerberos := false
-	switch strings.ToLower(scheme) {
-	case "negotiate", "ntlm", "kerberos":
-		msg, err := base64.StdEncoding.DecodeString(strings.TrimSpace(token))
-		if err == nil && !strings.EqualFold(scheme, "ntlm") && isKerberosToken(msg) {
-			a, reply, err := s.kerberosAccount(msg)
-			if err != nil {
-				s.unauthorized(w, isTLS)
-				return
-			}
-			acct, cs.kerberos = a, a
-			kerberos = true
-			// The reply proves the server to the client (mutual
-			// authentication) and completes the exchange.
-			w.Header().Set("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(reply))
-			if len(body) == 0 {
-				s.cfg.Counters.Handshakes.Add(1)
-				w.Header().Set("Content-Length", "0")
-				w.WriteHeader(http.StatusOK)
-				return
-			}
-			break
-		}
-		if err != nil || len(msg) < 12 {
-			s.unauthorized(w, isTLS)
-			return
-		}
-		switch binary.LittleEndian.Uint32(msg[8:]) {
-		case 1:
-			chal, err := cs.ntlm.startChallenge(msg, s.cfg.Domain, s.cfg.Computer, time.Now())
-			if err != nil {
-				s.unauthorized(w, isTLS)
-				return
-			}
-			s.cfg.Counters.Handshakes.Add(1)
-			w.Header().Set("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(chal))
-			w.Header().Set("Content-Length", "0")
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		case 3:
-			a, err := cs.ntlm.authenticate(msg, s.lookup)
-			if err != nil {
-				cs.ntlm = ntlmContext{}
-				s.unauthorized(w, isTLS)
-				return
-			}
-			acct = a
-			if len(body) == 0 {
-				s.cfg.Counters.Handshakes.Add(1)
-				w.Header().Set("Content-Length", "0")
-				w.WriteHeader(http.StatusOK)
-				return
-			}
-		default:
-			s.unauthorized(w, isTLS)
-			return
-		}
-	case "basic":
-		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(token))
-		user, pass, ok := strings.Cut(string(raw), ":")
-		if err != nil || !ok || !s.cfg.Basic || (!isTLS && !s.cfg.AllowUnencrypted) {
-			s.unauthorized(w, isTLS)
-			return
-		}
-		// Basic reaches local accounts only (winrm-facts §7): a domain
-		// account is refused like a wrong password.
-		a := s.lookupLocal(user)
-		if a == nil || a.Password != pass {
-			s.unauthorized(w, isTLS)
-			return
-		}
-		acct = a
-	case certAuthScheme:
-		a, err := s.certificateAccount(r.TLS)
-		if err != nil {
-			s.unauthorized(w, isTLS)
-			return
-		}
-		acct = a
-	case "":
-		acct = cs.ntlm.account
-		if acct == nil {
-			acct, kerberos = cs.kerberos, true
-		}
-		if acct == nil {
-			s.unauthorized(w, isTLS)
-			return
-		}
-	default:
-		s.unauthorized(w, isTLS)
+	acct, kerberos, ok := s.authenticate(w, r, cs, body)
+	if !ok {
 		return
 	}
-
-	var soap []byte
-	switch {
-	case encrypted:
-		if cs.ntlm.sealIn == nil || cs.ntlm.account != acct {
-			s.unauthorized(w, isTLS)
-			return
-		}
-		soap, err = decryptBody(&cs.ntlm, body)
-		if err != nil {
-			// A message that does not unseal drops the connection's context.
-			cs.ntlm = ntlmContext{}
-			w.Header().Set("Content-Length", "0")
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-	case kerberos && !isTLS && !s.cfg.AllowUnencrypted:
-		// Kerberos without message encryption over HTTP: Windows answers
-		// 500 (winrm-facts §3.1).
-		w.Header().Set("Content-Length", "0")
-		w.WriteHeader(http.StatusInternalServerError)
+	soap, ok := s.unseal(w, cs, acct, kerberos, encrypted, isTLS, body)
+	if !ok {
 		return
-	case !isTLS && !s.cfg.AllowUnencrypted:
-		// AllowUnencrypted=false: plain SOAP over HTTP is refused with a 401,
-		// as Windows does.
-		s.unauthorized(w, isTLS)
-		return
-	default:
-		soap = body
 	}
 	if s.cfg.CanConnect != nil && !s.cfg.CanConnect(acct) {
 		s.reply(w, cs, encrypted, http.StatusInternalServerError, faultEnvelope(faultAccessDenied(), messageID(soap), s.cfg.Computer))
@@ -304,6 +187,145 @@ func (s *WinRM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.reply(w, cs, encrypted, status, resp)
+}
+
+// authenticate finds the account a request speaks for, and whether by
+// Kerberos. ok is false when the reply has been written: a refusal, or a
+// step of a handshake.
+func (s *WinRM) authenticate(w http.ResponseWriter, r *http.Request, cs *connState, body []byte) (acct *Account, kerberos, ok bool) {
+	isTLS := r.TLS != nil
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	switch strings.ToLower(scheme) {
+	case "negotiate", "ntlm", "kerberos":
+		return s.negotiate(w, cs, scheme, token, body, isTLS)
+	case "basic":
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(token))
+		user, pass, ok := strings.Cut(string(raw), ":")
+		if err != nil || !ok || !s.cfg.Basic || (!isTLS && !s.cfg.AllowUnencrypted) {
+			s.unauthorized(w, isTLS)
+			return nil, false, false
+		}
+		// Basic reaches local accounts only (winrm-facts §7): a domain
+		// account is refused like a wrong password.
+		a := s.lookupLocal(user)
+		if a == nil || a.Password != pass {
+			s.unauthorized(w, isTLS)
+			return nil, false, false
+		}
+		return a, false, true
+	case certAuthScheme:
+		a, err := s.certificateAccount(r.TLS)
+		if err != nil {
+			s.unauthorized(w, isTLS)
+			return nil, false, false
+		}
+		return a, false, true
+	case "":
+		acct = cs.ntlm.account
+		if acct == nil {
+			acct, kerberos = cs.kerberos, true
+		}
+		if acct == nil {
+			s.unauthorized(w, isTLS)
+			return nil, false, false
+		}
+		return acct, kerberos, true
+	default:
+		s.unauthorized(w, isTLS)
+		return nil, false, false
+	}
+}
+
+// negotiate takes a Negotiate, NTLM or Kerberos token: a Kerberos AP-REQ,
+// or NTLM's NEGOTIATE (answered with a CHALLENGE) or AUTHENTICATE message.
+func (s *WinRM) negotiate(w http.ResponseWriter, cs *connState, scheme, token string, body []byte, isTLS bool) (acct *Account, kerberos, ok bool) {
+	msg, err := base64.StdEncoding.DecodeString(strings.TrimSpace(token))
+	if err == nil && !strings.EqualFold(scheme, "ntlm") && isKerberosToken(msg) {
+		a, reply, err := s.kerberosAccount(msg)
+		if err != nil {
+			s.unauthorized(w, isTLS)
+			return nil, false, false
+		}
+		cs.kerberos = a
+		// The reply proves the server to the client (mutual
+		// authentication) and completes the exchange.
+		w.Header().Set("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(reply))
+		if len(body) == 0 {
+			s.cfg.Counters.Handshakes.Add(1)
+			w.Header().Set("Content-Length", "0")
+			w.WriteHeader(http.StatusOK)
+			return nil, false, false
+		}
+		return a, true, true
+	}
+	if err != nil || len(msg) < 12 {
+		s.unauthorized(w, isTLS)
+		return nil, false, false
+	}
+	switch binary.LittleEndian.Uint32(msg[8:]) {
+	case 1:
+		chal, err := cs.ntlm.startChallenge(msg, s.cfg.Domain, s.cfg.Computer, time.Now())
+		if err != nil {
+			s.unauthorized(w, isTLS)
+			return nil, false, false
+		}
+		s.cfg.Counters.Handshakes.Add(1)
+		w.Header().Set("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(chal))
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusUnauthorized)
+		return nil, false, false
+	case 3:
+		a, err := cs.ntlm.authenticate(msg, s.lookup)
+		if err != nil {
+			cs.ntlm = ntlmContext{}
+			s.unauthorized(w, isTLS)
+			return nil, false, false
+		}
+		if len(body) == 0 {
+			s.cfg.Counters.Handshakes.Add(1)
+			w.Header().Set("Content-Length", "0")
+			w.WriteHeader(http.StatusOK)
+			return nil, false, false
+		}
+		return a, false, true
+	default:
+		s.unauthorized(w, isTLS)
+		return nil, false, false
+	}
+}
+
+// unseal returns the request's SOAP envelope: decrypted, or as sent where
+// plain SOAP is allowed. ok is false when a refusal has been written.
+func (s *WinRM) unseal(w http.ResponseWriter, cs *connState, acct *Account, kerberos, encrypted, isTLS bool, body []byte) (soap []byte, ok bool) {
+	switch {
+	case encrypted:
+		if cs.ntlm.sealIn == nil || cs.ntlm.account != acct {
+			s.unauthorized(w, isTLS)
+			return nil, false
+		}
+		soap, err := decryptBody(&cs.ntlm, body)
+		if err != nil {
+			// A message that does not unseal drops the connection's context.
+			cs.ntlm = ntlmContext{}
+			w.Header().Set("Content-Length", "0")
+			w.WriteHeader(http.StatusBadRequest)
+			return nil, false
+		}
+		return soap, true
+	case kerberos && !isTLS && !s.cfg.AllowUnencrypted:
+		// Kerberos without message encryption over HTTP: Windows answers
+		// 500 (winrm-facts §3.1).
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusInternalServerError)
+		return nil, false
+	case !isTLS && !s.cfg.AllowUnencrypted:
+		// AllowUnencrypted=false: plain SOAP over HTTP is refused with a 401,
+		// as Windows does.
+		s.unauthorized(w, isTLS)
+		return nil, false
+	default:
+		return body, true
+	}
 }
 
 var messageIDRe = regexp.MustCompile(`MessageID[^>]*>([^<]+)<`)
