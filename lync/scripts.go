@@ -217,6 +217,9 @@ const TaskPasswordVariable = "LYNCTRUST_TASK_PASSWORD"
 // password, which any character but a control character may hold (an
 // environment variable and the SOAP request that carries it cannot).
 func TaskEnvironment(password string) (map[string]string, error) {
+	if password == "" {
+		return nil, fmt.Errorf("%w: the scheduled task logs on with the account's password, and there is none (certificate or ticket sign-in)", ErrInvalidValue)
+	}
 	for _, r := range password {
 		if r < 0x20 || r == 0x7f {
 			return nil, fmt.Errorf("%w: the password has a control character and cannot go to the task", ErrInvalidValue)

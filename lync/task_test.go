@@ -2,6 +2,7 @@ package lync_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -96,5 +97,19 @@ func TestAuditRecordsSchtasksPassword(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("the audit log did not record schtasks' command line with the password")
+	}
+}
+
+// The task's environment refuses what it cannot carry: no password (a
+// certificate or ticket sign-in has none), or a control character.
+func TestTaskEnvironmentRefuses(t *testing.T) {
+	for _, pw := range []string{"", "a\x00b", "line\nbreak"} {
+		if _, err := lync.TaskEnvironment(pw); !errors.Is(err, lync.ErrInvalidValue) {
+			t.Errorf("TaskEnvironment(%q): %v", pw, err)
+		}
+	}
+	env, err := lync.TaskEnvironment(hostilePassword)
+	if err != nil || env[lync.TaskPasswordVariable] != hostilePassword {
+		t.Fatalf("TaskEnvironment: %v, %v", env, err)
 	}
 }
