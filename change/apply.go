@@ -40,6 +40,8 @@ type Result struct {
 	Before    map[lync.Identity][]lync.Entry `json:"before"`
 	After     map[lync.Identity][]lync.Entry `json:"after"`
 	Conflict  map[lync.Identity][]lync.Entry `json:"conflict,omitempty"`
+	// Uninstalled is what a rollback did to the installs of the change it undoes.
+	Uninstalled []Uninstalled `json:"uninstalled,omitempty"`
 	// Reread is true when After was read again after the write failed;
 	// with Status Changed, the change went through all the same.
 	Reread bool `json:"read_again,omitempty"`
@@ -73,17 +75,15 @@ func Apply(ctx context.Context, p *Plan, o Options) (*Result, error) {
 		res.Status = Unchanged
 		return res, nil
 	}
-	operator := changelog.Operator(p.conn.User)
-	snap := &changelog.Snapshot{Tool: o.Tool, Time: o.Now().UTC(), Operator: operator, Server: p.Server, Command: p.Command, Deployment: Deployment(p.Inventory), Lists: res.Before}
-	path, err := changelog.Save(o.StateDir, snap)
-	if err != nil {
-		return res, fmt.Errorf("%w: %w", ErrNoSnapshot, err)
+	if err := p.begin(o, res); err != nil {
+		return res, err
 	}
-	res.Snapshot = path
-	res.Journal = changelog.Entry{Time: o.Now().UTC(), Operator: operator, Server: p.Server, Command: p.Command, Snapshot: path, Before: res.Before}
-	err = p.install(ctx, res)
+	err := p.install(ctx, res)
 	if err == nil {
 		err = p.write(ctx, res)
+	}
+	if err == nil && len(p.Uninstall) > 0 {
+		p.undoInstalls(ctx, res)
 	}
 	res.Journal.Result, res.Journal.After = string(res.Status), res.After
 	if err != nil && res.Journal.Message == "" {
@@ -91,9 +91,45 @@ func Apply(ctx context.Context, p *Plan, o Options) (*Result, error) {
 	}
 	if len(res.Installed) > 0 {
 		res.Journal.Message = strings.TrimPrefix(res.Journal.Message+"; installed into the store of "+strings.Join(res.Installed, ", "), "; ")
+		res.Journal.Installs = p.installs(res.Installed)
 	}
+	res.Journal.Time = o.Now().UTC()
 	res.JournalErr = changelog.Append(o.StateDir, res.Journal)
 	return res, err
+}
+
+// begin saves the snapshot and then the journal's pending entry, both
+// flushed to disk, before any remote write: whatever happens to lynctrust
+// afterwards, the journal says a change was under way, and the next run
+// settles it by reading the server.
+func (p *Plan) begin(o Options, res *Result) error {
+	operator := changelog.Operator(p.conn.User)
+	planned := p.installs(p.Missing)
+	snap := &changelog.Snapshot{Tool: o.Tool, Time: o.Now().UTC(), Operator: operator, Server: p.Server, Command: p.Command, Deployment: Deployment(p.Inventory), Lists: res.Before, Installs: planned}
+	path, err := changelog.Save(o.StateDir, snap)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrNoSnapshot, err)
+	}
+	res.Snapshot = path
+	res.Journal = changelog.Entry{ID: changelog.NewID(), Time: o.Now().UTC(), Operator: operator, Server: p.Server, Command: p.Command, Snapshot: path, Before: res.Before}
+	pending := res.Journal
+	pending.Result, pending.Intended, pending.Installs = changelog.Pending, p.Want, planned
+	if err := changelog.Append(o.StateDir, pending); err != nil {
+		return fmt.Errorf("%w: %w", ErrNoJournal, err)
+	}
+	return nil
+}
+
+// ErrNoJournal: the pending entry could not be written, so nothing was.
+var ErrNoJournal = errors.New("the journal could not record the change before it, so no change")
+
+// installs are the store installs on servers, as the snapshot and the journal record them.
+func (p *Plan) installs(servers []string) []changelog.Install {
+	var out []changelog.Install
+	for _, s := range servers {
+		out = append(out, changelog.Install{Server: s, Thumbprint: p.Request.Entry.Thumbprint, Store: p.Request.Entry.CAStore.CertStore()})
+	}
+	return out
 }
 
 // install puts the certificate into the stores that lack it.

@@ -54,7 +54,9 @@ func TestApplyAdd(t *testing.T) {
 		t.Fatalf("the snapshot holds %+v (%v), want Global's list before the change: empty", snap, err)
 	}
 	journal, _, _ := changelog.Read(dir)
-	if len(journal) != 1 || journal[0].Result != "changed" || journal[0].Snapshot != res.Snapshot {
+	// The pending entry came before the write; the outcome carries its id.
+	if len(journal) != 2 || journal[0].Result != "pending" || journal[1].Result != "changed" || journal[1].Snapshot != res.Snapshot ||
+		journal[0].ID == "" || journal[0].ID != journal[1].ID || len(journal[0].Intended["Global"]) != 1 {
 		t.Fatalf("journal %+v", journal)
 	}
 	again, err := change.NewPlan(ctx, target, change.Request{Kind: change.Add, Entry: rootEntry(t, l)})
@@ -104,7 +106,7 @@ func TestApplyConflict(t *testing.T) {
 		}
 	}
 	journal, _, _ := changelog.Read(dir)
-	if len(journal) != 1 || journal[0].Result != "conflict" {
+	if len(journal) != 2 || journal[0].Result != "pending" || journal[1].Result != "conflict" || journal[1].ID != journal[0].ID {
 		t.Fatalf("journal %+v", journal)
 	}
 }

@@ -182,6 +182,7 @@ func (p *Plan) planRollback() error {
 		p.Changes = append(p.Changes, lync.Change{Identity: cfg.Identity, Expected: cfg.Trusted, Action: lync.Replace, Entries: list})
 		p.Want[cfg.Identity] = list
 	}
+	p.Uninstall = snap.Installs
 	return nil
 }
 

@@ -75,6 +75,9 @@ type Plan struct {
 	// Missing lists the web servers whose store lacks add's entry; Apply
 	// installs it there when the request says so.
 	Missing []string
+	// Uninstall lists the store installs of the change a rollback undoes;
+	// Apply takes them out after restoring the lists.
+	Uninstall []changelog.Install
 	// Script is the exact PowerShell Apply sends (inside the scheduled
 	// task's wrapper when Request.AsTask).
 	Script string
@@ -185,15 +188,17 @@ func (p *Plan) render() error {
 	return nil
 }
 
-// TaskScript is the script wrapped in the scheduled task that runs it, as
-// shown: the password stays out.
+// TaskScript is the script wrapped in the scheduled task that runs it,
+// exactly as sent: it never holds the password.
 func (p *Plan) TaskScript() (string, error) {
-	return lync.TaskScript(p.Script, p.conn.User, "")
+	return lync.TaskScript(p.Script, p.conn.User)
 }
 
 // Empty reports whether the plan writes nothing at all: no collection to
-// change and no store to install into.
-func (p *Plan) Empty() bool { return len(p.Changes) == 0 && len(p.Missing) == 0 }
+// change, no store to install into or to take an install out of.
+func (p *Plan) Empty() bool {
+	return len(p.Changes) == 0 && len(p.Missing) == 0 && len(p.Uninstall) == 0
+}
 
 // Host is the server the change is written through.
 func (p *Plan) Host() string { return p.Server }

@@ -311,12 +311,16 @@ func Apply(ctx context.Context, c psremote.Conn, changes []Change, asTask ...boo
 // the scheduled task's wrapper with asTask), and reads its records.
 func RunChange(ctx context.Context, c psremote.Conn, script string, asTask bool) (*ChangeResult, error) {
 	var err error
+	var env map[string]string
 	if asTask {
-		if script, err = TaskScript(script, c.User, c.Password); err != nil {
+		if script, err = TaskScript(script, c.User); err != nil {
+			return nil, err
+		}
+		if env, err = TaskEnvironment(c.Password); err != nil {
 			return nil, err
 		}
 	}
-	out, err := psremote.Run(ctx, c, script, recordFields)
+	out, err := psremote.RunWithEnv(ctx, c, script, recordFields, env)
 	res := &ChangeResult{After: map[Identity][]Entry{}, Conflict: map[Identity][]Entry{}}
 	if out != nil {
 		res.Requests = out.Requests
@@ -356,4 +360,20 @@ func Install(ctx context.Context, c psremote.Conn, derBase64 string, store CASto
 	script, err := InstallScript(derBase64, store)
 	_, err = runScript(ctx, c, script, err)
 	return err
+}
+
+// Uninstall takes a certificate out of a LocalMachine store; removed is
+// false when the store did not hold it.
+func Uninstall(ctx context.Context, c psremote.Conn, thumb Thumbprint, storeName string) (removed bool, err error) {
+	script, err := UninstallScript(thumb, storeName)
+	out, err := runScript(ctx, c, script, err)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range out.Records {
+		if r.Kind == "uninstalled" {
+			return r.Fields[2] == "removed", nil
+		}
+	}
+	return false, fmt.Errorf("on %s: the script did not say what it removed", c.Host())
 }

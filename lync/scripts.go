@@ -193,11 +193,11 @@ func ChangeScript(changes []Change) (string, error) {
 }
 
 // TaskScript wraps a change script so that it runs as a one-shot scheduled
-// task under the administrator's account (the Enterprise Edition remedy). The
-// password goes into the script, which travels only inside the sealed WinRM
-// channel, in the shell's environment; render with an empty password for
-// display.
-func TaskScript(inner, user, password string) (string, error) {
+// task under the administrator's account (the Enterprise Edition remedy).
+// The script holds no password: the task's password travels in the WinRM
+// shell's environment (TaskEnvironment), which the script reads and clears,
+// so it is never in a script block or on a command line.
+func TaskScript(inner, user string) (string, error) {
 	qi, err := QuoteText(inner)
 	if err != nil {
 		return "", err
@@ -206,13 +206,26 @@ func TaskScript(inner, user, password string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	qp := "'********'"
-	if password != "" {
-		if qp, err = Quote(password); err != nil {
-			return "", fmt.Errorf("%w: the password has a control character and cannot go into the task", ErrInvalidValue)
+	return "$inner = " + qi + "\n$taskUser = " + qu + "\n" + scriptText("task.ps1"), nil
+}
+
+// TaskPasswordVariable is the shell environment variable that carries the
+// task's password to the task script.
+const TaskPasswordVariable = "LYNCTRUST_TASK_PASSWORD"
+
+// TaskEnvironment is the shell environment that TaskScript reads: the
+// password, which any character but a control character may hold (an
+// environment variable and the SOAP request that carries it cannot).
+func TaskEnvironment(password string) (map[string]string, error) {
+	if password == "" {
+		return nil, fmt.Errorf("%w: the scheduled task logs on with the account's password, and there is none (certificate or ticket sign-in)", ErrInvalidValue)
+	}
+	for _, r := range password {
+		if r < 0x20 || r == 0x7f {
+			return nil, fmt.Errorf("%w: the password has a control character and cannot go to the task", ErrInvalidValue)
 		}
 	}
-	return "$inner = " + qi + "\n$taskUser = " + qu + "\n$taskPassword = " + qp + "\n" + scriptText("task.ps1"), nil
+	return map[string]string{TaskPasswordVariable: password}, nil
 }
 
 var base64Re = regexp.MustCompile(`^[A-Za-z0-9+/]+={0,2}$`)
@@ -229,10 +242,26 @@ func InstallScript(derBase64 string, store CAStore) (string, error) {
 	return "$certificate = '" + derBase64 + "'\n$storeName = " + qs + "\n" + scriptText("install.ps1") + endRecord, nil
 }
 
+// UninstallScript takes a certificate out of a LocalMachine store (Root,
+// CA or AuthRoot): what rollback does to a change's installs.
+func UninstallScript(thumb Thumbprint, storeName string) (string, error) {
+	if thumb.IsZero() {
+		return "", fmt.Errorf("%w: no thumbprint", ErrInvalidValue)
+	}
+	switch storeName {
+	case "Root", "CA", "AuthRoot":
+	default:
+		return "", fmt.Errorf("%w: store %q", ErrInvalidValue, storeName)
+	}
+	qt, _ := Quote(thumb.String())
+	qs, _ := Quote(storeName)
+	return "$thumbprint = " + qt + "\n$storeName = " + qs + "\n" + scriptText("uninstall.ps1") + endRecord, nil
+}
+
 // recordFields is every record kind the scripts print, with its field count.
 var recordFields = map[string]int{
 	"module": 2, "error": 2, "config": 4, "director": 1, "end": 0, "source": 1, "trusted": 3, "pool": 2, "computer": 2, "webserver": 2,
-	"replica": 2, "replication-unknown": 1, "cert": 7, "conflict": 2, "written": 1, "after": 2, "installed": 2,
+	"replica": 2, "replication-unknown": 1, "cert": 7, "conflict": 2, "written": 1, "after": 2, "installed": 2, "uninstalled": 3,
 }
 
 // AllScripts renders every script lynctrust can send, with sample values,
@@ -261,7 +290,7 @@ func AllScripts() map[string]string {
 	for name, cs := range changes {
 		script, _ := ChangeScript(cs)
 		out[name] = script
-		out[name+"-task"], _ = TaskScript(script, `LAB\lyncadmin`, "")
+		out[name+"-task"], _ = TaskScript(script, `LAB\lyncadmin`)
 	}
 	out["task"] = out[ScriptChange+"-task"]
 	delete(out, ScriptChange+"-task")
@@ -272,5 +301,6 @@ func AllScripts() map[string]string {
 		}
 		out[name], _ = InstallScript("MIIB", st)
 	}
+	out["uninstall"], _ = UninstallScript(e.Thumbprint, "Root")
 	return out
 }

@@ -325,6 +325,13 @@ func unauthorized(auth string) error {
 // Run runs a script on a server: one shell, one command, the script in the
 // command line or in the shell's environment. It returns what the script printed, parsed strictly.
 func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Output, error) {
+	return RunWithEnv(ctx, c, script, fields, nil)
+}
+
+// RunWithEnv is Run with more variables in the shell's environment: values
+// a script reads without their ever being in its text or on a command line
+// (the Create Shell request travels in the sealed channel, like the script).
+func RunWithEnv(ctx context.Context, c Conn, script string, fields map[string]int, extra map[string]string) (*Output, error) {
 	auth := strings.ToLower(c.Auth)
 	if auth == "" {
 		auth = "ntlm"
@@ -403,6 +410,12 @@ func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Ou
 	cmdline, env, err := CommandLine(script)
 	if err != nil {
 		return nil, err
+	}
+	for k, v := range extra {
+		if env == nil {
+			env = map[string]string{}
+		}
+		env[k] = v
 	}
 	tr.env = env
 	code, err := runGuarded(ctx, client, cmdline, budget.writer(&stdout), budget.writer(&stderr))

@@ -5,12 +5,9 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -285,81 +282,6 @@ func trustedEnterpriseRoot(t *testing.T, l *lab.Lab) string {
 		t.Fatal(err)
 	}
 	return thumbprintOf(certs[0])
-}
-
-// killRows kills lynctrust with SIGKILL in the middle of each writing
-// command (after its snapshot is on disk, while its script runs on a slow
-// server), checks that the list is the old one or the new one, and that the
-// next run says what it finds.
-func killRows(t *testing.T) string {
-	if runtime.GOOS == "windows" {
-		return ""
-	}
-	bin := filepath.Join(t.TempDir(), "lynctrust")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	var b strings.Builder
-	b.WriteString("\n## SIGKILL in the middle of a write\n\nlynctrust killed with SIGKILL after its snapshot is on disk, while its script runs on a server\n" +
-		"with 300 ms of latency per request; then the same command is run again.\n\n" +
-		"| command | TrustedCACerts after the kill | the next run says |\n| --- | --- | --- |\n")
-	for _, cmd := range []string{"add", "remove", "replace", "rollback"} {
-		lb := newOpsLab(t)
-		l, state, root, ent, args := lb.l, lb.state, lb.root, lb.ent, lb.args
-		if out, err := exec.Command(bin, args("add", "--thumbprint", ent)...).CombinedOutput(); err != nil {
-			t.Fatalf("setup: %v %s", err, out)
-		}
-		snaps, _ := changelog.List(state)
-		var a []string
-		var intended []string
-		switch cmd {
-		case "add":
-			a, intended = args("add", "--thumbprint", root), []string{ent, root}
-		case "remove":
-			a, intended = args("remove", "--thumbprint", ent, "--yes"), []string{}
-		case "replace":
-			a, intended = args("replace", "--thumbprint", root, "--yes"), []string{root}
-		case "rollback":
-			a, intended = args("rollback", "--snapshot", snaps[0].Path, "--yes"), []string{}
-		}
-		before := fmt.Sprint(thumbsOf(l.Deployment.Trusted("Global")))
-		l.Knobs.SetLatency(300 * time.Millisecond)
-		p := exec.Command(bin, a...)
-		if err := p.Start(); err != nil {
-			t.Fatal(err)
-		}
-		// Kill once the snapshot for this command is on disk: the write has begun.
-		deadline := time.Now().Add(30 * time.Second)
-		for time.Now().Before(deadline) {
-			if s, _ := changelog.List(state); len(s) > len(snaps) {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		time.Sleep(700 * time.Millisecond)
-		p.Process.Signal(syscall.SIGKILL)
-		p.Wait()
-		l.Knobs.SetLatency(0)
-		time.Sleep(300 * time.Millisecond) // whatever the server was running finishes
-		after := fmt.Sprint(thumbsOf(l.Deployment.Trusted("Global")))
-		state1 := "the old list"
-		switch after {
-		case before:
-		case fmt.Sprint(intended):
-			state1 = "the new list"
-		default:
-			t.Errorf("killed %s: the list is %s: neither %s nor %v", cmd, after, before, intended)
-			state1 = "OTHER: " + after
-		}
-		out, _ := exec.Command(bin, a...).CombinedOutput()
-		next := firstLine(string(out))
-		if fmt.Sprint(thumbsOf(l.Deployment.Trusted("Global"))) != fmt.Sprint(intended) {
-			t.Errorf("%s run again after the kill did not reach %v: %s", cmd, intended, out)
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", cmd, state1, next)
-		l.Close()
-	}
-	return b.String()
 }
 
 func thumbsOf(es []lab.CACert) []string {

@@ -64,13 +64,24 @@ func journalCommand(g *globals) *cli.Command {
 			for _, t := range torn {
 				fmt.Fprintf(g.stderr, "lynctrust: warning: %v: skipped (a write cut short, or an edit); the other entries are shown\n", t)
 			}
+			open := map[string]bool{}
+			for _, e := range changelog.Unresolved(entries, "") {
+				open[e.ID] = true
+			}
 			gr := grid{name: "journal", header: []string{"time", "operator", "server", "command", "result", "after"}}
 			for _, e := range entries {
+				if e.Result == changelog.Pending && !open[e.ID] {
+					continue // its outcome follows; the JSON has both lines
+				}
+				result := e.Result
+				if open[e.ID] {
+					result = "pending: no outcome recorded (the next change on " + e.Server + " settles it)"
+				}
 				var after []string
 				for id, list := range e.After {
 					after = append(after, string(id)+": "+lync.EntryList(list))
 				}
-				gr.rows = append(gr.rows, []string{localTime(e.Time), e.Operator, e.Server, e.Command, e.Result, strings.Join(after, "\n")})
+				gr.rows = append(gr.rows, []string{localTime(e.Time), e.Operator, e.Server, e.Command, result, strings.Join(after, "\n")})
 			}
 			if entries == nil {
 				entries = []changelog.Entry{}

@@ -56,6 +56,7 @@ func planChange(g *globals, ctx context.Context, conn psremote.Conn, parallel in
 	defer cancel()
 	g.user = conn.User
 	p, err := change.NewPlan(ctx, change.Target{Conn: conn, Parallel: parallel}, req)
+	settlePending(g, p)
 	if err != nil {
 		return p, planError(err)
 	}
@@ -177,6 +178,9 @@ func showDryRun(g *globals, p *change.Plan, w writeOptions) error {
 	}
 	if g.verbose {
 		fmt.Fprintf(g.stdout, "\n# the PowerShell lynctrust would run on %s\n%s\n", p.Host(), script)
+		if err := showUninstalls(g, p); err != nil {
+			return err
+		}
 		fmt.Fprintln(g.stdout, "nothing was changed (dry run)")
 		return nil
 	}
@@ -203,6 +207,7 @@ func applyPlan(g *globals, ctx context.Context, p *change.Plan, shown bool) (str
 	for _, s := range res.Installed {
 		fmt.Fprintf(g.stderr, "lynctrust: installed %s into LocalMachine\\%s on %s\n", p.Request.Entry.Thumbprint, p.Request.Entry.CAStore.CertStore(), s)
 	}
+	sayUninstalled(g, res)
 	if res.JournalErr != nil && err != nil {
 		fmt.Fprintf(g.stderr, "lynctrust: %v\n", res.JournalErr)
 	}
@@ -228,6 +233,9 @@ func applyPlan(g *globals, ctx context.Context, p *change.Plan, shown bool) (str
 	if err := g.emit(map[string]any{"result": "changed", "snapshot": res.Snapshot, "after": res.After}, grids...); err != nil {
 		return statusChanged, err
 	}
+	if err := leftInstalls(res); err != nil {
+		return statusChanged, err
+	}
 	return statusChanged, journalFailed(res.JournalErr, res.Snapshot)
 }
 
@@ -246,6 +254,8 @@ func journalFailed(jerr error, snapshot string) error {
 func applyError(g *globals, res *change.Result, err error) error {
 	var unverified *change.UnverifiedError
 	switch {
+	case errors.Is(err, change.ErrNoJournal):
+		return &exitError{code: exitLocal, err: err, hint: "make the journal writable (journal.jsonl in the state directory, --state-dir or LYNCTRUST_STATE_DIR); the snapshot " + res.Snapshot + " was saved, nothing was written to the server"}
 	case errors.Is(err, change.ErrNoSnapshot):
 		return &exitError{code: exitLocal, err: err, hint: "make the state directory writable (--state-dir DIR, or LYNCTRUST_STATE_DIR)"}
 	case errors.As(err, &unverified):

@@ -63,7 +63,10 @@ type Snapshot struct {
 	// older versions lack it.
 	Deployment []string                       `json:"deployment,omitempty"`
 	Lists      map[lync.Identity][]lync.Entry `json:"trusted_ca_certs"`
-	Path       string                         `json:"path,omitempty"`
+	// Installs are the certificates the change is about to put into
+	// servers' stores, so that rollback can take them out again.
+	Installs []Install `json:"installs,omitempty"`
+	Path     string    `json:"path,omitempty"`
 }
 
 // Operator is who runs lynctrust: the WinRM account and this machine.
@@ -213,14 +216,19 @@ func List(dir string) ([]*Snapshot, error) {
 
 // Entry is one journal line.
 type Entry struct {
+	// ID ties a pending entry to the line that records its outcome.
+	ID       string                         `json:"id,omitempty"`
 	Time     time.Time                      `json:"time"`
 	Operator string                         `json:"operator"`
 	Server   string                         `json:"server"`
 	Command  string                         `json:"command"`
-	Result   string                         `json:"result"` // changed, unchanged, conflict, failed, unverified
+	Result   string                         `json:"result"` // pending, changed, unchanged, conflict, failed, unverified, not-applied, unknown
 	Snapshot string                         `json:"snapshot,omitempty"`
 	Before   map[lync.Identity][]lync.Entry `json:"before,omitempty"`
+	// Intended is what a pending change means the lists to hold.
+	Intended map[lync.Identity][]lync.Entry `json:"intended,omitempty"`
 	After    map[lync.Identity][]lync.Entry `json:"after,omitempty"`
+	Installs []Install                      `json:"installs,omitempty"`
 	Message  string                         `json:"message,omitempty"`
 }
 

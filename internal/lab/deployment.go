@@ -70,6 +70,7 @@ type Server struct {
 	fs       fileSystem
 	taskMu   sync.Mutex
 	tasks    map[string]*task
+	audit    auditLog
 }
 
 // findCert looks a certificate up by thumbprint in the server's Root and CA

@@ -38,6 +38,7 @@ func sigOID(c *x509.Certificate) string { return trust.SignatureAlgorithm(c).OID
 // shell itself.
 func (d *Deployment) process(srv *Server) Process {
 	return func(ctx context.Context, acct *Account, line string, stdin io.Reader, stdout, stderr io.Writer) int {
+		srv.audit.add(AuditProcess, line)
 		args := splitCommandLine(line)
 		if len(args) == 0 {
 			return 0
@@ -131,6 +132,9 @@ func (d *Deployment) powershellAs(ctx context.Context, srv *Server, acct *Accoun
 	rt.Register(s.certCmdlets()...)
 	rt.Register(s.fileCmdlets()...)
 	s.registerTypes()
+	s.extendX509Store()
+	s.registerScheduler()
+	s.audited()
 	s.registerCultures()
 	rt.Out = func(v powershell.Value) { io.WriteString(stdout, hostFormat(v, win.PowerShell)) }
 	rt.Console = func(text string) { io.WriteString(stdout, text) }

@@ -237,6 +237,8 @@ func (d *Deployment) runTask(srv *Server, t *task) {
 	}()
 	words := splitCommandLine(t.action)
 	if len(words) == 1 && (strings.HasSuffix(strings.ToLower(words[0]), ".cmd") || strings.HasSuffix(strings.ToLower(words[0]), ".bat")) {
+		// The Task Scheduler starts a batch file through cmd.exe.
+		srv.audit.add(AuditProcess, `C:\Windows\system32\cmd.exe /c "`+words[0]+`"`)
 		batch, ok := srv.fs.read(words[0])
 		if !ok {
 			return
@@ -268,6 +270,7 @@ func (d *Deployment) runCmdLine(srv *Server, t *task, line string) {
 		}
 		return
 	}
+	srv.audit.add(AuditProcess, line)
 	var file, out string
 	for i, w := range words {
 		switch {

@@ -113,14 +113,18 @@ func addBuiltins(rt *Runtime) {
 			}},
 		&Cmdlet{Name: "Invoke-Expression", Params: []string{"Command"}, Positional: []string{"Command"},
 			Run: func(c *Call) ([]Value, error) {
+				c.RT.logScriptBlock(c.String("Command"))
 				s, err := Parse(c.String("Command"))
 				if err != nil {
 					return nil, err
 				}
 				return c.RT.block(s)
 			}},
-		&Cmdlet{Name: "New-Object", Params: []string{"TypeName", "ArgumentList"}, Positional: []string{"TypeName", "ArgumentList"},
+		&Cmdlet{Name: "New-Object", Params: []string{"TypeName", "ArgumentList", "ComObject"}, Positional: []string{"TypeName", "ArgumentList"},
 			Run: func(c *Call) ([]Value, error) {
+				if c.Has("ComObject") {
+					return newComObject(c)
+				}
 				name := c.String("TypeName")
 				ctor, ok := c.RT.Types[strings.ToLower(name)]
 				if !ok {
@@ -203,4 +207,20 @@ func addBuiltins(rt *Runtime) {
 		}
 		return &ScriptBlock{s}, nil
 	})
+}
+
+// newComObject is New-Object -ComObject: a class the host registered, or
+// the error Windows gives for a ProgID it does not know.
+func newComObject(c *Call) ([]Value, error) {
+	name := c.String("ComObject")
+	ctor, ok := c.RT.ComObjects[strings.ToLower(name)]
+	if !ok {
+		return nil, &Error{Message: "Cannot load COM type " + name + ".", Category: "InvalidType",
+			FQID: "CannotLoadComObjectType,Microsoft.PowerShell.Commands.NewObjectCommand"}
+	}
+	v, err := ctor()
+	if err != nil {
+		return nil, err
+	}
+	return []Value{v}, nil
 }

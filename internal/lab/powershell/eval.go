@@ -72,6 +72,16 @@ type Runtime struct {
 	// Console receives what [Console]::Out.WriteLine writes: straight to
 	// the process's standard output, past the host and its formatting.
 	Console func(text string)
+	// ScriptBlock, when set, receives the text of every script block the
+	// runtime compiles (the script it runs, Invoke-Expression's), as Script
+	// Block Logging records them (event 4104).
+	ScriptBlock func(text string)
+	// Started, when set, receives every program a script starts, with its
+	// arguments, as process-creation auditing records them (event 4688).
+	Started func(name string, args []string)
+	// ComObjects are the COM classes New-Object -ComObject knows: ProgID
+	// (lower case) to constructor.
+	ComObjects map[string]func() (Value, error)
 }
 
 // NewRuntime makes a runtime with the built-in commands.
@@ -117,6 +127,7 @@ func (flowContinue) Error() string { return "continue" }
 // Run parses and runs a script. Output objects go to rt.Out. It returns the
 // terminating error, if any: *ParseError, *Error, or *ExitError.
 func (rt *Runtime) Run(src string) error {
+	rt.logScriptBlock(src)
 	s, err := Parse(src)
 	if err != nil {
 		return err
@@ -1151,6 +1162,9 @@ func (rt *Runtime) invoke(c *command, input []Value, hasInput bool) ([]Value, er
 		}
 		return nil, err
 	}
+	if cmd.Native && rt.Started != nil && call != nil {
+		rt.Started(cmd.Name, call.Args)
+	}
 	out, err := cmd.Run(call)
 	if cmd.Native {
 		code := 0
@@ -1446,4 +1460,10 @@ var dotnetEscape = regexp.MustCompile(`\\u([0-9A-Fa-f]{4})`)
 // operators are; .NET's \uXXXX escape is Go's \x{XXXX}.
 func dotnetRegexp(p string) (*regexp.Regexp, error) {
 	return regexp.Compile("(?i)" + dotnetEscape.ReplaceAllString(p, `\x{$1}`))
+}
+
+func (rt *Runtime) logScriptBlock(text string) {
+	if rt.ScriptBlock != nil {
+		rt.ScriptBlock(text)
+	}
 }

@@ -1,0 +1,66 @@
+package change
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/lynctrust/lynctrust/internal/changelog"
+	"github.com/lynctrust/lynctrust/lync"
+)
+
+// Uninstalled is what rollback did to one store install of the change it
+// undoes.
+type Uninstalled struct {
+	changelog.Install
+	// State is removed, absent (the store no longer held it), or left.
+	State string `json:"state"`
+	// Why says why a certificate was left in the store.
+	Why string `json:"why,omitempty"`
+}
+
+// undoInstalls takes out of each server's store the certificates that the
+// change being rolled back installed (its snapshot records them), after the
+// lists are restored. A server that cannot be reached keeps its
+// certificate, and the result says which and why.
+func (p *Plan) undoInstalls(ctx context.Context, res *Result) {
+	for _, in := range p.Uninstall {
+		u := Uninstalled{Install: in}
+		peer, err := p.conn.Peer(ctx, in.Server)
+		if err == nil {
+			var removed bool
+			if removed, err = lync.Uninstall(ctx, peer, in.Thumbprint, in.Store); err == nil {
+				u.State = "absent"
+				if removed {
+					u.State = "removed"
+				}
+			}
+		}
+		if err != nil {
+			u.State, u.Why = "left", err.Error()
+		}
+		res.Uninstalled = append(res.Uninstalled, u)
+	}
+	var parts []string
+	for _, u := range res.Uninstalled {
+		s := fmt.Sprintf("%s LocalMachine\\%s\\%s on %s", u.State, u.Store, u.Thumbprint, u.Server)
+		if u.Why != "" {
+			s += " (" + u.Why + ")"
+		}
+		parts = append(parts, s)
+	}
+	if len(parts) > 0 {
+		res.Journal.Message = strings.TrimPrefix(res.Journal.Message+"; store installs of the change undone: "+strings.Join(parts, ", "), "; ")
+	}
+}
+
+// Left are the installs a rollback could not take out.
+func (r *Result) Left() []Uninstalled {
+	var out []Uninstalled
+	for _, u := range r.Uninstalled {
+		if u.State == "left" {
+			out = append(out, u)
+		}
+	}
+	return out
+}
