@@ -172,6 +172,11 @@ func readInventory(ctx context.Context, c psremote.Conn, fromCMS bool, extra []E
 	if err != nil {
 		return nil, err
 	}
+	return parseInventory(c, out)
+}
+
+// parseInventory reads the records of the audit script.
+func parseInventory(c psremote.Conn, out *psremote.Output) (*Inventory, error) {
 	inv := &Inventory{Server: c.Host(), Replicas: map[string]bool{}, Requests: out.Requests}
 	pools := map[string]*Pool{}
 	poolOf := func(fqdn string) *Pool {
@@ -317,6 +322,11 @@ func RunChange(ctx context.Context, c psremote.Conn, script string, asTask bool)
 		}
 	}
 	out, err := psremote.Run(ctx, c, script, recordFields)
+	return changeResult(c, out, err)
+}
+
+// changeResult reads the records of the change script.
+func changeResult(c psremote.Conn, out *psremote.Output, err error) (*ChangeResult, error) {
 	res := &ChangeResult{After: map[Identity][]Entry{}, Conflict: map[Identity][]Entry{}}
 	if out != nil {
 		res.Requests = out.Requests

@@ -320,9 +320,20 @@ func explainConnect(c Conn, err error) error {
 	return ce
 }
 
-// Run runs a script on a server: one shell, one command, the script in the
-// command line or in the shell's environment. It returns what the script printed, parsed strictly.
-func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Output, error) {
+// session is a signed-in WinRM client for one server: the transport, the
+// masterzen client that builds the messages, and the context that ends it.
+type session struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	tr     *transport
+	client *winrm.Client
+	params *winrm.Parameters
+	dial   DialFunc
+}
+
+// open checks the connection settings and builds the client; nothing is
+// sent yet.
+func open(ctx context.Context, c Conn) (*session, error) {
 	auth := strings.ToLower(c.Auth)
 	if auth == "" {
 		auth = "ntlm"
@@ -386,16 +397,28 @@ func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Ou
 		timeout = opTimeout + 40*time.Second
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	tr := newTransport(c.endpoint(), c.User, c.Password, auth, auth == "ntlm" && !c.HTTPS, tlsConfig, dial, timeout)
 	tr.krb, tr.host, tr.ctx = krb, c.Host(), ctx
-	defer tr.close()
 	params := winrm.NewParameters(fmt.Sprintf("PT%dS", int(opTimeout.Seconds())), "en-US", 153600)
 	params.TransportDecorator = func() winrm.Transporter { return tr }
 	client, err := winrm.NewClientWithParameters(winrm.NewEndpoint(c.Host(), c.port(), c.HTTPS, c.Insecure, nil, nil, nil, opTimeout+40*time.Second), c.User, c.Password, params)
 	if err != nil {
+		cancel(nil)
 		return nil, err
 	}
+	return &session{ctx: ctx, cancel: cancel, tr: tr, client: client, params: params, dial: dial}, nil
+}
+
+// Run runs a script on a server: one shell, one command, the script in the
+// command line or in the shell's environment. It returns what the script printed, parsed strictly.
+func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Output, error) {
+	s, err := open(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	defer s.cancel(nil)
+	defer s.tr.close()
+	ctx, cancel, tr, client, dial := s.ctx, s.cancel, s.tr, s.client, s.dial
 	var stdout, stderr bytes.Buffer
 	budget := &outputBudget{left: MaxOutput, cancel: cancel}
 	cmdline, env, err := CommandLine(script)
