@@ -39,7 +39,7 @@ func OpenSession(ctx context.Context, c psremote.Conn, extra ...Entry) (*Session
 	if s.stream, err = psremote.Start(ctx, c, script, recordFields); err != nil {
 		return nil, err
 	}
-	out, reached, err := s.stream.Until("ready")
+	out, reached, err := s.stream.Until(ctx, "ready")
 	if err == nil && !reached {
 		err = classify(c, out)
 		if out.ExitCode == 0 {
@@ -59,15 +59,15 @@ func OpenSession(ctx context.Context, c psremote.Conn, extra ...Entry) (*Session
 
 // Write sends the go-ahead with the snapshot's SHA-256 and the changes,
 // and reads what the script wrote and read back, as RunChange does.
-func (s *Session) Write(snapshotSHA256 string, changes []Change) (*ChangeResult, error) {
+func (s *Session) Write(ctx context.Context, snapshotSHA256 string, changes []Change) (*ChangeResult, error) {
 	script, err := GoAheadScript(s.goName, snapshotSHA256, changes)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.stream.Also(script); err != nil {
+	if err := s.stream.Also(ctx, script); err != nil {
 		return nil, err
 	}
-	out, err := s.stream.Wait()
+	out, err := s.stream.Wait(ctx)
 	res, err := changeResult(s.conn, out, err)
 	if err == nil && !goAhead(out, snapshotSHA256) {
 		err = &ScriptError{s.conn.Host(), ErrScriptFailed, out.ExitCode, []string{"the script did not confirm the go-ahead"}}

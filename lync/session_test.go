@@ -30,7 +30,7 @@ func TestSessionOneImport(t *testing.T) {
 			t.Fatalf("%s: %d writes before the go-ahead", product, w)
 		}
 		sum := sha256.Sum256([]byte("snapshot"))
-		res, err := s.Write(hex.EncodeToString(sum[:]), []lync.Change{{Identity: "Global", Action: lync.Add, Entries: []lync.Entry{e}}})
+		res, err := s.Write(context.Background(), hex.EncodeToString(sum[:]), []lync.Change{{Identity: "Global", Action: lync.Add, Entries: []lync.Entry{e}}})
 		s.Close()
 		if err != nil {
 			t.Fatalf("%s: %v", product, err)

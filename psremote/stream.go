@@ -36,10 +36,13 @@ func Start(ctx context.Context, c Conn, script string, fields map[string]int) (*
 	if err != nil {
 		return nil, err
 	}
-	s, err := open(ctx, c)
+	// The stream outlives the call that starts it: each call passes its
+	// own context (use), and Close ends the stream's.
+	s, err := open(context.WithoutCancel(ctx), c)
 	if err != nil {
 		return nil, err
 	}
+	s.tr.ctx = ctx
 	st := &Stream{c: c, s: s, url: c.endpoint(), fields: fields}
 	s.tr.env = env
 	reply, err := s.tr.Post(s.client, winrm.NewOpenShellRequest(st.url, s.params))
@@ -87,7 +90,8 @@ func (st *Stream) receive(id string, stdout, stderr *bytes.Buffer) (done bool, c
 // Until reads the stream's command until it prints a record of kind, and
 // returns the records printed so far (reached true), or, when the command
 // ends first, its whole output (reached false).
-func (st *Stream) Until(kind string) (out *Output, reached bool, err error) {
+func (st *Stream) Until(ctx context.Context, kind string) (out *Output, reached bool, err error) {
+	st.use(ctx)
 	mark := recordPrefix + kind
 	for !st.done {
 		if i := lineIndex(st.stdout.Bytes()[st.seen:], mark); i >= 0 {
@@ -101,7 +105,7 @@ func (st *Stream) Until(kind string) (out *Output, reached bool, err error) {
 			return &Output{Requests: st.s.tr.requests}, false, explainConnect(st.c, err)
 		}
 	}
-	out, err = st.Wait()
+	out, err = st.Wait(ctx)
 	return out, false, err
 }
 
@@ -122,6 +126,11 @@ func lineIndex(b []byte, mark string) int {
 	}
 }
 
+// use makes ctx the context of the next messages.
+func (st *Stream) use(ctx context.Context) {
+	st.s.tr.ctx = ctx
+}
+
 func (st *Stream) poll() error {
 	done, code, err := st.receive(st.cmd, &st.stdout, &st.stderr)
 	if err != nil {
@@ -135,7 +144,8 @@ func (st *Stream) poll() error {
 // once, without reading its output: the stream's own command reports what
 // came of it. The script must fit in the command line, since the shell's
 // environment was set when it opened.
-func (st *Stream) Also(script string) error {
+func (st *Stream) Also(ctx context.Context, script string) error {
+	st.use(ctx)
 	cmdline, env, err := CommandLine(script)
 	if err != nil {
 		return err
@@ -151,7 +161,8 @@ func (st *Stream) Also(script string) error {
 
 // Wait reads the stream's command to its end and returns its whole output,
 // parsed as Run's is.
-func (st *Stream) Wait() (*Output, error) {
+func (st *Stream) Wait(ctx context.Context) (*Output, error) {
+	st.use(ctx)
 	for !st.done {
 		if err := st.poll(); err != nil {
 			return &Output{Requests: st.s.tr.requests}, explainConnect(st.c, err)

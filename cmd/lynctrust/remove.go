@@ -53,6 +53,7 @@ func removeAction(g *globals, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	defer p.Close() // a plan not carried out leaves nothing waiting on the server
 	if p.Empty() {
 		fmt.Fprintf(g.stdout, "nothing to do: no collection trusts %s\n", req.Entry.Thumbprint)
 		return nil

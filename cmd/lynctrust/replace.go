@@ -61,6 +61,7 @@ func replaceAction(g *globals, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	defer p.Close() // a plan not carried out leaves nothing waiting on the server
 	_, err = carryOut(g, c.Context, p, o.Write)
 	return err
 }

@@ -50,6 +50,7 @@ func rollbackAction(g *globals, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	defer p.Close() // a plan not carried out leaves nothing waiting on the server
 	if p.Empty() {
 		fmt.Fprintln(g.stdout, "nothing to do: TrustedCACerts already matches the snapshot")
 		return nil
