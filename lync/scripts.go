@@ -239,7 +239,7 @@ func GoAheadScript(goName, snapshotSHA256 string, changes []Change) (string, err
 				return "", err
 			}
 		}
-		lines = append(lines, string(id), EntryList(c.Expected), string(c.Action), EntryList(c.Entries))
+		lines = append(lines, string(id), "="+EntryList(c.Expected), string(c.Action), "="+EntryList(c.Entries))
 	}
 	arr, err := psArray(lines)
 	if err != nil {

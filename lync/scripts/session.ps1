@@ -2,8 +2,9 @@
 # has saved it as a snapshot on its own disk. lynctrust then writes a
 # go-ahead file from a second, module-less command in this same shell: its
 # first line is 'go' and the snapshot's SHA-256, then four lines per
-# collection to change (identity, the list as read, the action, the
-# entries); or the one line 'stop'. Without a go-ahead within $goWait
+# collection to change (identity, '=' and the list as read, the action, '='
+# and the entries: a list may be empty, a line may not); or the one line
+# 'stop'. Without a go-ahead within $goWait
 # seconds (lynctrust stopped, or could not save the snapshot) this script
 # ends and writes nothing.
 [Console]::Out.WriteLine('LYNCTRUST' + $tab + 'ready')
@@ -24,14 +25,14 @@ if ($goLines[0] -eq 'stop') {
     [Console]::Out.WriteLine('LYNCTRUST' + $tab + 'end')
     exit 0
 }
-$entryList = '^([0-9A-F]{40}:[A-Za-z]+(,[0-9A-F]{40}:[A-Za-z]+)*)?$'
+$entryList = '^=([0-9A-F]{40}:[A-Za-z]+(,[0-9A-F]{40}:[A-Za-z]+)*)?$'
 $goodGo = ($goLines.Count -ge 6) -and ((($goLines.Count - 2) % 4) -eq 0) -and ($goLines[0] -eq 'go') -and ($goLines[1] -match '^[0-9a-f]{64}$')
 $changes = @()
 $i = 2
 while ($goodGo -and ($i -lt $goLines.Count)) {
     $goodGo = ($goLines[$i] -match '^(Global|site:[^\x00-\x1f]+|service:WebServer:[A-Za-z0-9.-]+)$') -and ($goLines[$i + 1] -match $entryList) -and ($goLines[$i + 2] -match '^(Add|Remove|Replace)$') -and ($goLines[$i + 3] -match $entryList)
-    $entries = @($goLines[$i + 3] -split ',' | Where-Object { $_ -ne '' })
-    $changes += ,@($goLines[$i], $goLines[$i + 1], $goLines[$i + 2], $entries)
+    $entries = @($goLines[$i + 3].Substring(1) -split ',' | Where-Object { $_ -ne '' })
+    $changes += ,@($goLines[$i], $goLines[$i + 1].Substring(1), $goLines[$i + 2], $entries)
     $i += 4
 }
 if (-not $goodGo) {
