@@ -10,8 +10,8 @@
 [Console]::Out.WriteLine('LYNCTRUST' + $tab + 'ready')
 $goFile = $env:TEMP + '\' + $goName
 $waited = 0
-while ((-not (Test-Path $goFile)) -and ($waited -lt ($goWait * 10))) {
-    Start-Sleep -Milliseconds 100
+while ((-not (Test-Path $goFile)) -and ($waited -lt ($goWait * 20))) {
+    Start-Sleep -Milliseconds 50
     $waited += 1
 }
 if (-not (Test-Path $goFile)) {
