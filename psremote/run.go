@@ -1,7 +1,6 @@
 package psremote
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -16,7 +15,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 	"unicode/utf16"
@@ -412,92 +410,31 @@ func open(ctx context.Context, c Conn) (*session, error) {
 // Run runs a script on a server: one shell, one command, the script in the
 // command line or in the shell's environment. It returns what the script printed, parsed strictly.
 func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Output, error) {
-	s, err := open(ctx, c)
+	st, err := Start(ctx, c, script, fields)
 	if err != nil {
 		return nil, err
 	}
-	defer s.cancel(nil)
-	defer s.tr.close()
-	ctx, cancel, tr, client, dial := s.ctx, s.cancel, s.tr, s.client, s.dial
-	var stdout, stderr bytes.Buffer
-	budget := &outputBudget{left: MaxOutput, cancel: cancel}
-	cmdline, env, err := CommandLine(script)
-	if err != nil {
-		return nil, err
+	defer st.Close()
+	return st.Wait(ctx)
+}
+
+// legacy explains a refused TLS handshake: whatever the server answered a
+// TLS 1.2 hello with (an alert, a TLS 1.0 ServerHello, a closed
+// connection), a TLS 1.0 hello tells whether old TLS is the reason.
+func (s *session) legacy(c Conn, err error) error {
+	if err == nil || !c.HTTPS || c.AllowTLS10 || !handshakeRefused(err) {
+		return err
 	}
-	tr.env = env
-	code, err := runGuarded(ctx, client, cmdline, budget.writer(&stdout), budget.writer(&stderr))
-	out := &Output{ExitCode: code, Requests: tr.requests, Errors: DecodeCLIXML(stderr.String())}
-	if cause := context.Cause(ctx); errors.Is(cause, ErrOutputTooLarge) {
-		return out, explainConnect(c, cause)
-	}
-	if err != nil && c.HTTPS && !c.AllowTLS10 && handshakeRefused(err) {
-		// Whatever the server answered a TLS 1.2 hello with (an alert, a
-		// TLS 1.0 ServerHello, a closed connection), a TLS 1.0 hello tells
-		// whether old TLS is the reason.
-		if v := probeLegacyTLS(ctx, c, dial); v != "" {
-			inner := err
-			var ue *url.Error
-			if errors.As(err, &ue) {
-				inner = ue.Err // not the POST and URL around it
-			}
-			err = &LegacyTLSError{Server: net.JoinHostPort(c.Host(), strconv.Itoa(c.port())), Version: v, Err: inner}
+	if v := probeLegacyTLS(s.tr.ctx, c, s.dial); v != "" {
+		inner := err
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			inner = ue.Err // not the POST and URL around it
 		}
+		return &LegacyTLSError{Server: net.JoinHostPort(c.Host(), strconv.Itoa(c.port())), Version: v, Err: inner}
 	}
-	if err != nil {
-		return out, explainConnect(c, err)
-	}
-	recs, warns, perr := ParseRecords(stdout.String(), fields)
-	out.Records, out.Warnings = recs, warns
-	if perr != nil {
-		return out, perr
-	}
-	// Every script ends with an end record: a script that exits 0 without it
-	// did not run to its end, and is not taken for a success.
-	if out.ExitCode == 0 && (len(recs) == 0 || recs[len(recs)-1].Kind != "end") {
-		out.ExitCode = -1
-		out.Errors = append(out.Errors, "the script ended without its end record: it did not run to its end")
-	}
-	return out, nil
+	return err
 }
-
-// runGuarded runs the command and turns a panic in the WinRM library on the
-// calling goroutine into an error.
-func runGuarded(ctx context.Context, client *winrm.Client, cmd string, stdout, stderr io.Writer) (code int, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("the WinRM exchange broke off: %v", r)
-		}
-	}()
-	return client.RunWithContext(ctx, cmd, stdout, stderr)
-}
-
-// outputBudget caps what a command may print, both streams together. Past
-// the cap it drops the rest and cancels the command: masterzen copies the
-// streams through pipes, and a writer that failed would leave them blocked.
-type outputBudget struct {
-	mu     sync.Mutex
-	left   int
-	cancel context.CancelCauseFunc
-}
-
-func (b *outputBudget) writer(w io.Writer) io.Writer {
-	return writerFunc(func(p []byte) (int, error) {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		if len(p) > b.left {
-			b.left = 0
-			b.cancel(ErrOutputTooLarge)
-			return len(p), nil
-		}
-		b.left -= len(p)
-		return w.Write(p)
-	})
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // On is the same connection to another server of the deployment.
 func (c Conn) On(fqdn string) Conn {

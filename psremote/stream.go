@@ -44,23 +44,39 @@ func Start(ctx context.Context, c Conn, script string, fields map[string]int) (*
 	}
 	s.tr.ctx = ctx
 	st := &Stream{c: c, s: s, url: c.endpoint(), fields: fields}
-	s.tr.env = env
-	reply, err := s.tr.Post(s.client, winrm.NewOpenShellRequest(st.url, s.params))
-	s.tr.env = nil
-	if err == nil {
-		st.shell, err = winrm.ParseOpenShellResponse(reply)
-	}
+	st.shell, err = st.create(env)
 	if err == nil {
 		st.cmd, err = st.execute(cmdline)
 	}
 	if err != nil {
+		err = s.legacy(c, err)
 		st.Close()
 		return nil, explainConnect(c, err)
 	}
 	return st, nil
 }
 
-func (st *Stream) execute(cmdline string) (string, error) {
+func (st *Stream) create(env map[string]string) (id string, err error) {
+	defer guard(&err)
+	st.s.tr.env = env
+	reply, err := st.s.tr.Post(st.s.client, winrm.NewOpenShellRequest(st.url, st.s.params))
+	st.s.tr.env = nil
+	if err != nil {
+		return "", err
+	}
+	return winrm.ParseOpenShellResponse(reply)
+}
+
+// guard turns a panic in the WinRM library's parsing of what a server sent
+// into an error.
+func guard(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("the WinRM exchange broke off: %v", r)
+	}
+}
+
+func (st *Stream) execute(cmdline string) (id string, err error) {
+	defer guard(&err)
 	reply, err := st.s.tr.Post(st.s.client, winrm.NewExecuteCommandRequest(st.url, st.shell, cmdline, nil, st.s.params))
 	if err != nil {
 		return "", err
@@ -71,6 +87,7 @@ func (st *Stream) execute(cmdline string) (string, error) {
 // receive asks once for a command's output; the server answers as soon as
 // there is some, or with its TimedOut fault, which is no error here.
 func (st *Stream) receive(id string, stdout, stderr *bytes.Buffer) (done bool, code int, err error) {
+	defer guard(&err)
 	reply, err := st.s.tr.Post(st.s.client, winrm.NewGetOutputRequest(st.url, st.shell, id, "stdout stderr", st.s.params))
 	if err != nil {
 		// Windows' TimedOut fault: no output yet (masterzen/winrm tests
