@@ -11,12 +11,13 @@ import (
 
 // BenchmarkAuditFleet audits an Enterprise Edition pool of 1, of 50 and of
 // 200 Front Ends on the lab with 100 ms of latency per request and a 1 s
-// Import-Module, with --parallel 50, in the same run, and reports the ratios
+// Import-Module, with --parallel 50 and 200 (one wave of store checks), in
+// the same run, and reports the ratios
 // of the wall times to one Front End's (the targets: 1.3 and 2).
 //
 //	go test ./lync -run '^$' -bench AuditFleet -benchtime 1x
 func BenchmarkAuditFleet(b *testing.B) {
-	audit := func(n int) time.Duration {
+	audit := func(n, parallel int) time.Duration {
 		opts := lab.Options{Edition: "enterprise", FrontEnds: n}
 		l, err := lab.Start(opts)
 		if err != nil {
@@ -38,7 +39,7 @@ func BenchmarkAuditFleet(b *testing.B) {
 		l.Knobs.SetLatency(100 * time.Millisecond)
 		l.Knobs.SetImportCost(time.Second)
 		start := time.Now()
-		r, err := lync.Audit(context.Background(), c, lync.AuditOptions{Parallel: 50})
+		r, err := lync.Audit(context.Background(), c, lync.AuditOptions{Parallel: parallel})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -49,9 +50,9 @@ func BenchmarkAuditFleet(b *testing.B) {
 		return d
 	}
 	for i := 0; i < b.N; i++ {
-		one := audit(1)
-		fifty := audit(50)
-		twoHundred := audit(200)
+		one := audit(1, 1)
+		fifty := audit(50, 50)
+		twoHundred := audit(200, 200)
 		b.ReportMetric(one.Seconds(), "s/1-FE")
 		b.ReportMetric(fifty.Seconds(), "s/50-FE")
 		b.ReportMetric(twoHundred.Seconds(), "s/200-FE")
