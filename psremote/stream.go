@@ -11,8 +11,9 @@ import (
 
 // Stream is a script running in a shell of its own, read record by record
 // while it runs; beside it, a second, short command can run in the same
-// shell (a WinRM shell hosts several commands: MS-WSMV 3.1.4.11, counted
-// against MaxConcurrentOperationsPerUser, winrm-facts §6). Every message
+// shell (a WinRM shell takes a Command while another runs, each counted
+// against MaxConcurrentOperationsPerUser: winrm-facts §6, MS-WSMV product
+// note <118>; docs/lab.md). Every message
 // goes over the one signed-in connection: the stream polls its command only
 // when asked to, so nothing overlaps.
 type Stream struct {
