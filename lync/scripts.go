@@ -245,7 +245,7 @@ func GoAheadScript(goName, snapshotSHA256 string, changes []Change) (string, err
 	if err != nil {
 		return "", err
 	}
-	return "Set-Content -Path ($env:TEMP + '\\" + goName + "') -Value " + arr + endRecord, nil
+	return "Set-Content -Path ($env:TEMP + '\\" + goName + "') -Encoding UTF8 -Value " + arr + endRecord, nil
 }
 
 // TaskScript wraps a change script so that it runs as a one-shot scheduled

@@ -9,8 +9,9 @@ import (
 )
 
 // GoAheadWait is how long, in seconds, a session's script waits on the
-// server for lynctrust's go-ahead before it ends without writing.
-const GoAheadWait = 120
+// server for lynctrust's go-ahead before it ends without writing: long
+// enough for an administrator to answer replace's confirmation.
+const GoAheadWait = 300
 
 // Session is a change read and written by one PowerShell process on the
 // server, so the module is imported once: the script prints the state and

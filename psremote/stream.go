@@ -179,6 +179,9 @@ func (st *Stream) Also(ctx context.Context, script string) error {
 
 // Wait reads the stream's command to its end and returns its whole output,
 // parsed as Run's is.
+// It waits for the exit code even after the end record: a script may
+// still have work after printing it (the scheduled task's wrapper relays the
+// task's records, then removes its files).
 func (st *Stream) Wait(ctx context.Context) (*Output, error) {
 	st.use(ctx)
 	for !st.done {
