@@ -147,6 +147,7 @@ func readOverlapped(ctx context.Context, c psremote.Conn) (inv *Inventory, close
 	if err != nil {
 		return nil, nil, err
 	}
+	st.EndIsLast()
 	out, err := st.Wait(ctx)
 	done := make(chan struct{})
 	go func() {

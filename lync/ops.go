@@ -156,7 +156,7 @@ func runScript(ctx context.Context, c psremote.Conn, script string, err error) (
 	if err != nil {
 		return nil, err
 	}
-	out, err := psremote.Run(ctx, c, script, recordFields)
+	out, err := psremote.RunToEnd(ctx, c, script, recordFields)
 	if err != nil {
 		return nil, err
 	}
@@ -315,13 +315,17 @@ func Apply(ctx context.Context, c psremote.Conn, changes []Change, asTask ...boo
 // RunChange sends a script that ChangeScript rendered, exactly as it is (in
 // the scheduled task's wrapper with asTask), and reads its records.
 func RunChange(ctx context.Context, c psremote.Conn, script string, asTask bool) (*ChangeResult, error) {
-	var err error
+	run := psremote.RunToEnd
 	if asTask {
+		// The wrapper removes the task and its files after relaying the
+		// task's records: read it to its exit code.
+		var err error
 		if script, err = TaskScript(script, c.User, c.Password); err != nil {
 			return nil, err
 		}
+		run = psremote.Run
 	}
-	out, err := psremote.Run(ctx, c, script, recordFields)
+	out, err := run(ctx, c, script, recordFields)
 	return changeResult(c, out, err)
 }
 

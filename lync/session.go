@@ -40,6 +40,7 @@ func OpenSession(ctx context.Context, c psremote.Conn, extra ...Entry) (*Session
 	if s.stream, err = psremote.Start(ctx, c, script, recordFields); err != nil {
 		return nil, err
 	}
+	s.stream.EndIsLast()
 	out, reached, err := s.stream.Until(ctx, "ready")
 	if err == nil && !reached {
 		err = classify(c, out)

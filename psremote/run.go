@@ -418,6 +418,19 @@ func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Ou
 	return st.Wait(ctx)
 }
 
+// RunToEnd runs a script as Run does, for a script whose end record is its
+// last statement (Stream.EndIsLast): one Receive fewer when the exit code
+// would come in a reply of its own.
+func RunToEnd(ctx context.Context, c Conn, script string, fields map[string]int) (*Output, error) {
+	st, err := Start(ctx, c, script, fields)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	st.EndIsLast()
+	return st.Wait(ctx)
+}
+
 // legacy explains a refused TLS handshake: whatever the server answered a
 // TLS 1.2 hello with (an alert, a TLS 1.0 ServerHello, a closed
 // connection), a TLS 1.0 hello tells whether old TLS is the reason.

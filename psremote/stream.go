@@ -29,7 +29,16 @@ type Stream struct {
 	code   int
 	// seen is how much of stdout Until has returned.
 	seen int
+	// endIsLast: the script's end record is its last statement.
+	endIsLast bool
 }
+
+// EndIsLast says that the script prints its end record as its very last
+// statement: Wait then returns once the record has arrived, without a
+// Receive of its own for the exit code (Close ends the command). Not for a
+// script with work after its end record, such as the scheduled task's
+// wrapper, which relays the task's records and then removes its files.
+func (st *Stream) EndIsLast() { st.endIsLast = true }
 
 // Start opens a shell and starts script in it, without reading its output.
 func Start(ctx context.Context, c Conn, script string, fields map[string]int) (*Stream, error) {
@@ -179,12 +188,11 @@ func (st *Stream) Also(ctx context.Context, script string) error {
 
 // Wait reads the stream's command to its end and returns its whole output,
 // parsed as Run's is.
-// It waits for the exit code even after the end record: a script may
-// still have work after printing it (the scheduled task's wrapper relays the
-// task's records, then removes its files).
+// It waits for the exit code, unless EndIsLast said the end record is
+// enough.
 func (st *Stream) Wait(ctx context.Context) (*Output, error) {
 	st.use(ctx)
-	for !st.done {
+	for !st.done && !(st.endIsLast && lineIndex(st.stdout.Bytes()[st.seen:], recordPrefix+"end") >= 0) {
 		if err := st.poll(); err != nil {
 			return &Output{Requests: st.s.tr.requests}, explainConnect(st.c, err)
 		}
