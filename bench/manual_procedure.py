@@ -2,7 +2,11 @@
 one WinRM command per cmdlet, each with its own Import-Module (pywinrm,
 NTLM with message encryption). Prints the wall time in seconds.
 
-usage: manual_procedure.py ENDPOINT USER PASSWORD THUMBPRINT MODULE
+usage: manual_procedure.py ENDPOINT USER PASSWORD THUMBPRINT MODULE [add|remove]
+
+remove takes one certificate out as the reference does (Set-CsWebServiceConfiguration,
+Example 6): read the list, remove the item from the object read and write it
+back with -Instance, read again.
 """
 import base64
 import sys
@@ -11,6 +15,7 @@ import time
 from winrm.protocol import Protocol
 
 endpoint, user, password, thumbprint, module = sys.argv[1:6]
+what = sys.argv[6] if len(sys.argv) > 6 else 'add'
 p = Protocol(endpoint=endpoint, transport='ntlm', username=user, password=password,
              server_cert_validation='ignore', message_encryption='always',
              operation_timeout_sec=20, read_timeout_sec=30)
@@ -20,6 +25,12 @@ steps = [
     "Set-CsWebServiceConfiguration -TrustedCACerts @{Add=(" + new + ")}",
     "Get-CsWebServiceConfiguration | Select-Object -ExpandProperty TrustedCACerts",
 ]
+if what == 'remove':
+    steps = [
+        "Get-CsWebServiceConfiguration | Select-Object -ExpandProperty TrustedCACerts",
+        "$c = Get-CsWebServiceConfiguration; foreach ($i in @($c.TrustedCACerts | Where-Object { $_.Thumbprint -eq '%s' })) { $r = $c.TrustedCACerts.Remove($i) }; Set-CsWebServiceConfiguration -Instance $c" % thumbprint,
+        "Get-CsWebServiceConfiguration | Select-Object -ExpandProperty TrustedCACerts",
+    ]
 start = time.time()
 for step in steps:
     script = "Import-Module " + module + "; " + step

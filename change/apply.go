@@ -2,9 +2,12 @@ package change
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -70,6 +73,7 @@ func Apply(ctx context.Context, p *Plan, o Options) (*Result, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	defer p.Close()
 	res := &Result{Status: Failed, Before: p.Before(), After: map[lync.Identity][]lync.Entry{}}
 	if p.Empty() {
 		res.Status = Unchanged
@@ -159,13 +163,14 @@ func (p *Plan) write(ctx context.Context, res *Result) error {
 		res.Status = Changed // the installs were the change
 		return nil
 	}
-	out, err := lync.RunChange(ctx, p.conn, p.Script, p.Request.AsTask)
+	out, err := p.send(ctx, res.Snapshot)
 	if err != nil {
 		if errors.Is(err, lync.ErrConflict) && out != nil {
 			res.Status, res.Conflict = Conflict, out.Conflict
 			return err
 		}
 		// Never retry blindly: read again and see what is there now.
+		p.Close()
 		res.After, res.Reread = p.reread(ctx), true
 		if len(res.After) == len(p.Want) && p.Verify(res.After) == nil {
 			res.Status, res.Survived = Changed, err
@@ -181,6 +186,21 @@ func (p *Plan) write(ctx context.Context, res *Result) error {
 	}
 	res.Status = Changed
 	return nil
+}
+
+// send makes the change: through the session that read the state, with
+// the go-ahead that carries the snapshot's SHA-256, or else by sending the
+// plan's script.
+func (p *Plan) send(ctx context.Context, snapshot string) (*lync.ChangeResult, error) {
+	if p.session == nil {
+		return lync.RunChange(ctx, p.conn, p.Script, p.Request.AsTask)
+	}
+	b, err := os.ReadFile(snapshot)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading it back: %w", ErrNoSnapshot, err)
+	}
+	sum := sha256.Sum256(b)
+	return p.session.Write(ctx, hex.EncodeToString(sum[:]), p.Changes)
 }
 
 // reread reads the touched collections again, or nil when that fails too.

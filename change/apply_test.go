@@ -65,9 +65,10 @@ func TestApplyAdd(t *testing.T) {
 	}
 }
 
-// Apply sends the plan's script as it is, never one of its own making: a
-// plan whose script is another plan's does what that script says.
-func TestApplySendsThePlansScript(t *testing.T) {
+// Apply writes the plan's changes, which its script shows, never changes of
+// its own making: a plan whose changes are another plan's does what they say
+// (and verifying against what it wanted fails).
+func TestApplyWritesThePlansChanges(t *testing.T) {
 	l, target := startLab(t)
 	ctx := context.Background()
 	other, _ := lync.ParseEntry("A909502DD82AE41504C0E0052E3C61AB8EB10D6B:IntermediateCA")
@@ -75,14 +76,12 @@ func TestApplySendsThePlansScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Script, err = lync.ChangeScript([]lync.Change{{Identity: "Global", Action: lync.Add, Entries: []lync.Entry{other}}}); err != nil {
-		t.Fatal(err)
-	}
+	p.Changes = []lync.Change{{Identity: "Global", Action: lync.Add, Entries: []lync.Entry{other}}}
 	if _, err := change.Apply(ctx, p, change.Options{StateDir: t.TempDir()}); err == nil {
 		t.Fatal("a write of another entry verified as this plan's")
 	}
 	if got := l.Deployment.Trusted("Global"); len(got) != 1 || got[0].Thumbprint != "A909502DD82AE41504C0E0052E3C61AB8EB10D6B" {
-		t.Fatalf("Global holds %v, want what the script sent says", got)
+		t.Fatalf("Global holds %v, want what the changes say", got)
 	}
 }
 

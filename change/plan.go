@@ -80,8 +80,9 @@ type Plan struct {
 	Uninstall []changelog.Install
 	// Script is the exact PowerShell Apply sends (inside the scheduled
 	// task's wrapper when Request.AsTask).
-	Script string
-	conn   psremote.Conn
+	Script  string
+	conn    psremote.Conn
+	session *lync.Session
 }
 
 // Typed errors, which the command line words with its own flag names.
@@ -149,14 +150,24 @@ func (e *HoldersError) Error() string {
 // NewPlan reads the deployment through t and works out the change.
 func NewPlan(ctx context.Context, t Target, req Request) (*Plan, error) {
 	var extra []lync.Entry
+	var err error
 	if req.Kind == Add {
 		extra = []lync.Entry{req.Entry}
 	}
-	inv, err := lync.ReadForChange(ctx, t.Conn, extra...)
+	p := &Plan{Request: req, Server: t.Conn.Host(), Want: map[lync.Identity][]lync.Entry{}, conn: t.Conn}
+	if req.AsTask {
+		// The task writes in a PowerShell of its own, which imports the
+		// module again: the read is a command of its own.
+		p.Inventory, err = lync.ReadForChange(ctx, t.Conn, extra...)
+	} else {
+		// One PowerShell reads now and, after Apply's go-ahead, writes.
+		if p.session, err = lync.OpenSession(ctx, t.Conn, extra...); err == nil {
+			p.Inventory = p.session.Inventory
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Request: req, Server: t.Conn.Host(), Inventory: inv, Want: map[lync.Identity][]lync.Entry{}, conn: t.Conn}
 	switch req.Kind {
 	case Add:
 		err = p.planAdd(ctx, t)
@@ -169,10 +180,23 @@ func NewPlan(ctx context.Context, t Target, req Request) (*Plan, error) {
 	default:
 		err = fmt.Errorf("unknown change %q", req.Kind)
 	}
-	if err != nil {
-		return p, err
+	if err == nil {
+		err = p.render()
 	}
-	return p, p.render()
+	if err != nil {
+		p.Close()
+	}
+	return p, err
+}
+
+// Close ends the session that waits on the server for Apply's go-ahead;
+// nothing is written then. Apply closes it too; a plan only shown, or not
+// carried out, must be closed by its caller.
+func (p *Plan) Close() {
+	if p != nil && p.session != nil {
+		p.session.Close()
+		p.session = nil
+	}
 }
 
 // render builds the one script Apply sends.

@@ -135,13 +135,47 @@ func pick(st []CertStatus, es []Entry) ([]CertStatus, bool) {
 	return out, true
 }
 
+// readOverlapped reads as ReadInventory does, but deletes the shell while
+// the caller goes on (the other servers' store checks need only what was
+// read); closed waits for that.
+func readOverlapped(ctx context.Context, c psremote.Conn) (inv *Inventory, closed func(), err error) {
+	script, err := AuditScript(false)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := psremote.Start(ctx, c, script, recordFields)
+	if err != nil {
+		return nil, nil, err
+	}
+	st.EndIsLast()
+	out, err := st.Wait(ctx)
+	done := make(chan struct{})
+	go func() {
+		st.Close()
+		close(done)
+	}()
+	closed = func() { <-done }
+	if err == nil && out.ExitCode != 0 {
+		err = classify(c, out)
+	}
+	if err == nil {
+		inv, err = parseInventory(c, out)
+	}
+	if err != nil {
+		closed()
+		return nil, nil, err
+	}
+	return inv, closed, nil
+}
+
 // Audit reads the configuration, checks every web server's stores and
 // reports what is wrong.
 func Audit(ctx context.Context, c psremote.Conn, opts AuditOptions) (*AuditReport, error) {
-	inv, err := ReadInventory(ctx, c)
+	inv, closed, err := readOverlapped(ctx, c)
 	if err != nil {
 		return nil, err
 	}
+	defer closed()
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}

@@ -156,7 +156,7 @@ func runScript(ctx context.Context, c psremote.Conn, script string, err error) (
 	if err != nil {
 		return nil, err
 	}
-	out, err := psremote.Run(ctx, c, script, recordFields)
+	out, err := psremote.RunToEnd(ctx, c, script, recordFields)
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +172,11 @@ func readInventory(ctx context.Context, c psremote.Conn, fromCMS bool, extra []E
 	if err != nil {
 		return nil, err
 	}
+	return parseInventory(c, out)
+}
+
+// parseInventory reads the records of the audit script.
+func parseInventory(c psremote.Conn, out *psremote.Output) (*Inventory, error) {
 	inv := &Inventory{Server: c.Host(), Replicas: map[string]bool{}, Requests: out.Requests}
 	pools := map[string]*Pool{}
 	poolOf := func(fqdn string) *Pool {
@@ -310,17 +315,31 @@ func Apply(ctx context.Context, c psremote.Conn, changes []Change, asTask ...boo
 // RunChange sends a script that ChangeScript rendered, exactly as it is (in
 // the scheduled task's wrapper with asTask), and reads its records.
 func RunChange(ctx context.Context, c psremote.Conn, script string, asTask bool) (*ChangeResult, error) {
-	var err error
-	var env map[string]string
+	run := func(ctx context.Context, c psremote.Conn, script string, fields map[string]int) (*psremote.Output, error) {
+		return psremote.RunToEnd(ctx, c, script, fields)
+	}
 	if asTask {
+		// The wrapper removes the task and its files after relaying the
+		// task's records: read it to its exit code. The password travels
+		// in the shell's environment, never in the script.
+		var err error
 		if script, err = TaskScript(script, c.User); err != nil {
 			return nil, err
 		}
-		if env, err = TaskEnvironment(c.Password); err != nil {
+		env, err := TaskEnvironment(c.Password)
+		if err != nil {
 			return nil, err
 		}
+		run = func(ctx context.Context, c psremote.Conn, script string, fields map[string]int) (*psremote.Output, error) {
+			return psremote.RunWithEnv(ctx, c, script, fields, env)
+		}
 	}
-	out, err := psremote.RunWithEnv(ctx, c, script, recordFields, env)
+	out, err := run(ctx, c, script, recordFields)
+	return changeResult(c, out, err)
+}
+
+// changeResult reads the records of the change script.
+func changeResult(c psremote.Conn, out *psremote.Output, err error) (*ChangeResult, error) {
 	res := &ChangeResult{After: map[Identity][]Entry{}, Conflict: map[Identity][]Entry{}}
 	if out != nil {
 		res.Requests = out.Requests

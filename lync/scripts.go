@@ -192,6 +192,62 @@ func ChangeScript(changes []Change) (string, error) {
 	return b.String(), nil
 }
 
+var goNameRe = regexp.MustCompile(`^lynctrust-[0-9a-f]{16}\.go$`)
+var sha256Re = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// SessionScript reads as AuditScript(true, extra...) does, then waits up to
+// wait seconds for the go-ahead file goName in %TEMP% and makes the changes
+// it names: one module import for the read and the write.
+func SessionScript(extra []Entry, goName string, wait int) (string, error) {
+	if !goNameRe.MatchString(goName) || wait <= 0 {
+		return "", fmt.Errorf("%w: go-ahead file %q, wait %d", ErrInvalidValue, goName, wait)
+	}
+	read, err := AuditScript(true, extra...)
+	if err != nil {
+		return "", err
+	}
+	read = strings.TrimSuffix(read, endRecord)
+	return read + "\n$goName = '" + goName + "'\n$goWait = " + fmt.Sprint(wait) + "\n" + scriptText("session.ps1") + "\n" + scriptText("change.ps1") + endRecord, nil
+}
+
+// GoAheadScript writes the go-ahead file that SessionScript waits for: the
+// snapshot's SHA-256 and the changes, every value validated by its type.
+// With no changes it tells the session to stop without writing.
+func GoAheadScript(goName, snapshotSHA256 string, changes []Change) (string, error) {
+	if !goNameRe.MatchString(goName) {
+		return "", fmt.Errorf("%w: go-ahead file %q", ErrInvalidValue, goName)
+	}
+	lines := []string{"stop"}
+	if len(changes) > 0 {
+		if !sha256Re.MatchString(snapshotSHA256) {
+			return "", fmt.Errorf("%w: snapshot hash %q", ErrInvalidValue, snapshotSHA256)
+		}
+		lines = []string{"go", snapshotSHA256}
+	}
+	for _, c := range changes {
+		id, err := ParseServerIdentity(string(c.Identity))
+		if err != nil {
+			return "", err
+		}
+		switch c.Action {
+		case Add, Remove, Replace:
+		default:
+			return "", fmt.Errorf("%w: action %q", ErrInvalidValue, c.Action)
+		}
+		for _, e := range append(append([]Entry(nil), c.Expected...), c.Entries...) {
+			if _, err := ParseEntry(e.String()); err != nil {
+				return "", err
+			}
+		}
+		lines = append(lines, string(id), "="+EntryList(c.Expected), string(c.Action), "="+EntryList(c.Entries))
+	}
+	arr, err := psArray(lines)
+	if err != nil {
+		return "", err
+	}
+	return "Set-Content -Path ($env:TEMP + '\\" + goName + "') -Encoding UTF8 -Value " + arr + endRecord, nil
+}
+
 // TaskScript wraps a change script so that it runs as a one-shot scheduled
 // task under the administrator's account (the Enterprise Edition remedy).
 // The script holds no password: the task's password travels in the WinRM
@@ -262,6 +318,7 @@ func UninstallScript(thumb Thumbprint, storeName string) (string, error) {
 var recordFields = map[string]int{
 	"module": 2, "error": 2, "config": 4, "director": 1, "end": 0, "source": 1, "trusted": 3, "pool": 2, "computer": 2, "webserver": 2,
 	"replica": 2, "replication-unknown": 1, "cert": 7, "conflict": 2, "written": 1, "after": 2, "installed": 2, "uninstalled": 3,
+	"ready": 0, "go": 1, "stopped": 0,
 }
 
 // AllScripts renders every script lynctrust can send, with sample values,
@@ -292,6 +349,9 @@ func AllScripts() map[string]string {
 		out[name] = script
 		out[name+"-task"], _ = TaskScript(script, `LAB\lyncadmin`)
 	}
+	out["session"], _ = SessionScript([]Entry{e}, "lynctrust-0123456789abcdef.go", GoAheadWait)
+	out["go-ahead"], _ = GoAheadScript("lynctrust-0123456789abcdef.go", strings.Repeat("ab", 32), changes[ScriptChange])
+	out["go-ahead-stop"], _ = GoAheadScript("lynctrust-0123456789abcdef.go", "", nil)
 	out["task"] = out[ScriptChange+"-task"]
 	delete(out, ScriptChange+"-task")
 	for _, st := range []CAStore{TrustedRootCA, IntermediateCA, ThirdPartyRootCA} {

@@ -1,7 +1,6 @@
 package psremote
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -10,13 +9,11 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -322,16 +319,20 @@ func unauthorized(auth string) error {
 	return errors.New("wrong user or password (HTTP 401)")
 }
 
-// Run runs a script on a server: one shell, one command, the script in the
-// command line or in the shell's environment. It returns what the script printed, parsed strictly.
-func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Output, error) {
-	return RunWithEnv(ctx, c, script, fields, nil)
+// session is a signed-in WinRM client for one server: the transport, the
+// masterzen client that builds the messages, and the context that ends it.
+type session struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	tr     *transport
+	client *winrm.Client
+	params *winrm.Parameters
+	dial   DialFunc
 }
 
-// RunWithEnv is Run with more variables in the shell's environment: values
-// a script reads without their ever being in its text or on a command line
-// (the Create Shell request travels in the sealed channel, like the script).
-func RunWithEnv(ctx context.Context, c Conn, script string, fields map[string]int, extra map[string]string) (*Output, error) {
+// open checks the connection settings and builds the client; nothing is
+// sent yet.
+func open(ctx context.Context, c Conn) (*session, error) {
 	auth := strings.ToLower(c.Auth)
 	if auth == "" {
 		auth = "ntlm"
@@ -345,7 +346,7 @@ func RunWithEnv(ctx context.Context, c Conn, script string, fields map[string]in
 		return nil, errors.New("Basic authentication over plain HTTP sends the password in the clear: use HTTPS, or allow it explicitly")
 	}
 	if (auth == "kerberos" || auth == "certificate") && !c.HTTPS {
-		return nil, fmt.Errorf("--auth %s needs --https: lynctrust has no %s message encryption for plain HTTP", auth, auth)
+		return nil, fmt.Errorf("%s authentication needs HTTPS: lynctrust has no %s message encryption for plain HTTP", auth, auth)
 	}
 	var tlsConfig *tls.Config
 	if c.HTTPS {
@@ -395,101 +396,66 @@ func RunWithEnv(ctx context.Context, c Conn, script string, fields map[string]in
 		timeout = opTimeout + 40*time.Second
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	tr := newTransport(c.endpoint(), c.User, c.Password, auth, auth == "ntlm" && !c.HTTPS, tlsConfig, dial, timeout)
 	tr.krb, tr.host, tr.ctx = krb, c.Host(), ctx
-	defer tr.close()
 	params := winrm.NewParameters(fmt.Sprintf("PT%dS", int(opTimeout.Seconds())), "en-US", 153600)
 	params.TransportDecorator = func() winrm.Transporter { return tr }
 	client, err := winrm.NewClientWithParameters(winrm.NewEndpoint(c.Host(), c.port(), c.HTTPS, c.Insecure, nil, nil, nil, opTimeout+40*time.Second), c.User, c.Password, params)
 	if err != nil {
+		cancel(nil)
 		return nil, err
 	}
-	var stdout, stderr bytes.Buffer
-	budget := &outputBudget{left: MaxOutput, cancel: cancel}
-	cmdline, env, err := CommandLine(script)
+	return &session{ctx: ctx, cancel: cancel, tr: tr, client: client, params: params, dial: dial}, nil
+}
+
+// Run runs a script on a server: one shell, one command, the script in the
+// command line or in the shell's environment. It returns what the script printed, parsed strictly.
+func Run(ctx context.Context, c Conn, script string, fields map[string]int) (*Output, error) {
+	return RunWithEnv(ctx, c, script, fields, nil)
+}
+
+// RunWithEnv is Run with more variables in the shell's environment: values
+// a script reads without their ever being in its text or on a command line
+// (the Create Shell request travels in the sealed channel, like the script).
+func RunWithEnv(ctx context.Context, c Conn, script string, fields map[string]int, extra map[string]string) (*Output, error) {
+	st, err := StartWithEnv(ctx, c, script, fields, extra)
 	if err != nil {
 		return nil, err
 	}
-	for k, v := range extra {
-		if env == nil {
-			env = map[string]string{}
-		}
-		env[k] = v
-	}
-	tr.env = env
-	code, err := runGuarded(ctx, client, cmdline, budget.writer(&stdout), budget.writer(&stderr))
-	out := &Output{ExitCode: code, Requests: tr.requests, Errors: DecodeCLIXML(stderr.String())}
-	if cause := context.Cause(ctx); errors.Is(cause, ErrOutputTooLarge) {
-		return out, explainConnect(c, cause)
-	}
-	if err != nil && c.HTTPS && !c.AllowTLS10 && handshakeRefused(err) {
-		// Whatever the server answered a TLS 1.2 hello with (an alert, a
-		// TLS 1.0 ServerHello, a closed connection), a TLS 1.0 hello tells
-		// whether old TLS is the reason.
-		if v := probeLegacyTLS(ctx, c, dial); v != "" {
-			inner := err
-			var ue *url.Error
-			if errors.As(err, &ue) {
-				inner = ue.Err // not the POST and URL around it
-			}
-			err = &LegacyTLSError{Server: net.JoinHostPort(c.Host(), strconv.Itoa(c.port())), Version: v, Err: inner}
-		}
-	}
+	defer st.Close()
+	return st.Wait(ctx)
+}
+
+// RunToEnd runs a script as Run does, for a script whose end record is its
+// last statement (Stream.EndIsLast): one Receive fewer when the exit code
+// would come in a reply of its own.
+func RunToEnd(ctx context.Context, c Conn, script string, fields map[string]int) (*Output, error) {
+	st, err := Start(ctx, c, script, fields)
 	if err != nil {
-		return out, explainConnect(c, err)
+		return nil, err
 	}
-	recs, warns, perr := ParseRecords(stdout.String(), fields)
-	out.Records, out.Warnings = recs, warns
-	if perr != nil {
-		return out, perr
-	}
-	// Every script ends with an end record: a script that exits 0 without it
-	// did not run to its end, and is not taken for a success.
-	if out.ExitCode == 0 && (len(recs) == 0 || recs[len(recs)-1].Kind != "end") {
-		out.ExitCode = -1
-		out.Errors = append(out.Errors, "the script ended without its end record: it did not run to its end")
-	}
-	return out, nil
+	defer st.Close()
+	st.EndIsLast()
+	return st.Wait(ctx)
 }
 
-// runGuarded runs the command and turns a panic in the WinRM library on the
-// calling goroutine into an error.
-func runGuarded(ctx context.Context, client *winrm.Client, cmd string, stdout, stderr io.Writer) (code int, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("the WinRM exchange broke off: %v", r)
+// legacy explains a refused TLS handshake: whatever the server answered a
+// TLS 1.2 hello with (an alert, a TLS 1.0 ServerHello, a closed
+// connection), a TLS 1.0 hello tells whether old TLS is the reason.
+func (s *session) legacy(c Conn, err error) error {
+	if err == nil || !c.HTTPS || c.AllowTLS10 || !handshakeRefused(err) {
+		return err
+	}
+	if v := probeLegacyTLS(s.tr.ctx, c, s.dial); v != "" {
+		inner := err
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			inner = ue.Err // not the POST and URL around it
 		}
-	}()
-	return client.RunWithContext(ctx, cmd, stdout, stderr)
+		return &LegacyTLSError{Server: net.JoinHostPort(c.Host(), strconv.Itoa(c.port())), Version: v, Err: inner}
+	}
+	return err
 }
-
-// outputBudget caps what a command may print, both streams together. Past
-// the cap it drops the rest and cancels the command: masterzen copies the
-// streams through pipes, and a writer that failed would leave them blocked.
-type outputBudget struct {
-	mu     sync.Mutex
-	left   int
-	cancel context.CancelCauseFunc
-}
-
-func (b *outputBudget) writer(w io.Writer) io.Writer {
-	return writerFunc(func(p []byte) (int, error) {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		if len(p) > b.left {
-			b.left = 0
-			b.cancel(ErrOutputTooLarge)
-			return len(p), nil
-		}
-		b.left -= len(p)
-		return w.Write(p)
-	})
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // On is the same connection to another server of the deployment.
 func (c Conn) On(fqdn string) Conn {

@@ -120,6 +120,7 @@ func runAdd(g *globals, ctx context.Context, conn psremote.Conn, o addOptions) (
 	if err != nil {
 		return "", err
 	}
+	defer p.Close() // a plan not carried out leaves nothing waiting on the server
 	if vet != nil {
 		by, err := vouchedBy(g, *vet, o.TrustRoot, req.Entry.CAStore, p.Missing)
 		if err != nil {

@@ -36,11 +36,14 @@ func TestFaultMatrix(t *testing.T) {
 		arm   func(l *lab.Lab, write bool)
 		quick bool
 	}
-	// the command a WS-Man fault hits: the write (the server's second
-	// command: the read before it passes), or the audit's only one
-	command := func(l *lab.Lab, write bool) int {
+	// the command a WS-Man fault hits: a writing command's one PowerShell
+	// reads, waits for the go-ahead and writes, so a fault hits the write
+	// once the go-ahead (the server's second command) has started: its
+	// Command, then the first command's Receives, and the shell's Delete;
+	// Create happens once, before the read. The audit's only command.
+	command := func(l *lab.Lab, write bool, step string) int {
 		n := int(l.Deployment.Servers[0].Counters.Commands.Load()) + 1
-		if write {
+		if write && step != lab.StepCreate {
 			n++
 		}
 		return n
@@ -55,11 +58,13 @@ func TestFaultMatrix(t *testing.T) {
 	// No Send: lynctrust's scripts travel in the command line or the shell's
 	// environment, never on standard input.
 	for _, step := range []string{lab.StepCreate, lab.StepCommand, lab.StepReceive, lab.StepSignal, lab.StepDelete} {
-		faults = append(faults, fault{name: "connection dropped at " + step, arm: func(l *lab.Lab, w bool) { l.Knobs.InjectAt(lab.FaultDrop+":"+step, command(l, w)) }})
+		faults = append(faults, fault{name: "connection dropped at " + step, arm: func(l *lab.Lab, w bool) { l.Knobs.InjectAt(lab.FaultDrop+":"+step, command(l, w, step)) }})
 	}
 	faults = append(faults,
 		fault{name: "HTTP 401 on every request", arm: func(l *lab.Lab, w bool) { l.Knobs.Inject(lab.Fault401+":", -1) }},
-		fault{name: "500 fault at Command", arm: func(l *lab.Lab, w bool) { l.Knobs.InjectAt(lab.Fault500+":"+lab.StepCommand, command(l, w)) }},
+		fault{name: "500 fault at Command", arm: func(l *lab.Lab, w bool) {
+			l.Knobs.InjectAt(lab.Fault500+":"+lab.StepCommand, command(l, w, lab.StepCommand))
+		}},
 		fault{name: "operation timeout (Receive never completes)", arm: func(l *lab.Lab, w bool) { l.Knobs.InjectAfter(lab.FaultTimeout, 0, -1) }},
 		fault{name: "cmdlet error on the write", arm: func(l *lab.Lab, w bool) { l.Knobs.Inject(lab.FaultCmdlet, 1) }},
 		fault{name: "concurrent modification", arm: func(l *lab.Lab, w bool) { l.Knobs.InjectAfter(lab.FaultConcurrent, skip(w), 1) }},

@@ -77,6 +77,7 @@ func rollbackAction(g *globals, c *cli.Context) error {
 	if o.ForceDeployment {
 		fmt.Fprintln(g.stderr, "lynctrust: WARNING: --force-deployment: the snapshot's deployment is not checked")
 	}
+	defer p.Close() // a plan not carried out leaves nothing waiting on the server
 	if p.Empty() {
 		fmt.Fprintln(g.stdout, "nothing to do: TrustedCACerts already matches the snapshot")
 		return nil

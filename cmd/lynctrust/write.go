@@ -109,6 +109,7 @@ func planAndCarryOut(g *globals, c *cli.Context, parallel int, req change.Reques
 	if err != nil {
 		return err
 	}
+	defer p.Close() // a plan not carried out leaves nothing waiting on the server
 	if p.Empty() && nothing != "" {
 		fmt.Fprintln(g.stdout, nothing)
 		return nil

@@ -1,0 +1,62 @@
+package lync_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"testing"
+
+	"github.com/lynctrust/lynctrust/internal/lab"
+	"github.com/lynctrust/lynctrust/lync"
+)
+
+// A session reads and writes with one shell and one import on every
+// product: the write comes from the first command, after the go-ahead that
+// the second, module-less command leaves in %TEMP%.
+func TestSessionOneImport(t *testing.T) {
+	for _, product := range []string{"2010", "2019"} {
+		l := startLab(t, lab.Options{Product: product})
+		srv := l.Info.Servers[0].FQDN
+		c := conn(l, srv, "lyncadmin")
+		e := lync.Entry{Thumbprint: must(lync.ParseThumbprint(l.Info.ExchangeRootThumbprint)), CAStore: lync.TrustedRootCA}
+		s, err := lync.OpenSession(context.Background(), c, e)
+		if err != nil {
+			t.Fatalf("%s: %v", product, err)
+		}
+		if cfg := s.Inventory.Config("Global"); cfg == nil || s.Inventory.Source != "cms" || len(s.Inventory.Stores) == 0 {
+			t.Fatalf("%s: inventory %+v", product, s.Inventory)
+		}
+		if w := l.Server(srv).Counters.Snapshot().Writes; w != 0 {
+			t.Fatalf("%s: %d writes before the go-ahead", product, w)
+		}
+		sum := sha256.Sum256([]byte("snapshot"))
+		res, err := s.Write(context.Background(), hex.EncodeToString(sum[:]), []lync.Change{{Identity: "Global", Action: lync.Add, Entries: []lync.Entry{e}}})
+		s.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", product, err)
+		}
+		if got := lync.EntryList(res.After["Global"]); got != e.String() {
+			t.Errorf("%s: after %q", product, got)
+		}
+		cn := l.Server(srv).Counters.Snapshot()
+		if cn.Shells != 1 || cn.Commands != 2 || cn.ModuleImports != 1 || cn.Writes != 1 {
+			t.Errorf("%s: counters %+v, want one shell, two commands, one import, one write", product, cn)
+		}
+		t.Logf("%s: %d requests, %d handshakes", product, cn.Requests, cn.Handshakes)
+	}
+}
+
+// Without a go-ahead nothing is written: closing the session ends the
+// waiting script with its shell.
+func TestSessionClosedWritesNothing(t *testing.T) {
+	l := startLab(t, lab.Options{})
+	srv := l.Info.Servers[0].FQDN
+	s, err := lync.OpenSession(context.Background(), conn(l, srv, "lyncadmin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if cn := l.Server(srv).Counters.Snapshot(); cn.Writes != 0 || l.Server(srv).WinRM.OpenShells() != 0 {
+		t.Errorf("counters %+v, %d shells open", cn, l.Server(srv).WinRM.OpenShells())
+	}
+}

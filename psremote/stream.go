@@ -1,0 +1,236 @@
+package psremote
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/masterzen/winrm"
+)
+
+// Stream is a script running in a shell of its own, read record by record
+// while it runs; beside it, a second, short command can run in the same
+// shell (a WinRM shell takes a Command while another runs, each counted
+// against MaxConcurrentOperationsPerUser: winrm-facts §6, MS-WSMV product
+// note <118>; docs/lab.md). Every message
+// goes over the one signed-in connection: the stream polls its command only
+// when asked to, so nothing overlaps.
+type Stream struct {
+	c      Conn
+	s      *session
+	url    string
+	shell  string
+	cmd    string
+	fields map[string]int
+	stdout bytes.Buffer
+	stderr bytes.Buffer
+	done   bool
+	code   int
+	// seen is how much of stdout Until has returned.
+	seen int
+	// endIsLast: the script's end record is its last statement.
+	endIsLast bool
+}
+
+// EndIsLast says that the script prints its end record as its very last
+// statement: Wait then returns once the record has arrived, without a
+// Receive of its own for the exit code (Close ends the command). Not for a
+// script with work after its end record, such as the scheduled task's
+// wrapper, which relays the task's records and then removes its files.
+func (st *Stream) EndIsLast() { st.endIsLast = true }
+
+// Start opens a shell and starts script in it, without reading its output.
+func Start(ctx context.Context, c Conn, script string, fields map[string]int) (*Stream, error) {
+	return StartWithEnv(ctx, c, script, fields, nil)
+}
+
+// StartWithEnv is Start with more variables in the shell's environment.
+func StartWithEnv(ctx context.Context, c Conn, script string, fields map[string]int, extra map[string]string) (*Stream, error) {
+	cmdline, env, err := CommandLine(script)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range extra {
+		if env == nil {
+			env = map[string]string{}
+		}
+		env[k] = v
+	}
+	// The stream outlives the call that starts it: each call passes its
+	// own context (use), and Close ends the stream's.
+	s, err := open(context.WithoutCancel(ctx), c)
+	if err != nil {
+		return nil, err
+	}
+	s.tr.ctx = ctx
+	st := &Stream{c: c, s: s, url: c.endpoint(), fields: fields}
+	st.shell, err = st.create(env)
+	if err == nil {
+		st.cmd, err = st.execute(cmdline)
+	}
+	if err != nil {
+		err = s.legacy(c, err)
+		st.Close()
+		return nil, explainConnect(c, err)
+	}
+	return st, nil
+}
+
+func (st *Stream) create(env map[string]string) (id string, err error) {
+	defer guard(&err)
+	st.s.tr.env = env
+	reply, err := st.s.tr.Post(st.s.client, winrm.NewOpenShellRequest(st.url, st.s.params))
+	st.s.tr.env = nil
+	if err != nil {
+		return "", err
+	}
+	return winrm.ParseOpenShellResponse(reply)
+}
+
+// guard turns a panic in the WinRM library's parsing of what a server sent
+// into an error.
+func guard(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("the WinRM exchange broke off: %v", r)
+	}
+}
+
+func (st *Stream) execute(cmdline string) (id string, err error) {
+	defer guard(&err)
+	reply, err := st.s.tr.Post(st.s.client, winrm.NewExecuteCommandRequest(st.url, st.shell, cmdline, nil, st.s.params))
+	if err != nil {
+		return "", err
+	}
+	return winrm.ParseExecuteCommandResponse(reply)
+}
+
+// receive asks once for a command's output; the server answers as soon as
+// there is some, or with its TimedOut fault, which is no error here.
+func (st *Stream) receive(id string, stdout, stderr *bytes.Buffer) (done bool, code int, err error) {
+	defer guard(&err)
+	reply, err := st.s.tr.Post(st.s.client, winrm.NewGetOutputRequest(st.url, st.shell, id, "stdout stderr", st.s.params))
+	if err != nil {
+		// Windows' TimedOut fault: no output yet (masterzen/winrm tests
+		// the same text).
+		if strings.Contains(err.Error(), "OperationTimeout") {
+			return false, 0, nil
+		}
+		return false, 0, err
+	}
+	done, code, err = winrm.ParseSlurpOutputErrResponse(reply, stdout, stderr)
+	if err == nil && stdout.Len()+stderr.Len() > MaxOutput {
+		err = ErrOutputTooLarge
+	}
+	return done, code, err
+}
+
+// Until reads the stream's command until it prints a record of kind, and
+// returns the records printed so far (reached true), or, when the command
+// ends first, its whole output (reached false).
+func (st *Stream) Until(ctx context.Context, kind string) (out *Output, reached bool, err error) {
+	st.use(ctx)
+	mark := recordPrefix + kind
+	for !st.done {
+		if i := lineIndex(st.stdout.Bytes()[st.seen:], mark); i >= 0 {
+			end := st.seen + i
+			recs, warns, perr := ParseRecords(string(st.stdout.Bytes()[:end]), st.fields)
+			st.seen = end
+			out := &Output{Records: recs, Warnings: warns, Requests: st.s.tr.requests, Errors: DecodeCLIXML(st.stderr.String())}
+			return out, true, perr
+		}
+		if err := st.poll(); err != nil {
+			return &Output{Requests: st.s.tr.requests}, false, explainConnect(st.c, err)
+		}
+	}
+	out, err = st.Wait(ctx)
+	return out, false, err
+}
+
+// lineIndex finds the end of the first whole line that starts with mark
+// (and goes on with a tab or ends there).
+func lineIndex(b []byte, mark string) int {
+	off := 0
+	for {
+		nl := bytes.IndexByte(b[off:], '\n')
+		if nl < 0 {
+			return -1
+		}
+		line := strings.TrimRight(string(b[off:off+nl]), "\r")
+		off += nl + 1
+		if line == mark || strings.HasPrefix(line, mark+"\t") {
+			return off
+		}
+	}
+}
+
+// use makes ctx the context of the next messages.
+func (st *Stream) use(ctx context.Context) {
+	st.s.tr.ctx = ctx
+}
+
+func (st *Stream) poll() error {
+	done, code, err := st.receive(st.cmd, &st.stdout, &st.stderr)
+	if err != nil {
+		return err
+	}
+	st.done, st.code = done, code
+	return nil
+}
+
+// Also starts a second, short script in the stream's shell and returns at
+// once, without reading its output: the stream's own command reports what
+// came of it. The script must fit in the command line, since the shell's
+// environment was set when it opened.
+func (st *Stream) Also(ctx context.Context, script string) error {
+	st.use(ctx)
+	cmdline, env, err := CommandLine(script)
+	if err != nil {
+		return err
+	}
+	if env != nil {
+		return fmt.Errorf("a second command must fit in the command line (%d characters)", maxCommandLine)
+	}
+	if _, err := st.execute(cmdline); err != nil {
+		return explainConnect(st.c, err)
+	}
+	return nil
+}
+
+// Wait reads the stream's command to its end and returns its whole output,
+// parsed as Run's is.
+// It waits for the exit code, unless EndIsLast said the end record is
+// enough.
+func (st *Stream) Wait(ctx context.Context) (*Output, error) {
+	st.use(ctx)
+	for !st.done && !(st.endIsLast && lineIndex(st.stdout.Bytes()[st.seen:], recordPrefix+"end") >= 0) {
+		if err := st.poll(); err != nil {
+			return &Output{Requests: st.s.tr.requests}, explainConnect(st.c, err)
+		}
+	}
+	out := &Output{ExitCode: st.code, Requests: st.s.tr.requests, Errors: DecodeCLIXML(st.stderr.String())}
+	recs, warns, err := ParseRecords(st.stdout.String(), st.fields)
+	out.Records, out.Warnings = recs, warns
+	if err != nil {
+		return out, err
+	}
+	if out.ExitCode == 0 && (len(recs) == 0 || recs[len(recs)-1].Kind != "end") {
+		out.ExitCode = -1
+		out.Errors = append(out.Errors, "the script ended without its end record: it did not run to its end")
+	}
+	return out, nil
+}
+
+// Requests is how many messages the stream has sent so far.
+func (st *Stream) Requests() int { return st.s.tr.requests }
+
+// Close deletes the shell, which ends whatever still runs in it, and drops
+// the connection.
+func (st *Stream) Close() {
+	if st.shell != "" {
+		_, _ = st.s.tr.Post(st.s.client, winrm.NewDeleteShellRequest(st.url, st.shell, st.s.params))
+		st.shell = ""
+	}
+	st.s.tr.close()
+	st.s.cancel(nil)
+}
