@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -326,84 +325,4 @@ func (g *globals) confirm(prompt string) (bool, error) {
 	line, _ := bufio.NewReader(tty).ReadString('\n')
 	line = strings.ToLower(strings.TrimSpace(line))
 	return line == "y" || line == "yes", nil
-}
-
-// diffGrid is the difference a plan makes, collection by collection.
-func diffGrid(p *change.Plan) grid {
-	gr := grid{name: "difference", main: true, title: "the difference", header: []string{"collection", "", "thumbprint", "CA store"}}
-	before := p.Before()
-	for _, id := range sortedIdentities(p.Want) {
-		s := string(id)
-		for _, e := range before[id] {
-			mark := " "
-			if !holds(p.Want[id], e) {
-				mark = "-"
-			}
-			gr.rows = append(gr.rows, []string{s, mark, e.Thumbprint.String(), string(e.CAStore)})
-		}
-		for _, e := range p.Want[id] {
-			if !holds(before[id], e) {
-				gr.rows = append(gr.rows, []string{s, "+", e.Thumbprint.String(), string(e.CAStore)})
-			}
-		}
-		switch {
-		case len(before[id]) == 0 && len(p.Want[id]) == 0:
-			gr.rows = append(gr.rows, []string{s, " ", "(empty)", ""})
-		case len(p.Want[id]) == 0:
-			gr.rows = append(gr.rows, []string{s, " ", "(empty afterwards: no CA trusted)", ""})
-		}
-	}
-	return gr
-}
-
-// changePage is the top of a change's HTML report: the verdict, the
-// server, and the exact PowerShell.
-func changePage(p *change.Plan, user, verdict, level, script string) *page {
-	pg := &page{verdict: verdict, level: level, user: user}
-	if p.Inventory != nil {
-		pg.fact("deployment", deployment(p.Inventory.Pools))
-		pg.fact("product", product(p.Inventory.Module, p.Inventory.PSVersion))
-	}
-	pg.fact("server", p.Host())
-	pg.fact("change", p.Command)
-	pg.block("the PowerShell that "+map[bool]string{true: "would run", false: "ran"}[level == "warning"]+" on "+p.Host(), script)
-	return pg
-}
-
-// beforeAfterGrid shows each collection's list before and after.
-func beforeAfterGrid(before, after map[lync.Identity][]lync.Entry) grid {
-	gr := grid{name: "before-after", title: "before and after", header: []string{"collection", "before", "after"}}
-	for _, id := range sortedIdentities(after) {
-		gr.rows = append(gr.rows, []string{string(id), entryLines(before[id]), entryLines(after[id])})
-	}
-	return gr
-}
-
-func entryLines(list []lync.Entry) string {
-	if len(list) == 0 {
-		return "(none)"
-	}
-	var s []string
-	for _, e := range list {
-		s = append(s, e.String())
-	}
-	return strings.Join(s, "\n")
-}
-
-func holds(list []lync.Entry, e lync.Entry) bool {
-	for _, x := range list {
-		if x == e {
-			return true
-		}
-	}
-	return false
-}
-
-func sortedIdentities(m map[lync.Identity][]lync.Entry) []lync.Identity {
-	out := make([]lync.Identity, 0, len(m))
-	for id := range m {
-		out = append(out, id)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
 }
