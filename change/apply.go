@@ -223,7 +223,7 @@ func (p *Plan) reread(ctx context.Context) map[lync.Identity][]lync.Entry {
 // PSListModifier keeps those); a replace accepts exactly its list.
 func (p *Plan) Verify(after map[lync.Identity][]lync.Entry) error {
 	var bad []string
-	for _, id := range sortedIDs(p.Want) {
+	for _, id := range lync.Identities(p.Want) {
 		got, want := after[id], p.Want[id]
 		if sameEntries(got, want) || (!p.replaces() && p.keepsOthers(got, want)) {
 			continue
@@ -274,14 +274,5 @@ func sameEntries(a, b []lync.Entry) bool {
 func sortedEntries(es []lync.Entry) []lync.Entry {
 	out := append([]lync.Entry(nil), es...)
 	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
-	return out
-}
-
-func sortedIDs(m map[lync.Identity][]lync.Entry) []lync.Identity {
-	out := make([]lync.Identity, 0, len(m))
-	for id := range m {
-		out = append(out, id)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }

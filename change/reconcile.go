@@ -79,7 +79,7 @@ func listsMatch(got, want map[lync.Identity][]lync.Entry) bool {
 
 func describeLists(m map[lync.Identity][]lync.Entry) string {
 	var parts []string
-	for _, id := range sortedIDs(m) {
+	for _, id := range lync.Identities(m) {
 		parts = append(parts, fmt.Sprintf("%s: %s", id, lync.EntryList(m[id])))
 	}
 	if len(parts) == 0 {

@@ -150,6 +150,27 @@ func StoresScript(entries []Entry) (string, error) {
 	return "$wanted = " + arr + "\n" + scriptText("stores.ps1") + endRecord, nil
 }
 
+// checkChange validates a change before any of it enters a script: the
+// identity by the grammar of identities read from a server, the action,
+// and every entry (a zero thumbprint or an unknown store is refused).
+func checkChange(c Change) (Identity, error) {
+	id, err := ParseServerIdentity(string(c.Identity))
+	if err != nil {
+		return "", err
+	}
+	switch c.Action {
+	case Add, Remove, Replace:
+	default:
+		return "", fmt.Errorf("%w: action %q", ErrInvalidValue, c.Action)
+	}
+	for _, e := range append(append([]Entry(nil), c.Expected...), c.Entries...) {
+		if _, err := ParseEntry(e.String()); err != nil {
+			return "", err
+		}
+	}
+	return id, nil
+}
+
 // ChangeScript renders the changes: every value is validated by its type and
 // single-quoted by Quote.
 func ChangeScript(changes []Change) (string, error) {
@@ -157,22 +178,9 @@ func ChangeScript(changes []Change) (string, error) {
 	b.WriteString(scriptText("prelude.ps1"))
 	b.WriteString("\n# The changes: identity, the list as lynctrust read it, the action, the entries.\n$changes = @()\n")
 	for _, c := range changes {
-		id, err := ParseServerIdentity(string(c.Identity))
+		id, err := checkChange(c)
 		if err != nil {
 			return "", err
-		}
-		switch c.Action {
-		case Add, Remove, Replace:
-		default:
-			return "", fmt.Errorf("%w: action %q", ErrInvalidValue, c.Action)
-		}
-		for _, e := range append(append([]Entry(nil), c.Expected...), c.Entries...) {
-			if _, err := ParseThumbprint(e.Thumbprint.String()); err != nil {
-				return "", err
-			}
-			if _, err := ParseCAStore(string(e.CAStore)); err != nil {
-				return "", err
-			}
 		}
 		qid, _ := Quote(string(id))
 		qexp, _ := Quote(EntryList(c.Expected))
@@ -225,19 +233,9 @@ func GoAheadScript(goName, snapshotSHA256 string, changes []Change) (string, err
 		lines = []string{"go", snapshotSHA256}
 	}
 	for _, c := range changes {
-		id, err := ParseServerIdentity(string(c.Identity))
+		id, err := checkChange(c)
 		if err != nil {
 			return "", err
-		}
-		switch c.Action {
-		case Add, Remove, Replace:
-		default:
-			return "", fmt.Errorf("%w: action %q", ErrInvalidValue, c.Action)
-		}
-		for _, e := range append(append([]Entry(nil), c.Expected...), c.Entries...) {
-			if _, err := ParseEntry(e.String()); err != nil {
-				return "", err
-			}
 		}
 		lines = append(lines, string(id), "="+EntryList(c.Expected), string(c.Action), "="+EntryList(c.Entries))
 	}

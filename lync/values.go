@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/lynctrust/lynctrust/psremote"
@@ -225,4 +226,15 @@ func (c CAStore) bare(quoted string) string {
 		return string(c)
 	}
 	return quoted
+}
+
+// Identities are the keys of a map of lists, sorted: collections in a
+// stable order for differences, verification and the journal.
+func Identities(m map[Identity][]Entry) []Identity {
+	out := make([]Identity, 0, len(m))
+	for id := range m {
+		out = append(out, id)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"sort"
 	"strings"
 
 	"github.com/lynctrust/lynctrust/change"
@@ -12,7 +11,7 @@ import (
 func diffGrid(p *change.Plan) grid {
 	gr := grid{name: "difference", main: true, title: "the difference", header: []string{"collection", "", "thumbprint", "CA store"}}
 	before := p.Before()
-	for _, id := range sortedIdentities(p.Want) {
+	for _, id := range lync.Identities(p.Want) {
 		s := string(id)
 		for _, e := range before[id] {
 			mark := " "
@@ -53,7 +52,7 @@ func changePage(p *change.Plan, user, verdict, level, script string) *page {
 // beforeAfterGrid shows each collection's list before and after.
 func beforeAfterGrid(before, after map[lync.Identity][]lync.Entry) grid {
 	gr := grid{name: "before-after", title: "before and after", header: []string{"collection", "before", "after"}}
-	for _, id := range sortedIdentities(after) {
+	for _, id := range lync.Identities(after) {
 		gr.rows = append(gr.rows, []string{string(id), entryLines(before[id]), entryLines(after[id])})
 	}
 	return gr
@@ -77,13 +76,4 @@ func holds(list []lync.Entry, e lync.Entry) bool {
 		}
 	}
 	return false
-}
-
-func sortedIdentities(m map[lync.Identity][]lync.Entry) []lync.Identity {
-	out := make([]lync.Identity, 0, len(m))
-	for id := range m {
-		out = append(out, id)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
 }

@@ -271,7 +271,7 @@ func applyError(g *globals, res *change.Result, err error) error {
 // sayReread says what reading again after a failed write found.
 func sayReread(g *globals, p *change.Plan, res *change.Result) {
 	before := p.Before()
-	for _, id := range sortedIdentities(res.After) {
+	for _, id := range lync.Identities(res.After) {
 		if now := res.After[id]; lync.EntryList(now) == lync.EntryList(before[id]) {
 			fmt.Fprintf(g.stderr, "lynctrust: read again: %s is unchanged\n", id)
 		} else {
