@@ -51,19 +51,25 @@ func (p *page) exchangeRoot(url string, rep *trust.Report) {
 		root.NotBefore.UTC().Format("2006-01-02"), root.NotAfter.UTC().Format("2006-01-02")))
 }
 
-// commandLine is the command as typed, quoted so that it can be run again.
+// commandLine is the command as typed, quoted for a POSIX shell (and for
+// PowerShell too, unless a value holds a single quote), so that it can be
+// run again.
 func commandLine(args []string) string {
 	if len(args) == 0 {
 		return ""
 	}
 	out := []string{"lynctrust"}
 	for _, a := range args[1:] {
-		if a == "" || strings.ContainsAny(a, " \t\n'\"$`\\|&;<>()*?[]{}!#~") {
-			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-		out = append(out, a)
+		out = append(out, shellQuote(a))
 	}
 	return strings.Join(out, " ")
+}
+
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`&|;<>()*?[]{}!#~%") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // versionString is lynctrust's version as the build says it: the release

@@ -103,22 +103,10 @@ func certMatches(der []byte, thumb lync.Thumbprint) error {
 	return nil
 }
 
-// withFlag is the command line as typed, with one more flag at the end,
-// quoted for a POSIX shell (and for PowerShell too, unless a value holds a
-// single quote).
+// withFlag is the command line as typed, with one more flag at the end.
 func withFlag(args []string, flag, value string) string {
-	out := []string{"lynctrust"}
-	if len(args) > 1 {
-		for _, a := range args[1:] {
-			out = append(out, shellQuote(a))
-		}
+	if len(args) == 0 {
+		args = []string{"lynctrust"}
 	}
-	return strings.Join(append(out, flag, shellQuote(value)), " ")
-}
-
-func shellQuote(s string) string {
-	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`&|;<>()*?[]{}!#~%") {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
+	return commandLine(append(append([]string(nil), args...), flag, value))
 }
