@@ -3,7 +3,6 @@ package psremote_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"io"
 	"net"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lynctrust/lynctrust/internal/lab"
 	"github.com/lynctrust/lynctrust/psremote"
 )
 
@@ -220,29 +220,7 @@ func TestSilentServer(t *testing.T) {
 // chatty is a WinRM service (Basic, no encryption) whose command prints
 // 1 MB per Receive and never ends.
 func chatty(t *testing.T) string {
-	out := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("LYNCTRUST\tx\n"), 1<<20/12))
-	env := func(action, body string) string {
-		return `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" ` +
-			`xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:rsp="http://schemas.microsoft.com/wbem/wsman/1/windows/shell">` +
-			`<s:Header><a:Action>` + action + `</a:Action></s:Header><s:Body>` + body + `</s:Body></s:Envelope>`
-	}
-	const shell = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/"
-	return listen(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		w.Header().Set("Content-Type", "application/soap+xml;charset=UTF-8")
-		switch {
-		case bytes.Contains(b, []byte("transfer/Create<")):
-			io.WriteString(w, env("http://schemas.xmlsoap.org/ws/2004/09/transfer/CreateResponse",
-				`<w:ResourceCreated><a:ReferenceParameters><w:SelectorSet><w:Selector Name="ShellId">S1</w:Selector></w:SelectorSet></a:ReferenceParameters></w:ResourceCreated>`))
-		case bytes.Contains(b, []byte("shell/Command<")):
-			io.WriteString(w, env(shell+"CommandResponse", `<rsp:CommandResponse><rsp:CommandId>C1</rsp:CommandId></rsp:CommandResponse>`))
-		case bytes.Contains(b, []byte("shell/Receive<")):
-			io.WriteString(w, env(shell+"ReceiveResponse", `<rsp:ReceiveResponse><rsp:Stream Name="stdout" CommandId="C1">`+out+
-				`</rsp:Stream><rsp:CommandState CommandId="C1" State="`+shell+`CommandState/Running"/></rsp:ReceiveResponse>`))
-		default:
-			io.WriteString(w, env(shell+"SignalResponse", ""))
-		}
-	}))
+	return listen(t, lab.ScriptedPeer("stdout", bytes.Repeat([]byte("LYNCTRUST\tx\n"), 1<<20/12), false, 0))
 }
 
 // A command that prints without end is stopped at MaxOutput.

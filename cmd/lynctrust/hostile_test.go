@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"io"
 	"net"
 	"net/http"
@@ -99,31 +98,9 @@ func TestSilentServerTimeoutAndInterrupt(t *testing.T) {
 // (_x001B_): one clears the screen and draws a fake password prompt.
 func clixmlPeer(t *testing.T) string {
 	t.Helper()
-	const shell = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/"
-	env := func(action, body string) string {
-		return `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" ` +
-			`xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:rsp="http://schemas.microsoft.com/wbem/wsman/1/windows/shell">` +
-			`<s:Header><a:Action>` + action + `</a:Action></s:Header><s:Body>` + body + `</s:Body></s:Envelope>`
-	}
 	clixml := "#< CLIXML\r\n<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\">" +
 		"<S S=\"Error\">Access denied_x001B_[2J_x001B_[H_x001B_]0;pwned_x0007_Password for LAB\\lyncadmin: _x009B_31m_x000D__x000A_</S></Objs>"
-	stderr := base64.StdEncoding.EncodeToString([]byte(clixml))
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		w.Header().Set("Content-Type", "application/soap+xml;charset=UTF-8")
-		switch {
-		case bytes.Contains(b, []byte("transfer/Create<")):
-			io.WriteString(w, env("http://schemas.xmlsoap.org/ws/2004/09/transfer/CreateResponse",
-				`<w:ResourceCreated><a:ReferenceParameters><w:SelectorSet><w:Selector Name="ShellId">S1</w:Selector></w:SelectorSet></a:ReferenceParameters></w:ResourceCreated>`))
-		case bytes.Contains(b, []byte("shell/Command<")):
-			io.WriteString(w, env(shell+"CommandResponse", `<rsp:CommandResponse><rsp:CommandId>C1</rsp:CommandId></rsp:CommandResponse>`))
-		case bytes.Contains(b, []byte("shell/Receive<")):
-			io.WriteString(w, env(shell+"ReceiveResponse", `<rsp:ReceiveResponse><rsp:Stream Name="stderr" CommandId="C1">`+stderr+
-				`</rsp:Stream><rsp:CommandState CommandId="C1" State="`+shell+`CommandState/Done"><rsp:ExitCode>1</rsp:ExitCode></rsp:CommandState></rsp:ReceiveResponse>`))
-		default:
-			io.WriteString(w, env(shell+"SignalResponse", ""))
-		}
-	}))
+	s := httptest.NewServer(pslab.ScriptedPeer("stderr", []byte(clixml), true, 1))
 	t.Cleanup(s.Close)
 	return s.Listener.Addr().String()
 }
