@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Provenance says where a certificate of a path came from.
@@ -28,6 +29,7 @@ type node struct {
 	prov      []Provenance
 	origin    string // store name, file path or AIA URL
 	sentIndex int    // position in the chain as sent, or -1
+	originOf  Provenance
 	sigAlg    SigAlg
 	storeRoot bool // from a store of roots (not Windows' intermediate CA store)
 }
@@ -46,36 +48,63 @@ func (n *node) has(p Provenance) bool {
 
 func selfIssued(c *x509.Certificate) bool { return bytes.Equal(c.RawSubject, c.RawIssuer) }
 
-// pool holds every certificate known, indexed by subject.
+// provenanceOrder is the order provenances are listed in, and the order of
+// preference for a certificate's origin: a store's name before a file's,
+// a file's before a URL.
+var provenanceOrder = []Provenance{FromServer, FromStore, FromCAFile, FromAIA}
+
+// pool holds every certificate known, indexed by subject. The trust
+// store's certificates join when a path first asks for their subject.
 type pool struct {
 	byRaw     map[string]*node
 	bySubject map[string][]*node
-	order     []*node
+	store     *RootStore
+	asked     map[string]bool
 }
 
-func newPool() *pool {
-	return &pool{byRaw: map[string]*node{}, bySubject: map[string][]*node{}}
+func newPool(store *RootStore) *pool {
+	return &pool{byRaw: map[string]*node{}, bySubject: map[string][]*node{}, store: store, asked: map[string]bool{}}
 }
 
 // add puts c in the pool, or adds a provenance to the certificate already there.
 func (p *pool) add(c *x509.Certificate, prov Provenance, origin string, sentIndex int) *node {
-	if n, ok := p.byRaw[string(c.Raw)]; ok {
-		if !n.has(prov) {
-			n.prov = append(n.prov, prov)
-		}
-		if n.sentIndex < 0 {
-			n.sentIndex = sentIndex
-		}
-		if n.origin == "" {
-			n.origin = origin
-		}
-		return n
+	n, ok := p.byRaw[string(c.Raw)]
+	if !ok {
+		n = &node{cert: c, sentIndex: sentIndex, sigAlg: SignatureAlgorithm(c)}
+		p.byRaw[string(c.Raw)] = n
+		p.bySubject[string(c.RawSubject)] = append(p.bySubject[string(c.RawSubject)], n)
 	}
-	n := &node{cert: c, prov: []Provenance{prov}, origin: origin, sentIndex: sentIndex, sigAlg: SignatureAlgorithm(c)}
-	p.byRaw[string(c.Raw)] = n
-	p.bySubject[string(c.RawSubject)] = append(p.bySubject[string(c.RawSubject)], n)
-	p.order = append(p.order, n)
+	if !n.has(prov) {
+		n.prov = append(n.prov, prov)
+		slices.SortFunc(n.prov, func(a, b Provenance) int {
+			return slices.Index(provenanceOrder, a) - slices.Index(provenanceOrder, b)
+		})
+	}
+	if n.sentIndex < 0 {
+		n.sentIndex = sentIndex
+	}
+	if origin != "" && (n.origin == "" || slices.Index(provenanceOrder, prov) < slices.Index(provenanceOrder, n.originOf)) {
+		n.origin, n.originOf = origin, prov
+	}
 	return n
+}
+
+// addStore puts a trust store's certificate in the pool.
+func (p *pool) addStore(s StoreCert) *node {
+	n := p.add(s.Cert, FromStore, s.Store, -1)
+	n.storeRoot = n.storeRoot || !s.Intermediate
+	return n
+}
+
+// ask brings in the store's certificates named subject, once.
+func (p *pool) ask(subject []byte) {
+	if p.store == nil || p.asked[string(subject)] {
+		return
+	}
+	p.asked[string(subject)] = true
+	for _, s := range p.store.Lookup(subject) {
+		p.addStore(s)
+	}
 }
 
 // LinkCheck is the outcome of checking a certificate's signature with its
@@ -136,6 +165,7 @@ func checkSignature(child *x509.Certificate, childAlg SigAlg, parent *x509.Certi
 // known to be wrong, and not already on the path (which stops loops).
 func (p *pool) issuers(c *node, onPath map[*node]bool) []*node {
 	var out []*node
+	p.ask(c.cert.RawIssuer)
 	for _, cand := range p.bySubject[string(c.cert.RawIssuer)] {
 		if onPath[cand] || cand == c {
 			continue
@@ -176,6 +206,7 @@ func (p *pool) build(leaf *node, fetch func(*node) bool) []rawPath {
 			return
 		}
 		cur := path[len(path)-1]
+		p.ask(cur.cert.RawSubject) // is it a root the store trusts?
 		done := func(complete bool) {
 			out = append(out, rawPath{nodes: append([]*node(nil), path...), complete: complete})
 		}

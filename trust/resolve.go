@@ -226,11 +226,11 @@ func Resolve(ctx context.Context, ep Endpoint, opts ResolveOptions) (*Report, er
 	if err != nil {
 		return nil, err
 	}
-	roots := opts.Roots
-	if roots == nil {
-		roots = SystemRoots()
+	var store *RootStore
+	if opts.Roots == nil {
+		store = SystemRoots()
 	}
-	r := Analyze(ctx, ep, name, sent, roots, opts)
+	r := analyze(ctx, ep, name, sent, opts.Roots, store, opts)
 	r.TLS = tlsInfo(state)
 	if r.TLS.RSAKeyExchange {
 		// The server chose RSA key exchange over the ECDHE suites offered:
@@ -265,13 +265,19 @@ func fetchChain(ctx context.Context, ep Endpoint, name string, opts ResolveOptio
 // Analyze builds the report for a chain already in hand. It is Resolve
 // without the handshake.
 func Analyze(ctx context.Context, ep Endpoint, name string, sent []*x509.Certificate, roots []StoreCert, opts ResolveOptions) *Report {
+	return analyze(ctx, ep, name, sent, roots, nil, opts)
+}
+
+// analyze builds the report from roots, a list, and store, a trust store
+// asked by subject (either may be empty).
+func analyze(ctx context.Context, ep Endpoint, name string, sent []*x509.Certificate, roots []StoreCert, store *RootStore, opts ResolveOptions) *Report {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	now := opts.Now()
 	r := &Report{Target: ep.Target, Address: ep.Address(), ServerName: name, Handshakes: 1,
 		Findings: []Finding{}, Paths: []Path{}, AIA: []AIAFetch{}}
-	p, sentNodes, duplicates := poolOf(r, sent, roots, opts.ExtraRoots)
+	p, sentNodes, duplicates := poolOf(r, sent, roots, store, opts.ExtraRoots)
 	if len(sent) == 0 {
 		r.Findings = append(r.Findings, Finding{SevError, FindNoCertificate, "", "the server sent no certificate", "bind a certificate to the site in IIS"})
 		return r
@@ -296,9 +302,9 @@ func Analyze(ctx context.Context, ep Endpoint, name string, sent []*x509.Certifi
 }
 
 // poolOf holds every certificate known: the ones sent (in r.Sent too), the
-// store's and the extra roots.
-func poolOf(r *Report, sent []*x509.Certificate, roots, extra []StoreCert) (*pool, []*node, int) {
-	p := newPool()
+// roots listed, the extra roots and, as paths ask for them, the store's.
+func poolOf(r *Report, sent []*x509.Certificate, roots []StoreCert, store *RootStore, extra []StoreCert) (*pool, []*node, int) {
+	p := newPool(store)
 	var sentNodes []*node
 	duplicates := 0
 	for i, c := range sent {
@@ -309,11 +315,13 @@ func poolOf(r *Report, sent []*x509.Certificate, roots, extra []StoreCert) (*poo
 		r.Sent = append(r.Sent, certInfo(sentNodes[len(sentNodes)-1], i))
 	}
 	for _, s := range roots {
-		n := p.add(s.Cert, FromStore, s.Store, -1)
-		n.storeRoot = n.storeRoot || !s.Intermediate
+		p.addStore(s)
 	}
 	for _, s := range extra {
 		p.add(s.Cert, FromCAFile, s.Store, -1)
+	}
+	for _, n := range sentNodes {
+		p.ask(n.cert.RawSubject)
 	}
 	return p, sentNodes, duplicates
 }

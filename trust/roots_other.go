@@ -2,4 +2,4 @@
 
 package trust
 
-func platformRoots() []StoreCert { return unixRoots() }
+func platformRoots() ([]storeDER, []string) { return unixRoots() }

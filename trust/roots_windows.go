@@ -3,7 +3,6 @@
 package trust
 
 import (
-	"crypto/x509"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -11,10 +10,11 @@ import (
 
 // platformRoots enumerates the LocalMachine and CurrentUser views of the ROOT,
 // AuthRoot and CA system stores through CryptoAPI, the stores Windows builds
-// chains from (crypto/x509's pool for Windows cannot be listed).
-func platformRoots() []StoreCert {
-	var out []StoreCert
-	seen := map[string]bool{}
+// chains from (crypto/x509's pool for Windows cannot be listed). The
+// certificates are copied, not parsed; a certificate in two stores counts
+// in the first.
+func platformRoots() ([]storeDER, []string) {
+	var out []storeDER
 	for _, name := range []string{"ROOT", "AuthRoot", "CA"} {
 		p, err := windows.UTF16PtrFromString(name)
 		if err != nil {
@@ -30,15 +30,10 @@ func platformRoots() []StoreCert {
 			if err != nil || ctx == nil {
 				break
 			}
-			der := unsafe.Slice(ctx.EncodedCert, ctx.Length)
-			c, err := x509.ParseCertificate(append([]byte(nil), der...))
-			if err != nil || seen[string(c.Raw)] {
-				continue
-			}
-			seen[string(c.Raw)] = true
-			out = append(out, StoreCert{Cert: c, Store: "Windows " + name, Intermediate: name == "CA"})
+			der := append([]byte(nil), unsafe.Slice(ctx.EncodedCert, ctx.Length)...)
+			out = append(out, storeDER{der: der, store: "Windows " + name, intermediate: name == "CA"})
 		}
 		windows.CertCloseStore(store, 0)
 	}
-	return out
+	return out, nil
 }

@@ -1,0 +1,212 @@
+package trust
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+)
+
+// dn builds a subject name from RDNs, each a list of (OID, tag, bytes).
+type ava struct {
+	oid   asn1.ObjectIdentifier
+	tag   cbasn1.Tag
+	value []byte
+}
+
+func dn(rdns ...[]ava) []byte {
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		for _, rdn := range rdns {
+			b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
+				for _, a := range rdn {
+					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+						b.AddASN1ObjectIdentifier(a.oid)
+						b.AddASN1(a.tag, func(b *cryptobyte.Builder) { b.AddBytes(a.value) })
+					})
+				}
+			})
+		}
+	})
+	return b.BytesOrPanic()
+}
+
+var (
+	oidCN = asn1.ObjectIdentifier{2, 5, 4, 3}
+	oidO  = asn1.ObjectIdentifier{2, 5, 4, 10}
+	oidE  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}
+	oidSN = asn1.ObjectIdentifier{2, 5, 4, 5}
+)
+
+func bmp(s string) []byte {
+	var out []byte
+	for _, r := range s {
+		out = append(out, byte(r>>8), byte(r))
+	}
+	return out
+}
+
+// selfSigned makes a CA certificate whose subject and issuer are exactly
+// subject (DER).
+func selfSigned(t *testing.T, subject []byte) *x509.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), RawSubject: subject,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func writePEM(t *testing.T, path string, certs ...*x509.Certificate) {
+	t.Helper()
+	var data []byte
+	for _, c := range certs {
+		data = append(data, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSubjectHashMatchesOpenSSL compares the hash with
+// `openssl x509 -subject_hash` for names that exercise each rule of the
+// canonical form: case, white space, every string type, a value that is not
+// a string, and an RDN of two values out of DER order.
+func TestSubjectHashMatchesOpenSSL(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed (scripts/test installs it)")
+	}
+	names := map[string][]byte{
+		"utf8 case and white space": dn([]ava{{oidCN, cbasn1.UTF8String, []byte("  Contoso \t  ROOT\n\nCA  ")}}),
+		"printable and latin-1 t61": dn([]ava{{oidO, cbasn1.PrintableString, []byte("Contoso Ltd")}}, []ava{{oidCN, cbasn1.T61String, []byte("Caf\xe9 Root")}}),
+		"bmp":                       dn([]ava{{oidCN, cbasn1.Tag(30), bmp("Ünïcode ROOT Ω")}}),
+		"ia5 email":                 dn([]ava{{oidE, cbasn1.IA5String, []byte("PKI@Contoso.COM")}}, []ava{{oidCN, cbasn1.PrintableString, []byte("X  Y")}}),
+		"numeric string kept":       dn([]ava{{oidSN, cbasn1.Tag(18), []byte("0042")}}),
+		"multi-valued rdn":          dn([]ava{{oidO, cbasn1.UTF8String, []byte("Zeta")}, {oidCN, cbasn1.UTF8String, []byte("ALPHA")}}),
+		"empty":                     dn(),
+	}
+	for what, subject := range names {
+		c := selfSigned(t, subject)
+		f := filepath.Join(t.TempDir(), "c.pem")
+		writePEM(t, f, c)
+		out, err := exec.Command("openssl", "x509", "-in", f, "-noout", "-subject_hash").CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: openssl: %v: %s", what, err, out)
+		}
+		h, ok := subjectHash(c.RawSubject)
+		if got, want := fmt.Sprintf("%08x", h), strings.TrimSpace(string(out)); !ok || got != want {
+			t.Errorf("%s: hash %s (ok %v), openssl %s", what, got, ok, want)
+		}
+	}
+}
+
+// TestSubjectHashNamesThisMachinesLinks checks the hash against the names
+// update-ca-certificates gave this machine's hashed links.
+func TestSubjectHashNamesThisMachinesLinks(t *testing.T) {
+	link := regexp.MustCompile(`^([0-9a-f]{8})\.[0-9]+$`)
+	entries, _ := os.ReadDir("/etc/ssl/certs")
+	n := 0
+	for _, e := range entries {
+		m := link.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		for _, d := range readPEMFile(filepath.Join("/etc/ssl/certs", e.Name())) {
+			subject, ok := rawSubject(d.der)
+			h, hok := subjectHash(subject)
+			if !ok || !hok || fmt.Sprintf("%08x", h) != m[1] {
+				t.Errorf("%s: hash %08x", e.Name(), h)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		t.Skip("no hashed links in /etc/ssl/certs")
+	}
+	t.Logf("%d links", n)
+}
+
+// TestSystemRootsBundleAndHashedLinks reads a store as crypto/x509 would: a
+// root in the bundle, one only in the directory of hashed links (as c_rehash
+// leaves a certificate added by hand), and a second certificate under the
+// same hash. Each is found by its subject, labelled with its file, and
+// nothing else is parsed.
+func TestSystemRootsBundleAndHashedLinks(t *testing.T) {
+	dir := t.TempDir()
+	inBundle := selfSigned(t, dn([]ava{{oidCN, cbasn1.UTF8String, []byte("Bundle Root")}}))
+	inDir := selfSigned(t, dn([]ava{{oidCN, cbasn1.UTF8String, []byte("Directory Root")}}))
+	sameName := selfSigned(t, inDir.RawSubject)
+	bundle := filepath.Join(dir, "bundle.pem")
+	writePEM(t, bundle, inBundle)
+	certs := filepath.Join(dir, "certs")
+	if err := os.Mkdir(certs, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := subjectHash(inDir.RawSubject)
+	writePEM(t, filepath.Join(certs, fmt.Sprintf("%08x.0", h)), inDir)
+	writePEM(t, filepath.Join(certs, fmt.Sprintf("%08x.1", h)), sameName)
+	hb, _ := subjectHash(inBundle.RawSubject)
+	writePEM(t, filepath.Join(certs, fmt.Sprintf("%08x.0", hb)), inBundle) // a duplicate of the bundle's
+	t.Setenv("SSL_CERT_FILE", bundle)
+	t.Setenv("SSL_CERT_DIR", certs)
+
+	s := SystemRoots()
+	got := s.Lookup(inBundle.RawSubject)
+	if len(got) != 1 || !got[0].Cert.Equal(inBundle) || got[0].Store != bundle {
+		t.Errorf("bundle root: %+v", got)
+	}
+	got = s.Lookup(inDir.RawSubject)
+	if len(got) != 2 || !got[0].Cert.Equal(inDir) || !got[1].Cert.Equal(sameName) ||
+		got[0].Store != filepath.Join(certs, fmt.Sprintf("%08x.0", h)) {
+		t.Errorf("directory roots: %+v", got)
+	}
+	if got := s.Lookup(dn([]ava{{oidCN, cbasn1.UTF8String, []byte("Nobody")}})); len(got) != 0 {
+		t.Errorf("unknown subject: %+v", got)
+	}
+	if len(s.parsed) != 3 {
+		t.Errorf("%d subjects parsed, want the 3 asked for", len(s.parsed))
+	}
+}
+
+// TestStoreRootKeepsItsLabelBesideACAFile: a root in the store and in
+// --owa-ca-file is labelled with the store, as when the store was read whole.
+func TestStoreRootKeepsItsLabelBesideACAFile(t *testing.T) {
+	root := selfSigned(t, dn([]ava{{oidCN, cbasn1.UTF8String, []byte("Both Root")}}))
+	bundle := filepath.Join(t.TempDir(), "bundle.pem")
+	writePEM(t, bundle, root)
+	store := newRootStore(readPEMFile(bundle), nil)
+	r := &Report{}
+	p, sent, _ := poolOf(r, []*x509.Certificate{root}, nil, store, []StoreCert{{Cert: root, Store: "owa-ca.pem"}})
+	n := sent[0]
+	if n.origin != bundle || describeProvenance(n) != "sent by server #1, trust store, ca-file" || !n.storeRoot {
+		t.Errorf("origin %q, provenance %q, store root %v", n.origin, describeProvenance(n), n.storeRoot)
+	}
+	if len(p.byRaw) != 1 {
+		t.Errorf("%d certificates in the pool", len(p.byRaw))
+	}
+}
