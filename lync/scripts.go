@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/lynctrust/lynctrust/psremote"
 )
@@ -200,14 +201,14 @@ func ChangeScript(changes []Change) (string, error) {
 	return b.String(), nil
 }
 
-var goNameRe = regexp.MustCompile(`^lynctrust-[0-9a-f]{16}\.go$`)
-var sha256Re = regexp.MustCompile(`^[0-9a-f]{64}$`)
+var goNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^lynctrust-[0-9a-f]{16}\.go$`) })
+var sha256Re = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{64}$`) })
 
 // SessionScript reads as AuditScript(true, extra...) does, then waits up to
 // wait seconds for the go-ahead file goName in %TEMP% and makes the changes
 // it names: one module import for the read and the write.
 func SessionScript(extra []Entry, goName string, wait int) (string, error) {
-	if !goNameRe.MatchString(goName) || wait <= 0 {
+	if !goNameRe().MatchString(goName) || wait <= 0 {
 		return "", fmt.Errorf("%w: go-ahead file %q, wait %d", ErrInvalidValue, goName, wait)
 	}
 	read, err := AuditScript(true, extra...)
@@ -222,12 +223,12 @@ func SessionScript(extra []Entry, goName string, wait int) (string, error) {
 // snapshot's SHA-256 and the changes, every value validated by its type.
 // With no changes it tells the session to stop without writing.
 func GoAheadScript(goName, snapshotSHA256 string, changes []Change) (string, error) {
-	if !goNameRe.MatchString(goName) {
+	if !goNameRe().MatchString(goName) {
 		return "", fmt.Errorf("%w: go-ahead file %q", ErrInvalidValue, goName)
 	}
 	lines := []string{"stop"}
 	if len(changes) > 0 {
-		if !sha256Re.MatchString(snapshotSHA256) {
+		if !sha256Re().MatchString(snapshotSHA256) {
 			return "", fmt.Errorf("%w: snapshot hash %q", ErrInvalidValue, snapshotSHA256)
 		}
 		lines = []string{"go", snapshotSHA256}
@@ -282,11 +283,11 @@ func TaskEnvironment(password string) (map[string]string, error) {
 	return map[string]string{TaskPasswordVariable: password}, nil
 }
 
-var base64Re = regexp.MustCompile(`^[A-Za-z0-9+/]+={0,2}$`)
+var base64Re = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9+/]+={0,2}$`) })
 
 // InstallScript puts a DER certificate (base64) into a LocalMachine store.
 func InstallScript(derBase64 string, store CAStore) (string, error) {
-	if !base64Re.MatchString(derBase64) {
+	if !base64Re().MatchString(derBase64) {
 		return "", fmt.Errorf("%w: certificate is not base64", ErrInvalidValue)
 	}
 	qs, err := Quote(store.CertStore())

@@ -2,6 +2,7 @@ package lync
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -188,4 +189,29 @@ func FuzzParseCAStore(f *testing.F) {
 			t.Fatalf("accepted %q as %q", s, c)
 		}
 	})
+}
+
+// TestSiteNameRule: the written-out site name check accepts exactly what
+// the rule's regular expression does, over every short string of its
+// alphabet and a few edges.
+func TestSiteNameRule(t *testing.T) {
+	rule := regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9 ._-]{0,62}[A-Za-z0-9._-])?$`)
+	alphabet := []string{"a", "Z", "7", " ", ".", "_", "-", "'", "é"}
+	names := []string{"", strings.Repeat("a", 64), strings.Repeat("a", 65), "Redmond Main", "a" + strings.Repeat(" ", 62) + "b"}
+	var grow func(prefix string, n int)
+	grow = func(prefix string, n int) {
+		names = append(names, prefix)
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			grow(prefix+c, n-1)
+		}
+	}
+	grow("", 3)
+	for _, n := range names {
+		if got, want := validSiteName(n), rule.MatchString(n); got != want {
+			t.Errorf("validSiteName(%q) = %v, the rule says %v", n, got, want)
+		}
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"regexp"
 	"strings"
 	"time"
 
@@ -92,7 +91,19 @@ func (c Conn) Peer(ctx context.Context, name string) (Conn, error) {
 	return c.On(name), nil
 }
 
-var dnsLabel = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+// dnsLabel reports whether l is a DNS label: 1 to 63 letters, digits and
+// hyphens, starting and ending with a letter or digit.
+func dnsLabel(l string) bool {
+	if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(l); i++ {
+		if c := l[i]; c != '-' && !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidFQDN reports whether s is a DNS host name (letters, digits, hyphens, at
 // least two labels).
@@ -105,7 +116,7 @@ func ValidFQDN(s string) bool {
 		return false
 	}
 	for _, l := range labels {
-		if !dnsLabel.MatchString(l) {
+		if !dnsLabel(l) {
 			return false
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -151,7 +152,7 @@ func ParseRecords(stdout string, fields map[string]int) ([]Record, []string, err
 	return recs, warnings, nil
 }
 
-var clixmlEscapeRe = regexp.MustCompile(`_x([0-9A-Fa-f]{4})_`)
+var clixmlEscapeRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`_x([0-9A-Fa-f]{4})_`) })
 
 // DecodeCLIXML turns PowerShell's serialized error stream into plain lines.
 func DecodeCLIXML(stderr string) []string {
@@ -177,7 +178,7 @@ func DecodeCLIXML(stderr string) []string {
 		if e.S != "Error" {
 			continue
 		}
-		b.WriteString(clixmlEscapeRe.ReplaceAllStringFunc(e.Text, func(m string) string {
+		b.WriteString(clixmlEscapeRe().ReplaceAllStringFunc(e.Text, func(m string) string {
 			n, _ := strconv.ParseUint(m[2:6], 16, 16)
 			return string(rune(n))
 		}))

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lynctrust/lynctrust/internal/changelog"
@@ -132,7 +134,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return code
 }
 
+// oneWriteHelp makes urfave/cli's help one write: its template writes a
+// fragment at a time, each a system call of its own on a terminal or pipe.
+var oneWriteHelp sync.Once
+
 func newApp(g *globals) *cli.App {
+	oneWriteHelp.Do(func() {
+		print := cli.HelpPrinter
+		cli.HelpPrinter = func(w io.Writer, templ string, data any) {
+			var b bytes.Buffer
+			print(&b, templ, data)
+			_, _ = w.Write(b.Bytes())
+		}
+	})
 	app := &cli.App{
 		Name:  "lynctrust",
 		Usage: "manage the Lync web services trust store that tethered phones need to reach Exchange",

@@ -95,11 +95,11 @@ func encodeCodepage(p []byte, cp int) []byte {
 	return out
 }
 
-var durationRe = regexp.MustCompile(`^PT(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?$`)
+var durationRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^PT(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?$`) })
 
 // parseTimeout reads an xs:duration such as PT60S or PT20.000S.
 func parseTimeout(s string) time.Duration {
-	m := durationRe.FindStringSubmatch(strings.TrimSpace(s))
+	m := durationRe().FindStringSubmatch(strings.TrimSpace(s))
 	if m == nil {
 		return 60 * time.Second
 	}

@@ -328,10 +328,10 @@ func (s *WinRM) unseal(w http.ResponseWriter, cs *connState, acct *Account, kerb
 	}
 }
 
-var messageIDRe = regexp.MustCompile(`MessageID[^>]*>([^<]+)<`)
+var messageIDRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`MessageID[^>]*>([^<]+)<`) })
 
 func messageID(soap []byte) string {
-	if m := messageIDRe.FindSubmatch(soap); m != nil {
+	if m := messageIDRe().FindSubmatch(soap); m != nil {
 		return strings.TrimSpace(string(m[1]))
 	}
 	return ""
@@ -433,14 +433,14 @@ func encryptBody(c *ntlmContext, plain []byte) []byte {
 	return b.Bytes()
 }
 
-var lengthRe = regexp.MustCompile(`Length=(\d+)`)
+var lengthRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`Length=(\d+)`) })
 
 func decryptBody(c *ntlmContext, body []byte) ([]byte, error) {
 	parts := bytes.SplitN(body, []byte(boundary), 3)
 	if len(parts) != 3 {
 		return nil, errors.New("not a multipart/encrypted body")
 	}
-	m := lengthRe.FindSubmatch(parts[1])
+	m := lengthRe().FindSubmatch(parts[1])
 	if m == nil {
 		return nil, errors.New("no OriginalContent Length")
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Cmdlet is a command the runtime can run.
@@ -404,12 +405,14 @@ func (rt *Runtime) getVar(name string) (Value, error) {
 	return v, nil
 }
 
-var expandRe = regexp.MustCompile(`\$(?:\{([^}]+)\}|([A-Za-z_][A-Za-z0-9_]*(?::[A-Za-z_][A-Za-z0-9_]*)?))|\$\(`)
+var expandRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\$(?:\{([^}]+)\}|([A-Za-z_][A-Za-z0-9_]*(?::[A-Za-z_][A-Za-z0-9_]*)?))|\$\(`)
+})
 
 func (rt *Runtime) expand(s string) (string, error) {
 	var b strings.Builder
 	for {
-		loc := expandRe.FindStringSubmatchIndex(s)
+		loc := expandRe().FindStringSubmatchIndex(s)
 		if loc == nil {
 			b.WriteString(strings.ReplaceAll(s, "`$", "$"))
 			return b.String(), nil
@@ -1100,10 +1103,10 @@ func (rt *Runtime) compare(op string, l, r Value, cs bool) (Value, error) {
 	return nil, Errorf("InvalidOperation", "Unsupported", "The operator %s is outside the lab's PowerShell subset.", op)
 }
 
-var formatItemRe = regexp.MustCompile(`\{(\d+)\}`)
+var formatItemRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{(\d+)\}`) })
 
 func formatOp(f string, args []Value) string {
-	return formatItemRe.ReplaceAllStringFunc(f, func(m string) string {
+	return formatItemRe().ReplaceAllStringFunc(f, func(m string) string {
 		var i int
 		fmt.Sscanf(m, "{%d}", &i)
 		if i < len(args) {
@@ -1454,12 +1457,12 @@ func (rt *Runtime) RunBlock(sb *ScriptBlock, item Value) ([]Value, error) {
 	return out, err
 }
 
-var dotnetEscape = regexp.MustCompile(`\\u([0-9A-Fa-f]{4})`)
+var dotnetEscape = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\\u([0-9A-Fa-f]{4})`) })
 
 // dotnetRegexp compiles a .NET pattern, case-insensitive as PowerShell's
 // operators are; .NET's \uXXXX escape is Go's \x{XXXX}.
 func dotnetRegexp(p string) (*regexp.Regexp, error) {
-	return regexp.Compile("(?i)" + dotnetEscape.ReplaceAllString(p, `\x{$1}`))
+	return regexp.Compile("(?i)" + dotnetEscape().ReplaceAllString(p, `\x{$1}`))
 }
 
 func (rt *Runtime) logScriptBlock(text string) {
