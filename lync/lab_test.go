@@ -145,6 +145,12 @@ func TestWrongPassword(t *testing.T) {
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "wrong user or password") || strings.Contains(err.Error(), "wrong\"") {
 		t.Fatalf("%v", err)
 	}
+	// One NEGOTIATE, one AUTHENTICATE (with the Create Shell it carried):
+	// a refused sign-in is not tried again, which a lockout policy would
+	// count as a second failure.
+	if c := l.Server(l.Info.Servers[0].FQDN).Counters.Snapshot(); c.Requests != 2 || c.Shells != 0 {
+		t.Errorf("a wrong password cost %d requests and %d shells, want 2 and 0", c.Requests, c.Shells)
+	}
 }
 
 // TestOne401IsMetWithOneNewHandshake: a 401 on an authenticated connection
@@ -152,7 +158,7 @@ func TestWrongPassword(t *testing.T) {
 // same message again, which is safe because a 401 means it was not processed.
 func TestOne401IsMetWithOneNewHandshake(t *testing.T) {
 	l := startLab(t, lab.Options{})
-	l.Knobs.InjectAfter("401:", 3, 1) // NEGOTIATE, AUTHENTICATE, Create pass; the next request gets 401
+	l.Knobs.InjectAfter("401:", 2, 1) // NEGOTIATE and the AUTHENTICATE that carries Create Shell pass; Command gets 401
 	if _, err := lync.ReadInventory(context.Background(), conn(l, l.Info.Servers[0].FQDN, "lyncadmin")); err != nil {
 		t.Fatal(err)
 	}

@@ -137,6 +137,9 @@ type conn struct {
 	http  *http.Client
 	ntlm  *ntlmssp.Client
 	ready bool
+	// authenticate is NTLM's AUTHENTICATE message, base64, until the
+	// first SOAP message carries it.
+	authenticate string
 }
 
 func newTransport(url, user, password, auth string, encrypt bool, tlsConfig *tls.Config, dial DialFunc, timeout time.Duration) *transport {
@@ -209,9 +212,12 @@ func splitDomain(user string) (name, domain string) {
 	return user, ""
 }
 
-// handshake authenticates the connection with empty POSTs, NEGOTIATE first
-// (no anonymous round trip), so that no SOAP body ever travels before the
-// session is sealed.
+// handshake starts NTLM on the connection: NEGOTIATE in an empty POST (no
+// anonymous round trip before it), then the AUTHENTICATE message is
+// computed, and travels with the first SOAP message, sealed with the keys
+// it establishes (send). Windows' own clients and WinRb/WinRM sign in that
+// way (docs/lab.md), so no SOAP body ever travels before the session is
+// sealed, and the handshake costs one round trip, not two.
 func (t *transport) handshake(ctx context.Context, c *conn) error {
 	name, domain := splitDomain(t.user)
 	nc, err := ntlmssp.NewClient(ntlmssp.SetUserInfo(name, t.password), ntlmssp.SetDomain(domain), ntlmssp.SetVersion(ntlmssp.DefaultVersion()))
@@ -219,52 +225,46 @@ func (t *transport) handshake(ctx context.Context, c *conn) error {
 		return err
 	}
 	c.ntlm = nc
+	negotiate, err := nc.Authenticate(nil, nil)
+	if err != nil {
+		return fmt.Errorf("NTLM: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, http.NoBody)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
+	req.Header.Set("Authorization", "Negotiate "+base64.StdEncoding.EncodeToString(negotiate))
+	t.count()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxReply+1))
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
 	var challenge []byte
-	for step := 0; step < 2; step++ {
-		token, err := nc.Authenticate(challenge, nil)
-		if err != nil {
-			return fmt.Errorf("NTLM: %w", err)
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, http.NoBody)
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
-		req.Header.Set("Authorization", "Negotiate "+base64.StdEncoding.EncodeToString(token))
-		t.count()
-		resp, err := c.http.Do(req)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxReply+1))
-		resp.Body.Close()
-		if err != nil {
-			return err
-		}
-		if step == 0 {
-			challenge = nil
-			for _, h := range resp.Header.Values("WWW-Authenticate") {
-				if b64, ok := strings.CutPrefix(h, "Negotiate "); ok {
-					challenge, _ = base64.StdEncoding.DecodeString(b64)
-				}
-			}
-			switch {
-			case resp.StatusCode == http.StatusUnauthorized && challenge == nil:
-				return ErrUnauthorized // NTLM refused outright
-			case resp.StatusCode != http.StatusUnauthorized || challenge == nil:
-				return fmt.Errorf("NTLM handshake: the server answered HTTP %d without an NTLM challenge", resp.StatusCode)
-			}
-			continue
-		}
-		switch {
-		case resp.StatusCode == http.StatusUnauthorized:
-			return ErrUnauthorized
-		case resp.StatusCode != http.StatusOK:
-			return fmt.Errorf("NTLM handshake: HTTP %s", resp.Status)
-		case !nc.Complete():
-			return errors.New("NTLM handshake did not complete")
+	for _, h := range resp.Header.Values("WWW-Authenticate") {
+		if b64, ok := strings.CutPrefix(h, "Negotiate "); ok {
+			challenge, _ = base64.StdEncoding.DecodeString(b64)
 		}
 	}
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized && challenge == nil:
+		return ErrUnauthorized // NTLM refused outright
+	case resp.StatusCode != http.StatusUnauthorized || challenge == nil:
+		return fmt.Errorf("NTLM handshake: the server answered HTTP %d without an NTLM challenge", resp.StatusCode)
+	}
+	authenticate, err := nc.Authenticate(challenge, nil)
+	if err != nil {
+		return fmt.Errorf("NTLM: %w", err)
+	}
+	if !nc.Complete() {
+		return errors.New("NTLM handshake did not complete")
+	}
+	c.authenticate = base64.StdEncoding.EncodeToString(authenticate)
 	c.ready = true
 	return nil
 }
@@ -414,9 +414,20 @@ func (t *transport) send(ctx context.Context, c *conn, body []byte) (int, []byte
 		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", contentType)
+	signIn := c.authenticate != ""
+	if signIn {
+		req.Header.Set("Authorization", "Negotiate "+c.authenticate)
+		c.authenticate = ""
+	}
 	resp, b, err := t.do(c, req)
 	if err != nil {
 		return 0, nil, err
+	}
+	if signIn && resp.StatusCode == http.StatusUnauthorized {
+		// The sign-in itself was refused: no second try, which an
+		// account lockout policy would count as a second failure.
+		c.ready = false
+		return 0, nil, ErrUnauthorized
 	}
 	if !t.encrypt || resp.StatusCode == http.StatusUnauthorized {
 		return resp.StatusCode, b, nil

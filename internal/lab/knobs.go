@@ -9,7 +9,7 @@ import (
 // Counters count what one simulated server did; tests and benchmarks read them.
 type Counters struct {
 	Requests      atomic.Int64 // HTTP requests, handshakes included
-	Handshakes    atomic.Int64 // requests spent only on signing in (NTLM's NEGOTIATE and AUTHENTICATE)
+	Handshakes    atomic.Int64 // requests spent only on signing in (NTLM's NEGOTIATE, and AUTHENTICATE in an empty POST)
 	Shells        atomic.Int64 // shells created
 	Commands      atomic.Int64 // commands started
 	ModuleImports atomic.Int64 // Import-Module Lync / SkypeForBusiness that loaded
