@@ -222,14 +222,18 @@ func Resolve(ctx context.Context, ep Endpoint, opts ResolveOptions) (*Report, er
 	if name == "" {
 		name = ep.Host
 	}
+	// The machine's store is read while the handshake waits on the network.
+	stores := make(chan *RootStore, 1)
+	if opts.Roots == nil {
+		go func() { stores <- SystemRoots() }()
+	} else {
+		stores <- nil
+	}
 	sent, state, err := fetchChain(ctx, ep, name, opts)
 	if err != nil {
 		return nil, err
 	}
-	var store *RootStore
-	if opts.Roots == nil {
-		store = SystemRoots()
-	}
+	store := <-stores
 	r := analyze(ctx, ep, name, sent, opts.Roots, store, opts)
 	r.TLS = tlsInfo(state)
 	if r.TLS.RSAKeyExchange {
