@@ -51,6 +51,9 @@ func subjectHash(name []byte) (uint32, bool) {
 			})
 			avas = append(avas, b.BytesOrPanic())
 		}
+		if len(avas) == 0 {
+			continue // OpenSSL's canonical form has no empty RDN
+		}
 		// DER orders the members of a SET OF by their encodings.
 		slices.SortFunc(avas, bytes.Compare)
 		var b cryptobyte.Builder

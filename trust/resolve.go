@@ -233,7 +233,12 @@ func Resolve(ctx context.Context, ep Endpoint, opts ResolveOptions) (*Report, er
 	if err != nil {
 		return nil, err
 	}
-	store := <-stores
+	var store *RootStore
+	select {
+	case store = <-stores:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	r := analyze(ctx, ep, name, sent, opts.Roots, store, opts)
 	r.TLS = tlsInfo(state)
 	if r.TLS.RSAKeyExchange {
@@ -322,6 +327,9 @@ func poolOf(r *Report, sent []*x509.Certificate, roots []StoreCert, store *RootS
 		p.addStore(s)
 	}
 	for _, s := range extra {
+		// The store's certificates of that name come first, as when the
+		// store was read whole: among equals, paths prefer the store's.
+		p.ask(s.Cert.RawSubject)
 		p.add(s.Cert, FromCAFile, s.Store, -1)
 	}
 	for _, n := range sentNodes {
@@ -369,6 +377,7 @@ func (a *aiaFetcher) fetch(n *node) bool {
 		}
 		a.r.AIA = append(a.r.AIA, f)
 		for _, c := range certs {
+			a.p.ask(c.RawSubject) // the store's copies first, as for a ca-file
 			a.p.add(c, FromAIA, u, -1)
 			added = true
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,10 +114,40 @@ func (s *RootStore) Lookup(subject []byte) []StoreCert {
 // Mozilla roots when the system has none. Unlike x509.SystemCertPool it
 // gives the certificates themselves, so paths can be listed and labelled.
 func SystemRoots() *RootStore {
-	if ders, dirs := platformRoots(); len(ders) > 0 {
+	if ders, dirs := platformRoots(); len(ders) > 0 || hasHashedLinks(dirs) {
 		return newRootStore(ders, dirs)
 	}
 	return newRootStore(mozillaDERs(), nil)
+}
+
+// hasHashedLinks reports whether a directory holds a hashed link (a name
+// such as 3513523f.0): a store of links alone, with no bundle beside it, is
+// still the machine's store.
+func hasHashedLinks(dirs []string) bool {
+	for _, d := range dirs {
+		entries, _ := os.ReadDir(d)
+		for _, e := range entries {
+			if hashedLinkName(e.Name()) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hashedLinkName matches c_rehash's names for certificates: eight hex
+// digits, a dot and a number.
+func hashedLinkName(name string) bool {
+	if len(name) < 10 || name[8] != '.' {
+		return false
+	}
+	for i, c := range name {
+		hex := '0' <= c && c <= '9' || 'a' <= c && c <= 'f'
+		if (i < 8 && !hex) || (i > 8 && !('0' <= c && c <= '9')) {
+			return false
+		}
+	}
+	return true
 }
 
 func mozillaDERs() []storeDER {
@@ -159,7 +190,7 @@ func hashedLinks(dirs []string, subject []byte) []storeDER {
 	for _, d := range dirs {
 		for i := 0; ; i++ {
 			path := filepath.Join(d, fmt.Sprintf("%08x.%d", h, i))
-			data, err := os.ReadFile(path)
+			data, err := readStoreFile(path)
 			if err != nil {
 				break
 			}
@@ -171,11 +202,30 @@ func hashedLinks(dirs []string, subject []byte) []storeDER {
 
 // readPEMFile returns the certificates of a PEM file, unparsed.
 func readPEMFile(path string) []storeDER {
-	data, err := os.ReadFile(path)
+	data, err := readStoreFile(path)
 	if err != nil {
 		return nil
 	}
 	return pemDERs(data, path)
+}
+
+// maxStoreFile bounds one file of a store: Debian's bundle of every
+// Mozilla root is about 220 KB.
+const maxStoreFile = 16 << 20
+
+// readStoreFile reads a regular file of at most maxStoreFile bytes: a FIFO
+// or a link to a device in a store directory is not read.
+// (Checked before it is opened: opening a FIFO waits for a writer.)
+func readStoreFile(path string) ([]byte, error) {
+	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() || fi.Size() > maxStoreFile {
+		return nil, fmt.Errorf("%s: not a regular file of at most %d bytes", path, maxStoreFile)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxStoreFile))
 }
 
 func pemDERs(data []byte, store string) []storeDER {
@@ -187,7 +237,13 @@ func pemDERs(data []byte, store string) []storeDER {
 			return out
 		}
 		if b.Type == "CERTIFICATE" || b.Type == "TRUSTED CERTIFICATE" {
-			out = append(out, storeDER{der: b.Bytes, store: store})
+			// OpenSSL's TRUSTED CERTIFICATE is the certificate followed
+			// by its trust settings: the first element is the certificate.
+			der := cryptobyte.String(b.Bytes)
+			var cert cryptobyte.String
+			if der.ReadASN1Element(&cert, cbasn1.SEQUENCE) {
+				out = append(out, storeDER{der: cert, store: store})
+			}
 		}
 	}
 }

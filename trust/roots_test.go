@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -109,6 +110,7 @@ func TestSubjectHashMatchesOpenSSL(t *testing.T) {
 		"numeric string kept":       dn([]ava{{oidSN, cbasn1.Tag(18), []byte("0042")}}),
 		"multi-valued rdn":          dn([]ava{{oidO, cbasn1.UTF8String, []byte("Zeta")}, {oidCN, cbasn1.UTF8String, []byte("ALPHA")}}),
 		"empty":                     dn(),
+		"an empty rdn":              dn([]ava{}, []ava{{oidCN, cbasn1.UTF8String, []byte("After Empty")}}),
 	}
 	for what, subject := range names {
 		c := selfSigned(t, subject)
@@ -208,5 +210,83 @@ func TestStoreRootKeepsItsLabelBesideACAFile(t *testing.T) {
 	}
 	if len(p.byRaw) != 1 {
 		t.Errorf("%d certificates in the pool", len(p.byRaw))
+	}
+}
+
+// TestStoreOfHashedLinksAlone: with no bundle file, the hashed links are
+// the store (as c_rehash leaves a directory), not the embedded roots.
+func TestStoreOfHashedLinksAlone(t *testing.T) {
+	root := selfSigned(t, dn([]ava{{oidCN, cbasn1.UTF8String, []byte("Private Root")}}))
+	certs := t.TempDir()
+	h, _ := subjectHash(root.RawSubject)
+	writePEM(t, filepath.Join(certs, fmt.Sprintf("%08x.0", h)), root)
+	t.Setenv("SSL_CERT_FILE", filepath.Join(t.TempDir(), "missing.pem"))
+	t.Setenv("SSL_CERT_DIR", certs)
+	s := SystemRoots()
+	if got := s.Lookup(root.RawSubject); len(got) != 1 || !got[0].Cert.Equal(root) {
+		t.Errorf("the directory's root: %+v", got)
+	}
+	if len(s.bySubject) != 0 {
+		t.Errorf("%d subjects from elsewhere (the embedded roots?)", len(s.bySubject))
+	}
+}
+
+// TestRecommendedRootPrefersTheStoreOverACAFile: two copies of a root (one
+// name, one key, reissued), one in the store and one in --owa-ca-file. The
+// path recommended ends at the store's, as when the store was read whole.
+func TestRecommendedRootPrefersTheStoreOverACAFile(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	subject := dn([]ava{{oidCN, cbasn1.UTF8String, []byte("Reissued Root")}})
+	root := func(serial int64, notBefore time.Time) *x509.Certificate {
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), RawSubject: subject, NotBefore: notBefore, NotAfter: now.Add(time.Hour),
+			IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := x509.ParseCertificate(der)
+		return c
+	}
+	inStore, inFile := root(1, now.Add(-48*time.Hour)), root(2, now.Add(-24*time.Hour))
+	leafKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(3), DNSNames: []string{"mail.contoso.test"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, inStore, leafKey.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	bundle := filepath.Join(t.TempDir(), "bundle.pem")
+	writePEM(t, bundle, inStore)
+	ep := Endpoint{Target: "mail.contoso.test", Host: "mail.contoso.test", Port: "443"}
+	opts := ResolveOptions{NoAIA: true, Now: func() time.Time { return now }, ExtraRoots: []StoreCert{{Cert: inFile, Store: "owa-ca.pem"}}}
+	r := analyze(context.Background(), ep, "mail.contoso.test", []*x509.Certificate{leaf}, nil, newRootStore(readPEMFile(bundle), nil), opts)
+	for _, p := range r.Paths {
+		if p.Recommended && p.RootThumbprint != Thumbprint(inStore) {
+			t.Errorf("recommended root %s (%s), want the store's %s", p.RootThumbprint, p.Certificates[len(p.Certificates)-1].Origin, Thumbprint(inStore))
+		}
+	}
+}
+
+// TestTrustedCertificateBlock: OpenSSL's TRUSTED CERTIFICATE (the
+// certificate and its trust settings) counts as the certificate.
+func TestTrustedCertificateBlock(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed (scripts/test installs it)")
+	}
+	root := selfSigned(t, dn([]ava{{oidCN, cbasn1.UTF8String, []byte("Trusted Block Root")}}))
+	dir := t.TempDir()
+	writePEM(t, filepath.Join(dir, "c.pem"), root)
+	if out, err := exec.Command("openssl", "x509", "-in", filepath.Join(dir, "c.pem"), "-addtrust", "serverAuth", "-trustout",
+		"-out", filepath.Join(dir, "trusted.pem")).CombinedOutput(); err != nil {
+		t.Fatalf("openssl: %v: %s", err, out)
+	}
+	s := newRootStore(readPEMFile(filepath.Join(dir, "trusted.pem")), nil)
+	if got := s.Lookup(root.RawSubject); len(got) != 1 || !got[0].Cert.Equal(root) {
+		t.Errorf("TRUSTED CERTIFICATE: %+v", got)
 	}
 }
