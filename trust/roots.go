@@ -47,7 +47,7 @@ var (
 // ever ask for the issuers of the certificates on them, so a certificate is
 // parsed when its subject is asked for, not before: reading and parsing a
 // whole Linux store (the bundle and every hashed link) cost more than the
-// TLS handshake it serves.
+// TLS handshake it serves. A RootStore is for one goroutine at a time.
 type RootStore struct {
 	bySubject map[string][]storeDER
 	// dirs are directories of OpenSSL hashed links (c_rehash), looked up
