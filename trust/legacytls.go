@@ -70,6 +70,14 @@ func ReadOnlyTLSConfig(serverName string) *tls.Config {
 		MinVersion:         tls.VersionTLS10,
 		CipherSuites:       readSuites(true),
 		ServerName:         serverName,
+		// Classical key exchange only: reading a chain carries nothing
+		// secret, and without Go's default X25519MLKEM768 key share (1,216
+		// bytes) the ClientHello fits in one TCP segment. Servers and
+		// middleboxes that read only the first segment of a ClientHello
+		// drop a larger one (https://tldr.fail); old ones sit in front of
+		// Exchange. It is also less work for a handshake whose keys are
+		// thrown away.
+		CurvePreferences: []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384, tls.CurveP521},
 	}
 }
 
