@@ -1,10 +1,11 @@
 package trust
 
 import (
+	"bytes"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,22 +57,43 @@ type RootStore struct {
 	parsed map[string][]StoreCert
 }
 
+// storeDER is a certificate of a store: its DER, or the PEM block it is
+// still in (bundle files), with its subject known.
 type storeDER struct {
 	der          []byte
+	block        []byte
+	subject      []byte
 	store        string
 	intermediate bool
 }
 
-// newRootStore indexes ders by subject; the first copy of a certificate wins.
+// certificate is the certificate's DER, decoded from its PEM block if need be.
+func (d storeDER) certificate() []byte {
+	if d.der != nil || d.block == nil {
+		return d.der
+	}
+	if b, _ := pem.Decode(d.block); b != nil {
+		return firstElement(b.Bytes)
+	}
+	return nil
+}
+
+// newRootStore indexes ders by subject. The first copy of a certificate
+// wins; copies still in PEM are told apart when they are decoded (Lookup).
 func newRootStore(ders []storeDER, dirs []string) *RootStore {
 	s := &RootStore{bySubject: map[string][]storeDER{}, dirs: dirs, parsed: map[string][]StoreCert{}}
 	seen := map[string]bool{}
 	for _, d := range ders {
-		subject, ok := rawSubject(d.der)
-		if !ok || seen[string(d.der)] {
+		subject, ok := d.subject, d.subject != nil
+		if !ok {
+			subject, ok = rawSubject(d.der)
+		}
+		if !ok || (d.der != nil && seen[string(d.der)]) {
 			continue
 		}
-		seen[string(d.der)] = true
+		if d.der != nil {
+			seen[string(d.der)] = true
+		}
 		s.bySubject[string(subject)] = append(s.bySubject[string(subject)], d)
 	}
 	return s
@@ -89,11 +111,12 @@ func (s *RootStore) Lookup(subject []byte) []StoreCert {
 	out := []StoreCert{}
 	seen := map[string]bool{}
 	add := func(d storeDER) {
-		if seen[string(d.der)] {
+		der := d.certificate()
+		if der == nil || seen[string(der)] {
 			return
 		}
-		seen[string(d.der)] = true
-		if c, err := x509.ParseCertificate(d.der); err == nil && string(c.RawSubject) == string(subject) {
+		seen[string(der)] = true
+		if c, err := x509.ParseCertificate(der); err == nil && string(c.RawSubject) == string(subject) {
 			out = append(out, StoreCert{Cert: c, Store: d.store, Intermediate: d.intermediate})
 		}
 	}
@@ -220,32 +243,129 @@ func readStoreFile(path string) ([]byte, error) {
 	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() || fi.Size() > maxStoreFile {
 		return nil, fmt.Errorf("%s: not a regular file of at most %d bytes", path, maxStoreFile)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, maxStoreFile))
+	return os.ReadFile(path)
 }
 
 func pemDERs(data []byte, store string) []storeDER {
 	var out []storeDER
+	var scratch pemScratch
 	for {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
+		block, rest, typ := nextPEM(data)
+		if block == nil {
 			return out
 		}
-		if b.Type == "CERTIFICATE" || b.Type == "TRUSTED CERTIFICATE" {
-			// OpenSSL's TRUSTED CERTIFICATE is the certificate followed
-			// by its trust settings: the first element is the certificate.
-			der := cryptobyte.String(b.Bytes)
-			var cert cryptobyte.String
-			if der.ReadASN1Element(&cert, cbasn1.SEQUENCE) {
-				out = append(out, storeDER{der: cert, store: store})
+		data = rest
+		if typ != "CERTIFICATE" && typ != "TRUSTED CERTIFICATE" {
+			continue
+		}
+		if subject, ok := scratch.subjectOfPEM(block); ok {
+			out = append(out, storeDER{block: block, subject: subject, store: store})
+			continue
+		}
+		// Whatever the quick reading cannot take (PEM headers, a subject
+		// past its first lines) is decoded whole, as pem.Decode does.
+		if b, _ := pem.Decode(block); b != nil {
+			if der := firstElement(b.Bytes); der != nil {
+				out = append(out, storeDER{der: der, store: store})
 			}
 		}
 	}
+}
+
+// nextPEM finds the next PEM block in data, from its BEGIN line to the end
+// of its END line, with its type; block is nil when there is none.
+func nextPEM(data []byte) (block, rest []byte, typ string) {
+	const begin, end = "-----BEGIN ", "-----END "
+	i := bytes.Index(data, []byte(begin))
+	if i < 0 {
+		return nil, nil, ""
+	}
+	data = data[i:]
+	line, _, _ := bytes.Cut(data[len(begin):], []byte("\n"))
+	typ, _, _ = strings.Cut(string(line), "-----")
+	j := bytes.Index(data, []byte(end))
+	if j < 0 {
+		return nil, nil, ""
+	}
+	k := bytes.IndexByte(data[j:], '\n')
+	if k < 0 {
+		return data, nil, typ
+	}
+	return data[:j+k+1], data[j+k+1:], typ
+}
+
+// pemScratch holds the buffers subjectOfPEM reuses from block to block.
+type pemScratch struct{ text, der []byte }
+
+// subjectOfPEM reads a certificate's subject from the first lines of its
+// PEM block, without decoding the rest: indexing a bundle of every root by
+// subject then costs a fraction of decoding it.
+func (p *pemScratch) subjectOfPEM(block []byte) ([]byte, bool) {
+	_, body, ok := bytes.Cut(block, []byte("\n"))
+	if !ok || bytes.IndexByte(body[:min(len(body), 128)], ':') >= 0 {
+		return nil, false // PEM headers
+	}
+	const want = 1024 // base64 characters: 768 bytes, more than most subjects need
+	text := p.text[:0]
+	for _, c := range body {
+		if c == '-' || len(text) == want {
+			break
+		}
+		if c != '\n' && c != '\r' && c != ' ' && c != '\t' {
+			text = append(text, c)
+		}
+	}
+	p.text = text
+	text = text[:len(text)/4*4]
+	if cap(p.der) < base64.StdEncoding.DecodedLen(want) {
+		p.der = make([]byte, base64.StdEncoding.DecodedLen(want))
+	}
+	n, err := base64.StdEncoding.Decode(p.der[:cap(p.der)], text)
+	if err != nil {
+		return nil, false
+	}
+	return subjectOfPrefix(p.der[:n])
+}
+
+// subjectOfPrefix finds the subject in the first bytes of a certificate:
+// the Certificate and TBSCertificate headers are stepped over (their bodies
+// may run past the bytes at hand), then the fields before the subject.
+func subjectOfPrefix(b []byte) ([]byte, bool) {
+	for i := 0; i < 2; i++ {
+		if len(b) < 2 || b[0] != 0x30 {
+			return nil, false
+		}
+		n := 2
+		if b[1] >= 0x80 {
+			n += int(b[1] & 0x7f)
+		}
+		if b[1] == 0x80 || n > 6 || len(b) < n {
+			return nil, false
+		}
+		b = b[n:]
+	}
+	tbs := cryptobyte.String(b)
+	var subject cryptobyte.String
+	if !tbs.SkipOptionalASN1(cbasn1.Tag(0).Constructed().ContextSpecific()) ||
+		!tbs.SkipASN1(cbasn1.INTEGER) || // serial number
+		!tbs.SkipASN1(cbasn1.SEQUENCE) || // signature algorithm
+		!tbs.SkipASN1(cbasn1.SEQUENCE) || // issuer
+		!tbs.SkipASN1(cbasn1.SEQUENCE) || // validity
+		!tbs.ReadASN1Element(&subject, cbasn1.SEQUENCE) {
+		return nil, false
+	}
+	return append([]byte(nil), subject...), true
+}
+
+// firstElement is the first DER element of b: OpenSSL's TRUSTED
+// CERTIFICATE is the certificate followed by its trust settings.
+func firstElement(b []byte) []byte {
+	s := cryptobyte.String(b)
+	var cert cryptobyte.String
+	if !s.ReadASN1Element(&cert, cbasn1.SEQUENCE) {
+		return nil
+	}
+	return cert
 }
 
 // rawSubject finds a certificate's subject name (DER) without parsing the

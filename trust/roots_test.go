@@ -139,10 +139,15 @@ func TestSubjectHashNamesThisMachinesLinks(t *testing.T) {
 			continue
 		}
 		for _, d := range readPEMFile(filepath.Join("/etc/ssl/certs", e.Name())) {
-			subject, ok := rawSubject(d.der)
+			subject, ok := rawSubject(d.certificate())
 			h, hok := subjectHash(subject)
 			if !ok || !hok || fmt.Sprintf("%08x", h) != m[1] {
 				t.Errorf("%s: hash %08x", e.Name(), h)
+			}
+			// The subject read from the first lines of the PEM text is
+			// the one in the whole certificate.
+			if d.subject != nil && string(d.subject) != string(subject) {
+				t.Errorf("%s: the subject read early differs", e.Name())
 			}
 			n++
 		}
@@ -288,5 +293,34 @@ func TestTrustedCertificateBlock(t *testing.T) {
 	s := newRootStore(readPEMFile(filepath.Join(dir, "trusted.pem")), nil)
 	if got := s.Lookup(root.RawSubject); len(got) != 1 || !got[0].Cert.Equal(root) {
 		t.Errorf("TRUSTED CERTIFICATE: %+v", got)
+	}
+}
+
+// TestBundleIndexReadsEveryShape: the bundle is indexed from the first lines
+// of each PEM block; a subject beyond them, CRLF line ends and a block with
+// PEM headers are still found, each by its subject.
+func TestBundleIndexReadsEveryShape(t *testing.T) {
+	short := selfSigned(t, dn([]ava{{oidCN, cbasn1.UTF8String, []byte("Short Root")}}))
+	long := selfSigned(t, dn([]ava{{oidO, cbasn1.UTF8String, []byte(strings.Repeat("Long Organisation ", 30))}},
+		[]ava{{oidCN, cbasn1.UTF8String, []byte("Long Root")}}))
+	crlf := selfSigned(t, dn([]ava{{oidCN, cbasn1.UTF8String, []byte("CRLF Root")}}))
+	headers := selfSigned(t, dn([]ava{{oidCN, cbasn1.UTF8String, []byte("Headers Root")}}))
+	data := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: short.Raw})
+	data = append(data, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: long.Raw})...)
+	data = append(data, strings.ReplaceAll(string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: crlf.Raw})), "\n", "\r\n")...)
+	data = append(data, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Headers: map[string]string{"Comment": "x"}, Bytes: headers.Raw})...)
+	data = append(data, pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: []byte{0x30, 0}})...)
+	bundle := filepath.Join(t.TempDir(), "bundle.pem")
+	if err := os.WriteFile(bundle, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := newRootStore(readPEMFile(bundle), nil)
+	for _, c := range []*x509.Certificate{short, long, crlf, headers} {
+		if got := s.Lookup(c.RawSubject); len(got) != 1 || !got[0].Cert.Equal(c) {
+			t.Errorf("%s: %+v", c.Subject.CommonName, got)
+		}
+	}
+	if n := len(s.bySubject); n != 4 {
+		t.Errorf("%d subjects indexed, want 4", n)
 	}
 }
