@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,7 +73,7 @@ func (d storeDER) certificate() []byte {
 	if d.der != nil || d.block == nil {
 		return d.der
 	}
-	if b, _ := pem.Decode(d.block); b != nil {
+	if b, _ := pem.Decode(d.block); b != nil && (b.Type == "CERTIFICATE" || b.Type == "TRUSTED CERTIFICATE") {
 		return firstElement(b.Bytes)
 	}
 	return nil
@@ -243,16 +244,42 @@ func readStoreFile(path string) ([]byte, error) {
 	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() || fi.Size() > maxStoreFile {
 		return nil, fmt.Errorf("%s: not a regular file of at most %d bytes", path, maxStoreFile)
 	}
-	return os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	// As long as the file was when it was checked, however it grows since.
+	data := make([]byte, fi.Size())
+	n, err := io.ReadFull(f, data)
+	if err == io.ErrUnexpectedEOF {
+		err = nil
+	}
+	return data[:n], err
 }
 
 func pemDERs(data []byte, store string) []storeDER {
 	var out []storeDER
 	var scratch pemScratch
-	for {
-		block, rest, typ := nextPEM(data)
-		if block == nil {
-			return out
+	for len(data) > 0 {
+		block, rest, typ, clean := nextPEM(data)
+		if !clean {
+			// Anything but a plain block (text around it, PEM headers, a
+			// BEGIN without its END, an odd type line) is pem.Decode's
+			// to read, so the store holds what it always held.
+			var b *pem.Block
+			if b, rest = pem.Decode(data); b == nil {
+				return out
+			}
+			if der := firstElement(b.Bytes); der != nil && (b.Type == "CERTIFICATE" || b.Type == "TRUSTED CERTIFICATE") {
+				out = append(out, storeDER{der: der, store: store})
+			}
+			data = rest
+			continue
 		}
 		data = rest
 		if typ != "CERTIFICATE" && typ != "TRUSTED CERTIFICATE" {
@@ -260,39 +287,59 @@ func pemDERs(data []byte, store string) []storeDER {
 		}
 		if subject, ok := scratch.subjectOfPEM(block); ok {
 			out = append(out, storeDER{block: block, subject: subject, store: store})
-			continue
-		}
-		// Whatever the quick reading cannot take (PEM headers, a subject
-		// past its first lines) is decoded whole, as pem.Decode does.
-		if b, _ := pem.Decode(block); b != nil {
+		} else if b, _ := pem.Decode(block); b != nil {
+			// A subject past the block's first lines.
 			if der := firstElement(b.Bytes); der != nil {
 				out = append(out, storeDER{der: der, store: store})
 			}
 		}
 	}
+	return out
 }
 
 // nextPEM finds the next PEM block in data, from its BEGIN line to the end
-// of its END line, with its type; block is nil when there is none.
-func nextPEM(data []byte) (block, rest []byte, typ string) {
-	const begin, end = "-----BEGIN ", "-----END "
+// of its END line, with its type. clean says the block is plain: its BEGIN
+// starts data or a line, its lines are exactly "-----BEGIN T-----" and
+// "-----END T-----", and between them there is base64 and white space
+// only (no headers, no second BEGIN). Only a clean block is read without
+// pem.Decode; clean is false too when data holds no block at all.
+func nextPEM(data []byte) (block, rest []byte, typ string, clean bool) {
+	const begin, end, dashes = "-----BEGIN ", "-----END ", "-----"
 	i := bytes.Index(data, []byte(begin))
-	if i < 0 {
-		return nil, nil, ""
+	if i < 0 || (i > 0 && data[i-1] != '\n') {
+		return nil, nil, "", false
 	}
 	data = data[i:]
-	line, _, _ := bytes.Cut(data[len(begin):], []byte("\n"))
-	typ, _, _ = strings.Cut(string(line), "-----")
-	j := bytes.Index(data, []byte(end))
-	if j < 0 {
-		return nil, nil, ""
+	line, body, ok := bytes.Cut(data, []byte("\n"))
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	if !ok || !bytes.HasSuffix(line, []byte(dashes)) || len(line) <= len(begin)+len(dashes) {
+		return nil, nil, "", false
 	}
-	k := bytes.IndexByte(data[j:], '\n')
-	if k < 0 {
-		return data, nil, typ
+	typ = string(line[len(begin) : len(line)-len(dashes)])
+	j := bytes.Index(body, []byte(end))
+	if j < 0 || (j > 0 && body[j-1] != '\n') {
+		return nil, nil, "", false
 	}
-	return data[:j+k+1], data[j+k+1:], typ
+	for _, c := range body[:j] {
+		if !base64OrSpace[c] {
+			return nil, nil, "", false
+		}
+	}
+	endLine, after, _ := bytes.Cut(body[j:], []byte("\n"))
+	if string(bytes.TrimSuffix(endLine, []byte("\r"))) != end+typ+dashes || strings.Contains(typ, dashes) {
+		return nil, nil, "", false
+	}
+	n := len(data) - len(after)
+	return data[:n], data[n:], typ, true
 }
+
+// base64OrSpace marks the bytes a plain PEM body holds.
+var base64OrSpace = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\n\r \t") {
+		t[c] = true
+	}
+	return t
+}()
 
 // pemScratch holds the buffers subjectOfPEM reuses from block to block.
 type pemScratch struct{ text, der []byte }
@@ -302,8 +349,8 @@ type pemScratch struct{ text, der []byte }
 // subject then costs a fraction of decoding it.
 func (p *pemScratch) subjectOfPEM(block []byte) ([]byte, bool) {
 	_, body, ok := bytes.Cut(block, []byte("\n"))
-	if !ok || bytes.IndexByte(body[:min(len(body), 128)], ':') >= 0 {
-		return nil, false // PEM headers
+	if !ok {
+		return nil, false
 	}
 	const want = 1024 // base64 characters: 768 bytes, more than most subjects need
 	text := p.text[:0]
