@@ -391,7 +391,13 @@ func subjectOfPrefix(b []byte) ([]byte, bool) {
 		}
 		b = b[n:]
 	}
-	tbs := cryptobyte.String(b)
+	subject, ok := subjectInTBS(b)
+	return append([]byte(nil), subject...), ok
+}
+
+// subjectInTBS reads the fields of a TBSCertificate's body up to the
+// subject, and returns the subject (DER).
+func subjectInTBS(tbs cryptobyte.String) ([]byte, bool) {
 	var subject cryptobyte.String
 	if !tbs.SkipOptionalASN1(cbasn1.Tag(0).Constructed().ContextSpecific()) ||
 		!tbs.SkipASN1(cbasn1.INTEGER) || // serial number
@@ -401,7 +407,7 @@ func subjectOfPrefix(b []byte) ([]byte, bool) {
 		!tbs.ReadASN1Element(&subject, cbasn1.SEQUENCE) {
 		return nil, false
 	}
-	return append([]byte(nil), subject...), true
+	return subject, true
 }
 
 // firstElement is the first DER element of b: OpenSSL's TRUSTED
@@ -419,15 +425,9 @@ func firstElement(b []byte) []byte {
 // rest of it.
 func rawSubject(der []byte) ([]byte, bool) {
 	in := cryptobyte.String(der)
-	var cert, tbs, subject cryptobyte.String
-	if !in.ReadASN1(&cert, cbasn1.SEQUENCE) || !cert.ReadASN1(&tbs, cbasn1.SEQUENCE) ||
-		!tbs.SkipOptionalASN1(cbasn1.Tag(0).Constructed().ContextSpecific()) ||
-		!tbs.SkipASN1(cbasn1.INTEGER) || // serial number
-		!tbs.SkipASN1(cbasn1.SEQUENCE) || // signature algorithm
-		!tbs.SkipASN1(cbasn1.SEQUENCE) || // issuer
-		!tbs.SkipASN1(cbasn1.SEQUENCE) || // validity
-		!tbs.ReadASN1Element(&subject, cbasn1.SEQUENCE) {
+	var cert, tbs cryptobyte.String
+	if !in.ReadASN1(&cert, cbasn1.SEQUENCE) || !cert.ReadASN1(&tbs, cbasn1.SEQUENCE) {
 		return nil, false
 	}
-	return subject, true
+	return subjectInTBS(tbs)
 }
