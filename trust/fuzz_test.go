@@ -61,7 +61,8 @@ func FuzzBundleIndex(f *testing.F) {
 		"junk" + pa,
 		"  " + pa + pb,
 		strings.Replace(pa, "-----BEGIN CERTIFICATE-----", "-----BEGIN CERTIFICATE-----X-----", 1),
-		strings.Replace(pa, "\n", "\nComment: "+pb[28:1100]+"\n\n", 1),
+		strings.Replace(pa, "\n", "\nComment: v\n\n", 1),
+		strings.Replace(pa, "\n", "\n"+strings.ReplaceAll(pb[28:1100], "\n", "")+": v\n\n", 1), // a header whose name is another certificate's base64
 		strings.ReplaceAll(pa, "\n", "\r\n") + pb,
 		strings.Replace(pa, "CERTIFICATE", "TRUSTED CERTIFICATE", 2),
 		strings.TrimSuffix(pa, "\n"),
