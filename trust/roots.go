@@ -73,11 +73,21 @@ func (d storeDER) certificate() []byte {
 	if d.der != nil || d.block == nil {
 		return d.der
 	}
-	if b, _ := pem.Decode(d.block); b != nil && (b.Type == "CERTIFICATE" || b.Type == "TRUSTED CERTIFICATE") {
-		return firstElement(b.Bytes)
-	}
-	return nil
+	b, _ := pem.Decode(d.block)
+	return certificateOf(b)
 }
+
+// certificateOf is the certificate (DER) a PEM block holds, or nil for a
+// block of another type.
+func certificateOf(b *pem.Block) []byte {
+	if b == nil || !certificateType(b.Type) {
+		return nil
+	}
+	return firstElement(b.Bytes)
+}
+
+// certificateType reports whether a PEM type holds a certificate.
+func certificateType(t string) bool { return t == "CERTIFICATE" || t == "TRUSTED CERTIFICATE" }
 
 // newRootStore indexes ders by subject. The first copy of a certificate
 // wins; copies still in PEM are told apart when they are decoded (Lookup).
@@ -275,23 +285,20 @@ func pemDERs(data []byte, store string) []storeDER {
 			if b, rest = pem.Decode(data); b == nil {
 				return out
 			}
-			if der := firstElement(b.Bytes); der != nil && (b.Type == "CERTIFICATE" || b.Type == "TRUSTED CERTIFICATE") {
+			if der := certificateOf(b); der != nil {
 				out = append(out, storeDER{der: der, store: store})
 			}
 			data = rest
 			continue
 		}
 		data = rest
-		if typ != "CERTIFICATE" && typ != "TRUSTED CERTIFICATE" {
+		if !certificateType(typ) {
 			continue
 		}
 		if subject, ok := scratch.subjectOfPEM(block); ok {
 			out = append(out, storeDER{block: block, subject: subject, store: store})
-		} else if b, _ := pem.Decode(block); b != nil {
-			// A subject past the block's first lines.
-			if der := firstElement(b.Bytes); der != nil {
-				out = append(out, storeDER{der: der, store: store})
-			}
+		} else if der := (storeDER{block: block}).certificate(); der != nil {
+			out = append(out, storeDER{der: der, store: store}) // a subject past the block's first lines
 		}
 	}
 	return out
