@@ -3,6 +3,7 @@ package lync
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -81,27 +82,50 @@ func (inv *Inventory) Entries() []Entry {
 // StoresOnWebServers checks the entries on every web server: the first
 // server's answer comes from the inventory, the others are asked in parallel.
 func StoresOnWebServers(ctx context.Context, c psremote.Conn, inv *Inventory, entries []Entry, n int) []ServerStores {
+	return storesOn(ctx, c, inv, entries, n, nil)
+}
+
+// storesOn is StoresOnWebServers with the answers some servers have given
+// already for the same entries (known), which are not asked again.
+func storesOn(ctx context.Context, c psremote.Conn, inv *Inventory, entries []Entry, n int, known map[string]ServerStores) []ServerStores {
 	servers := inv.WebServers()
 	out := make([]ServerStores, len(servers))
-	idx := map[string]int{}
-	for i, s := range servers {
-		idx[s] = i
-		out[i].Server = s
-	}
 	var todo []string
-	for _, s := range servers {
+	for i, s := range servers {
+		out[i].Server = s
 		if strings.EqualFold(s, c.Host()) {
 			if certs, ok := pick(inv.Stores, entries); ok {
-				out[idx[s]].Certs = certs
+				out[i].Certs = certs
 				continue
 			}
 		}
+		if k, ok := known[s]; ok {
+			out[i] = k
+			continue
+		}
 		todo = append(todo, s)
 	}
-	parallel.ForEach(ctx, todo, n, func(ctx context.Context, s string) {
-		peer, err := c.Peer(ctx, s)
+	got := checkServers(ctx, c, todo, entries, n)
+	for i, s := range servers {
+		if g, ok := got[s]; ok {
+			out[i] = g
+		}
+	}
+	return out
+}
+
+// checkServers asks each server, n at a time and with no module loaded,
+// which of the entries its stores hold.
+func checkServers(ctx context.Context, c psremote.Conn, servers []string, entries []Entry, n int) map[string]ServerStores {
+	out := make([]ServerStores, len(servers))
+	idx := make([]int, len(servers))
+	for i, s := range servers {
+		idx[i], out[i].Server = i, s
+	}
+	parallel.ForEach(ctx, idx, n, func(ctx context.Context, i int) {
+		peer, err := c.Peer(ctx, servers[i])
 		if err != nil {
-			out[idx[s]].Error, out[idx[s]].Refused = err.Error(), true
+			out[i].Error, out[i].Refused = err.Error(), true
 			return
 		}
 		if len(entries) == 0 {
@@ -109,12 +133,16 @@ func StoresOnWebServers(ctx context.Context, c psremote.Conn, inv *Inventory, en
 		}
 		certs, err := CheckStores(ctx, peer, entries)
 		if err != nil {
-			out[idx[s]].Error = err.Error()
+			out[i].Error = err.Error()
 			return
 		}
-		out[idx[s]].Certs = certs
+		out[i].Certs = certs
 	})
-	return out
+	m := make(map[string]ServerStores, len(out))
+	for _, s := range out {
+		m[s.Server] = s
+	}
+	return m
 }
 
 // pick takes the statuses of the entries from what the inventory read; ok is
@@ -135,53 +163,102 @@ func pick(st []CertStatus, es []Entry) ([]CertStatus, bool) {
 	return out, true
 }
 
-// readOverlapped reads as ReadInventory does, but deletes the shell while
-// the caller goes on (the other servers' store checks need only what was
-// read); closed waits for that.
-func readOverlapped(ctx context.Context, c psremote.Conn) (inv *Inventory, closed func(), err error) {
+// early is the store checks of the other web servers, started from the
+// collections and the topology while the first server goes on reading.
+type early struct {
+	entries []Entry
+	cancel  context.CancelFunc
+	done    chan struct{}
+	got     map[string]ServerStores
+}
+
+// startEarly checks every web server of part but c's own, in the background.
+func startEarly(ctx context.Context, c psremote.Conn, part *Inventory, n int) *early {
+	var servers []string
+	for _, s := range part.WebServers() {
+		if !strings.EqualFold(s, c.Host()) {
+			servers = append(servers, s)
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	e := &early{entries: part.Entries(), cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(e.done)
+		e.got = checkServers(ctx, c, servers, e.entries, n)
+	}()
+	return e
+}
+
+// answers waits for the checks and returns them, if they looked for
+// entries; none when the checks were not started, or looked for others.
+func (e *early) answers(entries []Entry) map[string]ServerStores {
+	if e == nil {
+		return nil
+	}
+	<-e.done
+	e.cancel()
+	if !slices.Equal(e.entries, entries) {
+		return nil
+	}
+	return e.got
+}
+
+// stop ends the checks and waits for their shells to close.
+func (e *early) stop() {
+	if e != nil {
+		e.cancel()
+		<-e.done
+	}
+}
+
+// Audit reads the configuration, checks every web server's stores and
+// reports what is wrong. The audit script prints the collections and the
+// topology first, ended by a topology record: the other web servers' store
+// checks start then, while the first server reads its replication status
+// and its own stores; the first server's shell is deleted while the checks
+// go on.
+func Audit(ctx context.Context, c psremote.Conn, opts AuditOptions) (*AuditReport, error) {
 	script, err := AuditScript(false)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	st, err := psremote.Start(ctx, c, script, recordFields)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	st.EndIsLast()
-	out, err := st.Wait(ctx)
-	done := make(chan struct{})
+	var others *early
+	out, reached, err := st.Until(ctx, "topology")
+	if err == nil && reached {
+		if part, perr := parseInventory(c, out); perr == nil {
+			others = startEarly(ctx, c, part, opts.Parallel)
+		}
+		out, err = st.Wait(ctx)
+	}
+	closed := make(chan struct{})
 	go func() {
 		st.Close()
-		close(done)
+		close(closed)
 	}()
-	closed = func() { <-done }
+	defer func() { <-closed }()
 	if err == nil && out.ExitCode != 0 {
 		err = classify(c, out)
 	}
+	var inv *Inventory
 	if err == nil {
 		inv, err = parseInventory(c, out)
 	}
 	if err != nil {
-		closed()
-		return nil, nil, err
-	}
-	return inv, closed, nil
-}
-
-// Audit reads the configuration, checks every web server's stores and
-// reports what is wrong.
-func Audit(ctx context.Context, c psremote.Conn, opts AuditOptions) (*AuditReport, error) {
-	inv, closed, err := readOverlapped(ctx, c)
-	if err != nil {
+		others.stop()
 		return nil, err
 	}
-	defer closed()
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
 	r := &AuditReport{Server: inv.Server, Module: inv.Module, PSVersion: inv.PSVersion, Configs: inv.Configs,
 		Replicas: inv.Replicas, ExchangeRoot: opts.ExchangeRoot.String(), Findings: []trust.Finding{}, ReadsLocalStore: true}
-	r.Stores = StoresOnWebServers(ctx, c, inv, inv.Entries(), opts.Parallel)
+	entries := inv.Entries()
+	r.Stores = storesOn(ctx, c, inv, entries, opts.Parallel, others.answers(entries))
 	for _, s := range r.Stores {
 		if s.Refused {
 			r.add(trust.SevError, "unexpected-server", "", "a web server of the topology: "+s.Error,
@@ -191,7 +268,7 @@ func Audit(ctx context.Context, c psremote.Conn, opts AuditOptions) (*AuditRepor
 	r.poolRules(inv, opts.ExchangeRoot)
 	r.configRules(inv)
 	sha2 := false
-	for _, e := range inv.Entries() {
+	for _, e := range entries {
 		sha2 = r.entryRules(e, opts.Now) || sha2
 	}
 	r.replicationRules(inv)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/lynctrust/lynctrust/internal/lab"
 	"github.com/lynctrust/lynctrust/lync"
@@ -97,6 +99,60 @@ func TestTopologyNamingAForeignHost(t *testing.T) {
 	for _, s := range rep.Stores {
 		if s.Server == srv.FQDN && s.Error != "" {
 			t.Errorf("%s: %s", s.Server, s.Error)
+		}
+	}
+}
+
+// The other web servers' stores are checked while the first server is still
+// reading: the collections and the topology arrive first, and the checks
+// start then. The lab holds the first server's script before its
+// replication status until another web server is dialled; an audit that
+// waited for the whole read would hold it until the guard's time runs out.
+func TestOtherWebServersAreCheckedWhileTheFirstReads(t *testing.T) {
+	l := startLab(t, lab.Options{Edition: "enterprise", FrontEnds: 3})
+	first := l.Info.Servers[0].FQDN
+	c := conn(l, first, "lyncadmin")
+	root := lync.Entry{Thumbprint: must(lync.ParseThumbprint(l.Info.ExchangeRootThumbprint)), CAStore: lync.TrustedRootCA}
+	cms := l.Deployment.CMSHost
+	l.Deployment.CMSHost = first
+	if _, err := lync.Apply(context.Background(), c, []lync.Change{{Identity: "Global", Action: lync.Add, Entries: []lync.Entry{root}}}); err != nil {
+		t.Fatal(err)
+	}
+	l.Deployment.CMSHost = cms
+
+	other := make(chan struct{})
+	var once sync.Once
+	dial := c.Dial
+	c.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if !strings.HasPrefix(strings.ToLower(addr), strings.ToLower(first)+":") {
+			once.Do(func() { close(other) })
+		}
+		return dial(ctx, network, addr)
+	}
+	var held atomic.Bool
+	l.Deployment.BeforeReplicationStatus = func(server string) {
+		if !strings.EqualFold(server, first) {
+			return
+		}
+		select {
+		case <-other:
+		case <-time.After(10 * time.Second):
+			held.Store(true)
+		}
+	}
+	rep, err := lync.Audit(context.Background(), c, lync.AuditOptions{Parallel: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if held.Load() {
+		t.Error("no other web server was contacted before the first server's read ended")
+	}
+	if len(rep.Stores) != 3 {
+		t.Fatalf("%d servers audited, want 3", len(rep.Stores))
+	}
+	for _, s := range rep.Stores {
+		if s.Error != "" || len(s.Certs) != 1 || !s.Certs[0].Present {
+			t.Errorf("%s: %+v, want the root present", s.Server, s)
 		}
 	}
 }

@@ -125,7 +125,7 @@ func AuditScript(fromCMS bool, extra ...Entry) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return scriptText("prelude.ps1") + "\n$extraWanted = " + arr + "\n$fromCMS = " + psBool(fromCMS) + "\n" + scriptText("inventory.ps1") + "\n" + scriptText("stores.ps1") + endRecord, nil
+	return "$holdModuleRecord = $true\n" + scriptText("prelude.ps1") + "\n$extraWanted = " + arr + "\n$fromCMS = " + psBool(fromCMS) + "\n" + scriptText("inventory.ps1") + "\n" + scriptText("stores.ps1") + endRecord, nil
 }
 
 // endRecord closes every script: Run refuses a success without it.
@@ -317,7 +317,7 @@ func UninstallScript(thumb Thumbprint, storeName string) (string, error) {
 var recordFields = map[string]int{
 	"module": 2, "error": 2, "config": 4, "director": 1, "end": 0, "source": 1, "trusted": 3, "pool": 2, "computer": 2, "webserver": 2,
 	"replica": 2, "replication-unknown": 1, "cert": 7, "conflict": 2, "written": 1, "after": 2, "installed": 2, "uninstalled": 3,
-	"ready": 0, "go": 1, "stopped": 0,
+	"ready": 0, "go": 1, "stopped": 0, "topology": 0,
 }
 
 // AllScripts renders every script lynctrust can send, with sample values,

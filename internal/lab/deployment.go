@@ -144,6 +144,10 @@ type Deployment struct {
 	history []*cmsState // every CMS version, oldest first
 	// OnChange is called after every write (state persistence).
 	OnChange func()
+	// BeforeReplicationStatus, when set, is called before
+	// Get-CsManagementStoreReplicationStatus answers, on the server it
+	// runs on: tests use it to hold a script at that point.
+	BeforeReplicationStatus func(server string)
 }
 
 // Server finds a server by FQDN.

@@ -601,6 +601,9 @@ func (s *session) getService(c *powershell.Call) ([]powershell.Value, error) {
 // getReplicationStatus says whether each replica is up to date.
 func (s *session) getReplicationStatus(c *powershell.Call) ([]powershell.Value, error) {
 	d := s.d
+	if d.BeforeReplicationStatus != nil {
+		d.BeforeReplicationStatus(s.srv.FQDN)
+	}
 	if err := s.cmsAccess(false); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,12 @@
 # a change ($fromCMS) the collections are read from the store itself, which
 # the change's compare-and-swap reads too; where the second hop is refused
 # (Enterprise Edition over WinRM) the replica is read instead.
+# The module record, the collections and the topology go out in one write,
+# ended by the topology record: they are what lynctrust needs to check the
+# other web servers' stores, which it starts as soon as they arrive, while
+# this server goes on to its replication status and its own stores.
+$nl = "`r`n"
+$early = $moduleRecord + $nl
 $source = 'replica'
 try {
     if ($fromCMS) {
@@ -18,15 +24,15 @@ try {
         $configs = @(Get-CsWebServiceConfiguration -LocalStore)
     }
 } catch {
-    [Console]::Out.WriteLine('LYNCTRUST' + $tab + 'error' + $tab + 'read-failed' + $tab + ($_.Exception.Message -replace '[\t\r\n]+', ' '))
+    [Console]::Out.Write($early + 'LYNCTRUST' + $tab + 'error' + $tab + 'read-failed' + $tab + ($_.Exception.Message -replace '[\t\r\n]+', ' ') + $nl)
     exit 4
 }
-[Console]::Out.WriteLine('LYNCTRUST' + $tab + 'source' + $tab + $source)
+$early += 'LYNCTRUST' + $tab + 'source' + $tab + $source + $nl
 $wanted = @($extraWanted)
 foreach ($c in $configs) {
-    [Console]::Out.WriteLine(@('LYNCTRUST', 'config', $c.Identity, $c.InferCertChainFromSSL, $c.UseCertificateAuth, $c.UsePinAuth) -join $tab)
+    $early += (@('LYNCTRUST', 'config', $c.Identity, $c.InferCertChainFromSSL, $c.UseCertificateAuth, $c.UsePinAuth) -join $tab) + $nl
     foreach ($t in $c.TrustedCACerts) {
-        [Console]::Out.WriteLine(@('LYNCTRUST', 'trusted', $c.Identity, $t.Thumbprint, $t.CAStore) -join $tab)
+        $early += (@('LYNCTRUST', 'trusted', $c.Identity, $t.Thumbprint, $t.CAStore) -join $tab) + $nl
         $wanted += (($t.Thumbprint -replace $noise, '').ToUpper() + ':' + $t.CAStore)
     }
 }
@@ -35,26 +41,27 @@ foreach ($c in $configs) {
 # -LocalStore and read the store itself, a second hop from most servers.
 $topology = Get-CsTopology -LocalStore
 if (@($topology.Clusters).Count -eq 0) {
-    [Console]::Out.WriteLine('LYNCTRUST' + $tab + 'error' + $tab + 'read-failed' + $tab + 'Get-CsTopology -LocalStore returned no Clusters on ' + $env:COMPUTERNAME)
+    [Console]::Out.Write($early + 'LYNCTRUST' + $tab + 'error' + $tab + 'read-failed' + $tab + 'Get-CsTopology -LocalStore returned no Clusters on ' + $env:COMPUTERNAME + $nl)
     exit 4
 }
 foreach ($p in @($topology.Clusters)) {
-    [Console]::Out.WriteLine(@('LYNCTRUST', 'pool', $p.Identity, $p.Site) -join $tab)
+    $early += (@('LYNCTRUST', 'pool', $p.Identity, $p.Site) -join $tab) + $nl
     # PowerShell 2.0 runs a foreach over $null once: skip that $null.
     foreach ($computer in $p.Computers) {
         if ($computer -eq $null) { continue }
-        [Console]::Out.WriteLine(@('LYNCTRUST', 'computer', $p.Identity, $computer) -join $tab)
+        $early += (@('LYNCTRUST', 'computer', $p.Identity, $computer) -join $tab) + $nl
     }
     foreach ($service in $p.Services) {
         if ($service -eq $null) { continue }
         if ($service -like 'WebServer:*') {
-            [Console]::Out.WriteLine(@('LYNCTRUST', 'webserver', $p.Identity, $p.Site) -join $tab)
+            $early += (@('LYNCTRUST', 'webserver', $p.Identity, $p.Site) -join $tab) + $nl
         }
         if ($service -like 'Director:*') {
-            [Console]::Out.WriteLine(@('LYNCTRUST', 'director', $p.Identity) -join $tab)
+            $early += (@('LYNCTRUST', 'director', $p.Identity) -join $tab) + $nl
         }
     }
 }
+[Console]::Out.Write($early + 'LYNCTRUST' + $tab + 'topology' + $nl)
 try {
     foreach ($r in @(Get-CsManagementStoreReplicationStatus)) {
         [Console]::Out.WriteLine(@('LYNCTRUST', 'replica', $r.ReplicaFqdn, $r.UpToDate) -join $tab)

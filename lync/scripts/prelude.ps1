@@ -21,4 +21,9 @@ if ($lyncModule -eq $null) {
     [Console]::Out.WriteLine('LYNCTRUST' + $tab + 'error' + $tab + 'module-not-found' + $tab + 'neither the SkypeForBusiness nor the Lync module is installed on ' + $env:COMPUTERNAME)
     exit 3
 }
-[Console]::Out.WriteLine('LYNCTRUST' + $tab + 'module' + $tab + $lyncModule + $tab + $PSVersionTable.PSVersion.Major)
+# A script that sets $holdModuleRecord prints the module record itself,
+# together with its first records.
+$moduleRecord = 'LYNCTRUST' + $tab + 'module' + $tab + $lyncModule + $tab + $PSVersionTable.PSVersion.Major
+if ($holdModuleRecord -ne $true) {
+    [Console]::Out.WriteLine($moduleRecord)
+}
