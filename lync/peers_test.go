@@ -156,3 +156,27 @@ func TestOtherWebServersAreCheckedWhileTheFirstReads(t *testing.T) {
 		}
 	}
 }
+
+// With no other web server to check, the audit script prints everything in
+// one write at its end: the read takes one Receive, and the audit five
+// requests (NTLM's NEGOTIATE; AUTHENTICATE with Create Shell; Command;
+// Receive; Delete Shell).
+func TestAuditOfOneServerReceivesOnce(t *testing.T) {
+	l := startLab(t, lab.Options{})
+	srv := l.Info.Servers[0].FQDN
+	c := conn(l, srv, "lyncadmin")
+	counters := l.Deployment.Server(srv).Counters
+	// The Receive waits while the module loads: records printed one by one
+	// would wake it at the first.
+	l.Knobs.SetImportCost(200 * time.Millisecond)
+	for i := 0; i < 5; i++ {
+		before := counters.Snapshot()
+		if _, err := lync.Audit(context.Background(), c, lync.AuditOptions{Parallel: 4}); err != nil {
+			t.Fatal(err)
+		}
+		after := counters.Snapshot()
+		if n := after.Requests - before.Requests; n != 5 {
+			t.Errorf("audit %d: %d requests, want 5", i+1, n)
+		}
+	}
+}

@@ -125,11 +125,15 @@ func AuditScript(fromCMS bool, extra ...Entry) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "$holdModuleRecord = $true\n" + scriptText("prelude.ps1") + "\n$extraWanted = " + arr + "\n$fromCMS = " + psBool(fromCMS) + "\n" + scriptText("inventory.ps1") + "\n" + scriptText("stores.ps1") + endRecord, nil
+	return "$holdModuleRecord = $true\n" + scriptText("prelude.ps1") + "\n$extraWanted = " + arr + "\n$fromCMS = " + psBool(fromCMS) + "\n" + scriptText("inventory.ps1") + "\n" + scriptText("stores.ps1") + endBuffered, nil
 }
 
 // endRecord closes every script: Run refuses a success without it.
 const endRecord = "\n[Console]::Out.WriteLine('LYNCTRUST' + \"`t\" + 'end')\n"
+
+// endBuffered closes a script that gathers its records in $records: they
+// and the end record go out in one write, and so in one Receive.
+const endBuffered = "\n[Console]::Out.Write($records + 'LYNCTRUST' + \"`t\" + 'end' + \"`r`n\")\n"
 
 func psBool(b bool) string {
 	if b {
@@ -148,7 +152,7 @@ func StoresScript(entries []Entry) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "$wanted = " + arr + "\n" + scriptText("stores.ps1") + endRecord, nil
+	return "$wanted = " + arr + "\n" + scriptText("stores.ps1") + endBuffered, nil
 }
 
 // checkChange validates a change before any of it enters a script: the

@@ -5,12 +5,15 @@
 # a change ($fromCMS) the collections are read from the store itself, which
 # the change's compare-and-swap reads too; where the second hop is refused
 # (Enterprise Edition over WinRM) the replica is read instead.
-# The module record, the collections and the topology go out in one write,
-# ended by the topology record: they are what lynctrust needs to check the
-# other web servers' stores, which it starts as soon as they arrive, while
-# this server goes on to its replication status and its own stores.
+# Records are gathered in $records and printed in one write at the end
+# (endBuffered), so that they arrive in one Receive. With other web servers
+# in the topology, the module record, the collections and the topology go
+# out earlier, in one write ended by the topology record: they are what
+# lynctrust needs to check the other servers' stores, which it starts as
+# soon as they arrive, while this server reads its replication status and
+# its own stores.
 $nl = "`r`n"
-$early = $moduleRecord + $nl
+$records = $moduleRecord + $nl
 $source = 'replica'
 try {
     if ($fromCMS) {
@@ -24,15 +27,15 @@ try {
         $configs = @(Get-CsWebServiceConfiguration -LocalStore)
     }
 } catch {
-    [Console]::Out.Write($early + 'LYNCTRUST' + $tab + 'error' + $tab + 'read-failed' + $tab + ($_.Exception.Message -replace '[\t\r\n]+', ' ') + $nl)
+    [Console]::Out.Write($records + 'LYNCTRUST' + $tab + 'error' + $tab + 'read-failed' + $tab + ($_.Exception.Message -replace '[\t\r\n]+', ' ') + $nl)
     exit 4
 }
-$early += 'LYNCTRUST' + $tab + 'source' + $tab + $source + $nl
+$records += 'LYNCTRUST' + $tab + 'source' + $tab + $source + $nl
 $wanted = @($extraWanted)
 foreach ($c in $configs) {
-    $early += (@('LYNCTRUST', 'config', $c.Identity, $c.InferCertChainFromSSL, $c.UseCertificateAuth, $c.UsePinAuth) -join $tab) + $nl
+    $records += (@('LYNCTRUST', 'config', $c.Identity, $c.InferCertChainFromSSL, $c.UseCertificateAuth, $c.UsePinAuth) -join $tab) + $nl
     foreach ($t in $c.TrustedCACerts) {
-        $early += (@('LYNCTRUST', 'trusted', $c.Identity, $t.Thumbprint, $t.CAStore) -join $tab) + $nl
+        $records += (@('LYNCTRUST', 'trusted', $c.Identity, $t.Thumbprint, $t.CAStore) -join $tab) + $nl
         $wanted += (($t.Thumbprint -replace $noise, '').ToUpper() + ':' + $t.CAStore)
     }
 }
@@ -41,31 +44,43 @@ foreach ($c in $configs) {
 # -LocalStore and read the store itself, a second hop from most servers.
 $topology = Get-CsTopology -LocalStore
 if (@($topology.Clusters).Count -eq 0) {
-    [Console]::Out.Write($early + 'LYNCTRUST' + $tab + 'error' + $tab + 'read-failed' + $tab + 'Get-CsTopology -LocalStore returned no Clusters on ' + $env:COMPUTERNAME + $nl)
+    [Console]::Out.Write($records + 'LYNCTRUST' + $tab + 'error' + $tab + 'read-failed' + $tab + 'Get-CsTopology -LocalStore returned no Clusters on ' + $env:COMPUTERNAME + $nl)
     exit 4
 }
+$webServers = 0
 foreach ($p in @($topology.Clusters)) {
-    $early += (@('LYNCTRUST', 'pool', $p.Identity, $p.Site) -join $tab) + $nl
+    $records += (@('LYNCTRUST', 'pool', $p.Identity, $p.Site) -join $tab) + $nl
+    $computers = 0
+    $web = $false
     # PowerShell 2.0 runs a foreach over $null once: skip that $null.
     foreach ($computer in $p.Computers) {
         if ($computer -eq $null) { continue }
-        $early += (@('LYNCTRUST', 'computer', $p.Identity, $computer) -join $tab) + $nl
+        $records += (@('LYNCTRUST', 'computer', $p.Identity, $computer) -join $tab) + $nl
+        $computers += 1
     }
     foreach ($service in $p.Services) {
         if ($service -eq $null) { continue }
         if ($service -like 'WebServer:*') {
-            $early += (@('LYNCTRUST', 'webserver', $p.Identity, $p.Site) -join $tab) + $nl
+            $records += (@('LYNCTRUST', 'webserver', $p.Identity, $p.Site) -join $tab) + $nl
+            $web = $true
         }
         if ($service -like 'Director:*') {
-            $early += (@('LYNCTRUST', 'director', $p.Identity) -join $tab) + $nl
+            $records += (@('LYNCTRUST', 'director', $p.Identity) -join $tab) + $nl
         }
     }
+    if ($web) {
+        $webServers += $computers
+    }
 }
-[Console]::Out.Write($early + 'LYNCTRUST' + $tab + 'topology' + $nl)
+$records += 'LYNCTRUST' + $tab + 'topology' + $nl
+if ($webServers -gt 1) {
+    [Console]::Out.Write($records)
+    $records = ''
+}
 try {
     foreach ($r in @(Get-CsManagementStoreReplicationStatus)) {
-        [Console]::Out.WriteLine(@('LYNCTRUST', 'replica', $r.ReplicaFqdn, $r.UpToDate) -join $tab)
+        $records += (@('LYNCTRUST', 'replica', $r.ReplicaFqdn, $r.UpToDate) -join $tab) + $nl
     }
 } catch {
-    [Console]::Out.WriteLine('LYNCTRUST' + $tab + 'replication-unknown' + $tab + ($_.Exception.Message -replace '[\t\r\n]+', ' '))
+    $records += 'LYNCTRUST' + $tab + 'replication-unknown' + $tab + ($_.Exception.Message -replace '[\t\r\n]+', ' ') + $nl
 }
