@@ -192,9 +192,10 @@ func newApp(g *globals) *cli.App {
 	}
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version and exit"}
 	app.Version = version
+	shared := globalFlags(false)
 	for _, c := range app.Commands {
 		setUsageErrors(c)
-		withGlobalFlags(g, c)
+		withGlobalFlags(g, shared, c)
 	}
 	return app
 }

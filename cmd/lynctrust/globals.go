@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,9 +15,10 @@ import (
 
 // globalFlags are the flags every command takes, before or after its name
 // (lynctrust --output json audit, or lynctrust audit … --output json), as
-// gh, kubectl and PowerShell take them. Each command gets its own copies,
-// without the environment variables: the app's copies read those, so that a
-// flag on the command line, anywhere, wins over the environment.
+// gh, kubectl and PowerShell take them. The commands share one set of copies,
+// without the environment variables (one command runs, and a flag holds no
+// parsed value: its command's flag set does): the app's copies read those,
+// so that a flag on the command line, anywhere, wins over the environment.
 func globalFlags(env bool) []cli.Flag {
 	envs := func(name string) []string {
 		if env {
@@ -38,24 +40,49 @@ func globalFlags(env bool) []cli.Flag {
 	}
 }
 
-// withGlobalFlags gives a command (and its subcommands) the global flags,
-// read again once its own flags are parsed.
-func withGlobalFlags(g *globals, c *cli.Command) {
-	own := map[string]bool{}
-	for _, f := range c.Flags {
-		for _, n := range f.Names() {
-			own[n] = true
-		}
-	}
-	for _, f := range globalFlags(false) {
-		if !own[f.Names()[0]] {
+// withGlobalFlags gives a command (and its subcommands) the global flags
+// (shared: globalFlags(false)) that it does not define itself, read again
+// once its own flags are parsed.
+func withGlobalFlags(g *globals, shared []cli.Flag, c *cli.Command) {
+	for _, f := range shared {
+		if name, _ := flagName(f); !defines(c.Flags, name) {
 			c.Flags = append(c.Flags, f)
 		}
 	}
 	c.Before = func(c *cli.Context) error { return g.setup(c) }
 	for _, sub := range c.Subcommands {
-		withGlobalFlags(g, sub)
+		withGlobalFlags(g, shared, sub)
 	}
+}
+
+// defines says whether one of flags is called name, or has it as an alias.
+func defines(flags []cli.Flag, name string) bool {
+	for _, f := range flags {
+		n, aliases := flagName(f)
+		if n == name || slices.Contains(aliases, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// flagName is a flag's name and aliases, read from the flag itself:
+// urfave/cli's Names builds a new list each time it is asked.
+func flagName(f cli.Flag) (string, []string) {
+	switch f := f.(type) {
+	case *cli.StringFlag:
+		return f.Name, f.Aliases
+	case *cli.BoolFlag:
+		return f.Name, f.Aliases
+	case *cli.IntFlag:
+		return f.Name, f.Aliases
+	case *cli.DurationFlag:
+		return f.Name, f.Aliases
+	case *cli.StringSliceFlag:
+		return f.Name, f.Aliases
+	}
+	n := f.Names()
+	return n[0], n[1:]
 }
 
 // powerShellSwitches are the spellings PowerShell people type for what
