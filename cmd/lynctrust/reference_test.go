@@ -1,3 +1,8 @@
+// The reference is written by urfave/cli's ToMarkdown and ToMan, which the
+// urfave_cli_no_docs tag of the installed binary leaves out.
+
+//go:build !urfave_cli_no_docs
+
 package main
 
 import (
