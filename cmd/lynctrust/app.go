@@ -134,16 +134,23 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return code
 }
 
-// oneWriteHelp makes urfave/cli's help one write: its template writes a
-// fragment at a time, each a system call of its own on a terminal or pipe.
-var oneWriteHelp sync.Once
+// urfaveHelp is urfave/cli's own help printer. newApp replaces it (once)
+// with writeHelp, which writes the same text without text/template, and in
+// one write: the template writes a fragment at a time, each a system call
+// of its own on a terminal or pipe.
+var (
+	urfaveHelp func(w io.Writer, templ string, data any)
+	helpOnce   sync.Once
+)
 
 func newApp(g *globals) *cli.App {
-	oneWriteHelp.Do(func() {
-		print := cli.HelpPrinter
+	helpOnce.Do(func() {
+		urfaveHelp = cli.HelpPrinter
 		cli.HelpPrinter = func(w io.Writer, templ string, data any) {
 			var b bytes.Buffer
-			print(&b, templ, data)
+			if !writeHelp(&b, templ, data) {
+				urfaveHelp(&b, templ, data)
+			}
 			_, _ = w.Write(b.Bytes())
 		}
 	})
