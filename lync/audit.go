@@ -218,7 +218,7 @@ func (e *early) stop() {
 // and its own stores; the first server's shell is deleted while the checks
 // go on.
 func Audit(ctx context.Context, c psremote.Conn, opts AuditOptions) (*AuditReport, error) {
-	script, err := AuditScript(false)
+	script, err := earlyAuditScript()
 	if err != nil {
 		return nil, err
 	}

@@ -114,6 +114,27 @@ const (
 // AuditScript reads the configuration, topology and this server's stores,
 // looking in the stores also for the extra entries (what add is about to trust).
 func AuditScript(fromCMS bool, extra ...Entry) (string, error) {
+	read, err := auditRead(fromCMS, false, extra)
+	if err != nil {
+		return "", err
+	}
+	return read + endBuffered, nil
+}
+
+// earlyAuditScript is Audit's: AuditScript(false) that, when the topology
+// has other web servers, prints the collections and the topology first,
+// ended by a topology record, for their store checks to start.
+func earlyAuditScript() (string, error) {
+	read, err := auditRead(false, true, nil)
+	if err != nil {
+		return "", err
+	}
+	return read + endBuffered, nil
+}
+
+// auditRead is the audit script without its end: what it read is in
+// $records, but for what it printed early.
+func auditRead(fromCMS, early bool, extra []Entry) (string, error) {
 	vals := make([]string, len(extra))
 	for i, e := range extra {
 		if _, err := ParseEntry(e.String()); err != nil {
@@ -125,10 +146,12 @@ func AuditScript(fromCMS bool, extra ...Entry) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "$holdModuleRecord = $true\n" + scriptText("prelude.ps1") + "\n$extraWanted = " + arr + "\n$fromCMS = " + psBool(fromCMS) + "\n" + scriptText("inventory.ps1") + "\n" + scriptText("stores.ps1") + endBuffered, nil
+	return "$holdModuleRecord = $true\n" + scriptText("prelude.ps1") + "\n$extraWanted = " + arr + "\n$fromCMS = " + psBool(fromCMS) +
+		"\n$earlyTopology = " + psBool(early) + "\n" + scriptText("inventory.ps1") + "\n" + scriptText("stores.ps1"), nil
 }
 
-// endRecord closes every script: Run refuses a success without it.
+// endRecord closes every script that prints its records as it goes (or
+// endBuffered, one that gathers them): Run refuses a success without it.
 const endRecord = "\n[Console]::Out.WriteLine('LYNCTRUST' + \"`t\" + 'end')\n"
 
 // endBuffered closes a script that gathers its records in $records: they
@@ -215,11 +238,10 @@ func SessionScript(extra []Entry, goName string, wait int) (string, error) {
 	if !goNameRe().MatchString(goName) || wait <= 0 {
 		return "", fmt.Errorf("%w: go-ahead file %q, wait %d", ErrInvalidValue, goName, wait)
 	}
-	read, err := AuditScript(true, extra...)
+	read, err := auditRead(true, false, extra)
 	if err != nil {
 		return "", err
 	}
-	read = strings.TrimSuffix(read, endRecord)
 	return read + "\n$goName = '" + goName + "'\n$goWait = " + fmt.Sprint(wait) + "\n" + scriptText("session.ps1") + "\n" + scriptText("change.ps1") + endRecord, nil
 }
 
@@ -339,6 +361,7 @@ func AllScripts() map[string]string {
 	out[ScriptStores], _ = StoresScript([]Entry{e, f})
 	out[ScriptAudit], _ = AuditScript(true, e)
 	out["audit-replica"], _ = AuditScript(false)
+	out["audit-early"], _ = earlyAuditScript()
 	changes := map[string][]Change{
 		ScriptChange: {{Identity: "site:Redmond", Expected: nil, Action: Add, Entries: []Entry{e}},
 			{Identity: "Global", Expected: []Entry{e}, Action: Remove, Entries: []Entry{e}}},

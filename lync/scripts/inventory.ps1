@@ -6,9 +6,10 @@
 # the change's compare-and-swap reads too; where the second hop is refused
 # (Enterprise Edition over WinRM) the replica is read instead.
 # Records are gathered in $records and printed in one write at the end
-# (endBuffered), so that they arrive in one Receive. With other web servers
-# in the topology, the module record, the collections and the topology go
-# out earlier, in one write ended by the topology record: they are what
+# (endBuffered; the change session's ready record), so that they arrive
+# together. For an audit ($earlyTopology) with other web servers in the
+# topology, the module record, the collections and the topology go out
+# earlier, in one write ended by the topology record: they are what
 # lynctrust needs to check the other servers' stores, which it starts as
 # soon as they arrive, while this server reads its replication status and
 # its own stores.
@@ -73,7 +74,7 @@ foreach ($p in @($topology.Clusters)) {
     }
 }
 $records += 'LYNCTRUST' + $tab + 'topology' + $nl
-if ($webServers -gt 1) {
+if ($earlyTopology -and ($webServers -gt 1)) {
     [Console]::Out.Write($records)
     $records = ''
 }

@@ -1,4 +1,5 @@
-# lynctrust: the state above is printed; nothing is written until lynctrust
+# lynctrust: the state read above (in $records) is printed with the ready
+# record, in one write; nothing is written until lynctrust
 # has saved it as a snapshot on its own disk. lynctrust then writes a
 # go-ahead file from a second, module-less command in this same shell: its
 # first line is 'go' and the snapshot's SHA-256, then four lines per
@@ -7,7 +8,7 @@
 # 'stop'. Without a go-ahead within $goWait
 # seconds (lynctrust stopped, or could not save the snapshot) this script
 # ends and writes nothing.
-[Console]::Out.WriteLine('LYNCTRUST' + $tab + 'ready')
+[Console]::Out.Write($records + 'LYNCTRUST' + $tab + 'ready' + "`r`n")
 $goFile = $env:TEMP + '\' + $goName
 $waited = 0
 while ((-not (Test-Path $goFile)) -and ($waited -lt ($goWait * 20))) {
