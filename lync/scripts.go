@@ -155,7 +155,9 @@ func auditRead(fromCMS, early bool, extra []Entry) (string, error) {
 const endRecord = "\n[Console]::Out.WriteLine('LYNCTRUST' + \"`t\" + 'end')\n"
 
 // endBuffered closes a script that gathers its records in $records: they
-// and the end record go out in one write, and so in one Receive.
+// and the end record go out in one write, which a Receive that returns as
+// soon as there is output carries whole (in the lab; on Windows, .NET's
+// Console.Out writes it to the pipe in back-to-back pieces: docs/performance.md).
 const endBuffered = "\n[Console]::Out.Write($records + 'LYNCTRUST' + \"`t\" + 'end' + \"`r`n\")\n"
 
 func psBool(b bool) string {
