@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/masterzen/winrm"
@@ -85,7 +86,8 @@ func (st *Stream) create(env map[string]string) (id string, err error) {
 	if err != nil {
 		return "", err
 	}
-	return winrm.ParseOpenShellResponse(reply)
+	r, err := readReply([]byte(reply), io.Discard, io.Discard)
+	return r.shellID, err
 }
 
 // guard turns a panic in the WinRM library's parsing of what a server sent
@@ -102,7 +104,11 @@ func (st *Stream) execute(cmdline string) (id string, err error) {
 	if err != nil {
 		return "", err
 	}
-	return winrm.ParseExecuteCommandResponse(reply)
+	r, err := readReply([]byte(reply), io.Discard, io.Discard)
+	if err == nil && r.action != commandReply {
+		err = fmt.Errorf("unsupported action: %v", r.action)
+	}
+	return r.commandID, err
 }
 
 // receive asks once for a command's output; the server answers as soon as
@@ -118,7 +124,8 @@ func (st *Stream) receive(id string, stdout, stderr *bytes.Buffer) (done bool, c
 		}
 		return false, 0, err
 	}
-	done, code, err = winrm.ParseSlurpOutputErrResponse(reply, stdout, stderr)
+	r, err := readReply([]byte(reply), stdout, stderr)
+	done, code = r.done, r.exitCode
 	if err == nil && stdout.Len()+stderr.Len() > MaxOutput {
 		err = ErrOutputTooLarge
 	}

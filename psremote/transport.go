@@ -42,11 +42,23 @@ func (f *Fault) Error() string {
 	return fmt.Sprintf("WinRM fault %s (%s): %s", f.Code, f.Subcode, strings.TrimSpace(f.Message))
 }
 
-// parseFault reads a SOAP fault from an envelope, or returns nil.
-func parseFault(body []byte) *Fault {
+// faultIn returns the SOAP fault in an envelope as a *Fault, or
+// ErrReplyTooDeep for one nested too deep to read, or nil.
+func faultIn(body []byte) error {
 	if !bytes.Contains(body, []byte("Fault")) {
 		return nil
 	}
+	if err := checkDepth(body); err != nil {
+		return err
+	}
+	if f := parseFault(body); f != nil {
+		return f
+	}
+	return nil
+}
+
+// parseFault reads a SOAP fault from an envelope, or returns nil.
+func parseFault(body []byte) *Fault {
 	var env struct {
 		Body struct {
 			Fault *struct {
@@ -345,10 +357,6 @@ func (t *transport) post(ctx context.Context, body []byte) (string, error) {
 			c.http.CloseIdleConnections()
 			return "", err
 		}
-		if err := checkDepth(reply); err != nil {
-			t.give(c)
-			return "", err
-		}
 		if status == http.StatusUnauthorized && (t.auth == "ntlm" || t.auth == "kerberos") && attempt == 0 {
 			// The server lost this connection's context (a new TCP
 			// connection), or refused this one token: sign in again and send
@@ -358,17 +366,14 @@ func (t *transport) post(ctx context.Context, body []byte) (string, error) {
 			continue
 		}
 		t.give(c)
-		switch {
-		case status == http.StatusUnauthorized:
+		if status == http.StatusUnauthorized {
 			return "", ErrUnauthorized
-		case status == http.StatusOK:
-			if f := parseFault(reply); f != nil {
-				return "", f
-			}
-			return string(reply), nil
 		}
-		if f := parseFault(reply); f != nil {
-			return "", f
+		if err := faultIn(reply); err != nil {
+			return "", err
+		}
+		if status == http.StatusOK {
+			return string(reply), nil
 		}
 		return "", fmt.Errorf("WinRM answered HTTP %d: %s", status, firstLine(reply))
 	}
@@ -468,9 +473,10 @@ func (t *transport) do(c *conn, req *http.Request) (*http.Response, []byte, erro
 	return resp, b, nil
 }
 
-// checkDepth refuses XML nested deeper than MaxDepth before masterzen's
-// XPath tree builder sees it (it takes minutes to hours on a million
-// levels). The scan stops at the first level too deep.
+// checkDepth refuses XML nested deeper than MaxDepth before a fault is
+// read from it (encoding/xml keeps a frame per open element). The scan
+// stops at the first level too deep; readReply does the same for the
+// replies it reads.
 func checkDepth(b []byte) error {
 	d := xml.NewDecoder(bytes.NewReader(b))
 	d.Strict = false

@@ -1,0 +1,136 @@
+package psremote
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"io"
+	"strconv"
+)
+
+// The namespaces of the reply elements that lynctrust reads (MS-WSMV 2.2.4).
+const (
+	nsAddressing = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
+	nsWSMan      = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
+	nsShell      = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell"
+	stateDone    = nsShell + "/CommandState/Done"
+	commandReply = nsShell + "/CommandResponse"
+)
+
+// reply is what lynctrust takes from a Create, Command or Receive reply.
+type reply struct {
+	action    string // the first a:Action
+	shellID   string // the first w:Selector Name="ShellId"
+	commandID string // the first rsp:CommandId
+	done      bool   // an element's State is CommandState/Done
+	exitCode  int    // the first rsp:ExitCode, 0 when it is not a number
+}
+
+// readReply reads a reply in one pass: what masterzen/winrm's parsers
+// (ParseOpenShellResponse, ParseExecuteCommandResponse and
+// ParseSlurpOutputErrResponse) find with XPath on a tree of the whole
+// document, with the same rules: the first match in document order, an
+// element's text with its descendants', each rsp:Stream decoded on its own
+// into stdout or stderr. Those parsers build the tree and parse each XPath
+// again on every reply, the most of lynctrust's CPU in a fleet audit;
+// encoding/xml's tokens need no tree. A reply nested deeper than MaxDepth
+// is refused at the first level too deep.
+func readReply(b []byte, stdout, stderr io.Writer) (reply, error) {
+	var (
+		r reply
+		// The first of each: taken when its start tag is read.
+		taken struct{ action, shellID, commandID, exitCode bool }
+		// The elements whose text is being gathered, innermost last.
+		open     []capture
+		depth    int
+		elements int
+	)
+	d := xml.NewDecoder(bytes.NewReader(b))
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			if elements == 0 {
+				return r, errors.New("the reply holds no XML element")
+			}
+			if !r.done {
+				r.exitCode = 0 // as masterzen: an exit code counts once the command is done
+			}
+			return r, nil
+		}
+		if err != nil {
+			return r, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			elements++
+			if depth++; depth > MaxDepth {
+				return r, ErrReplyTooDeep
+			}
+			if attr(t, "State") == stateDone {
+				r.done = true
+			}
+			what := ""
+			switch {
+			case t.Name.Space == nsAddressing && t.Name.Local == "Action" && !taken.action:
+				what, taken.action = "action", true
+			case t.Name.Space == nsWSMan && t.Name.Local == "Selector" && attr(t, "Name") == "ShellId" && !taken.shellID:
+				what, taken.shellID = "shellID", true
+			case t.Name.Space == nsShell && t.Name.Local == "CommandId" && !taken.commandID:
+				what, taken.commandID = "commandID", true
+			case t.Name.Space == nsShell && t.Name.Local == "ExitCode" && !taken.exitCode:
+				what, taken.exitCode = "exitCode", true
+			case t.Name.Space == nsShell && t.Name.Local == "Stream" && (attr(t, "Name") == "stdout" || attr(t, "Name") == "stderr"):
+				what = attr(t, "Name")
+			}
+			if what != "" {
+				open = append(open, capture{depth: depth, what: what})
+			}
+		case xml.EndElement:
+			if n := len(open); n > 0 && open[n-1].depth == depth {
+				c := open[n-1]
+				open = open[:n-1]
+				s := c.text.String()
+				switch c.what {
+				case "action":
+					r.action = s
+				case "shellID":
+					r.shellID = s
+				case "commandID":
+					r.commandID = s
+				case "exitCode":
+					r.exitCode, _ = strconv.Atoi(s)
+				case "stdout", "stderr":
+					// As masterzen: what decodes before a bad byte is kept.
+					content, _ := base64.StdEncoding.DecodeString(s)
+					w := stdout
+					if c.what == "stderr" {
+						w = stderr
+					}
+					w.Write(content)
+				}
+			}
+			depth--
+		case xml.CharData:
+			for i := range open {
+				open[i].text.Write(t)
+			}
+		}
+	}
+}
+
+// capture gathers an element's text, its descendants' included.
+type capture struct {
+	depth int
+	what  string
+	text  bytes.Buffer
+}
+
+func attr(t xml.StartElement, name string) string {
+	for _, a := range t.Attr {
+		if a.Name.Space == "" && a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}
