@@ -39,7 +39,7 @@ EXAMPLES:
 			&cli.IntFlag{Name: "standard-servers", Value: 1, Usage: "Standard Edition servers, each its own pool; the first hosts the Central Management Store (standard)"},
 			&cli.BoolFlag{Name: "site-collection", Usage: "give the site its own Web Services collection"},
 			&cli.StringFlag{Name: "dir", Usage: "keep the lab in `DIR`: lab.json, its CA files, and its state, so that it comes back as it was when started again (default: --state-dir when given on the command line, else a temporary directory, gone when it stops)"},
-			&cli.DurationFlag{Name: "latency", Usage: "delay every WinRM request by this much"},
+			&cli.DurationFlag{Name: "latency", Usage: "answer every WinRM request this much later: a round trip"},
 			&cli.DurationFlag{Name: "import-cost", Usage: "make Import-Module take this long"},
 			&cli.DurationFlag{Name: "clock-skew", Usage: "shift the Front Ends' HTTP Date headers"},
 			&cli.DurationFlag{Name: "replication-delay", Usage: "how long a CMS change takes to reach the replicas"},

@@ -3,6 +3,7 @@ package lab
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"strconv"
@@ -164,6 +165,42 @@ func TestCommandLineLimits(t *testing.T) {
 	st, body := bc.post(envelopeFor(actionCommand, shellID, `<rsp:CommandLine><rsp:Command>echo `+strings.Repeat("x", 33000)+`</rsp:Command></rsp:CommandLine>`, nil))
 	if st != 500 || !strings.Contains(body, `Code="2147942606"`) || !strings.Contains(body, "The filename or extension is too long.") {
 		t.Errorf("32767 fault: %d %s", st, body)
+	}
+}
+
+// The latency knob is a round trip: what a request waits for on the server
+// (here a Receive waiting for a command that prints after 300 ms) comes on
+// top of it, as on a server d/2 away from its client; only the lab's own
+// processing is hidden in it.
+func TestLatencyAddsWhatTheServerWaitsFor(t *testing.T) {
+	const d, work = 100 * time.Millisecond, 300 * time.Millisecond
+	k := &Knobs{}
+	c := basicLab(t, func(cfg *WinRMConfig) {
+		cfg.Knobs = k
+		cfg.Run = func(_ context.Context, _ *Account, _ string, _ io.Reader, stdout, _ io.Writer) int {
+			time.Sleep(work)
+			io.WriteString(stdout, "x")
+			return 0
+		}
+	})
+	_, body := c.post(envelopeFor(actionCreate, "", `<rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams></rsp:Shell>`, nil))
+	shellID := between(body, `Name="ShellId">`, "<")
+	k.SetLatency(d)
+	start := time.Now()
+	_, body = c.post(envelopeFor(actionCommand, shellID, `<rsp:CommandLine><rsp:Command>slow</rsp:Command></rsp:CommandLine>`, nil))
+	cmdID := between(body, "<rsp:CommandId>", "<")
+	code, body := c.post(envelopeFor(actionReceive, shellID, `<rsp:Receive><rsp:DesiredStream CommandId="`+cmdID+`">stdout stderr</rsp:DesiredStream></rsp:Receive>`, nil))
+	took := time.Since(start)
+	if code != 200 || !strings.Contains(body, base64.StdEncoding.EncodeToString([]byte("x"))) {
+		t.Fatalf("receive: %d %s", code, body)
+	}
+	// The command starts d/2 after the Command left and its reply is back
+	// d/2 later; the Receive reaches the server d/2 after that, waits there
+	// until the output (work-d), and its reply takes d/2 back: d+work in all,
+	// less the lab's own handling before the wait (well under the 10 ms
+	// allowed here; a wait left out would take d/2 off).
+	if want := d + work - 10*time.Millisecond; took < want {
+		t.Errorf("Command and a Receive waiting %v took %v, want at least %v", work, took, want)
 	}
 }
 

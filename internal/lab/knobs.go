@@ -84,7 +84,9 @@ func (k *Knobs) SetCulture(name string) { k.mu.Lock(); k.culture = name; k.mu.Un
 // Culture is the servers' culture, "" for en-US.
 func (k *Knobs) Culture() string { k.mu.Lock(); defer k.mu.Unlock(); return k.culture }
 
-// SetLatency delays every HTTP request by d.
+// SetLatency makes every HTTP request a round trip of d: handled d/2 after
+// it arrives, answered d after it arrived plus what it waited for on the
+// server (WinRM.ServeHTTP).
 func (k *Knobs) SetLatency(d time.Duration) { k.mu.Lock(); k.latency = d; k.mu.Unlock() }
 
 // Latency is the per-request delay.

@@ -311,6 +311,7 @@ func (s *WinRM) receive(ctx context.Context, req *request) (string, string, *Fau
 		timeout = s.cfg.MaxTimeout
 	}
 	if s.cfg.Knobs.armed(FaultTimeout) {
+		defer waitedFor(ctx, time.Now())
 		select {
 		case <-time.After(timeout):
 		case <-ctx.Done():
@@ -332,9 +333,12 @@ func (s *WinRM) receive(ctx context.Context, req *request) (string, string, *Fau
 			return receiveBody(id, out, errOut, finished, exit), actionReceive + "Response", nil
 		}
 		c.mu.Unlock()
+		waiting := time.Now()
 		select {
 		case <-c.changed:
+			waitedFor(ctx, waiting)
 		case <-deadline.C:
+			waitedFor(ctx, waiting)
 			return "", "", faultTimedOut()
 		case <-ctx.Done():
 			return "", "", faultTimedOut()

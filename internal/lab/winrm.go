@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -126,14 +127,65 @@ func (s *WinRM) unauthorized(w http.ResponseWriter, tls bool) {
 	w.WriteHeader(http.StatusUnauthorized)
 }
 
+// The latency knob is a round trip of d on every request: the lab handles a
+// request d/2 after it arrived and sends the reply d after it arrived, later
+// by whatever the handling waited for (a Receive waiting for output, or for
+// its OperationTimeout), as a server d/2 away from its client would. The
+// lab's own processing time is not added: it plays every server of a fleet
+// on the client's processors, which 50 or 200 real servers would not share,
+// so it is hidden in the reply's half of the trip (when it fits).
+type heldReply struct {
+	http.ResponseWriter
+	until  time.Time
+	ctx    context.Context
+	waited time.Duration // what the handling waited for; see waitedFor
+	held   bool
+}
+
+// waitKey finds the request's heldReply.waited in its context.
+type waitKey struct{}
+
+// waitedFor adds the time since start to the request's waiting time, which
+// delays its reply under the latency knob.
+func waitedFor(ctx context.Context, start time.Time) {
+	if w, ok := ctx.Value(waitKey{}).(*time.Duration); ok {
+		*w += time.Since(start)
+	}
+}
+
+func (h *heldReply) hold() {
+	if h.held {
+		return
+	}
+	h.held = true
+	t := time.NewTimer(time.Until(h.until.Add(h.waited)))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-h.ctx.Done():
+	}
+}
+
+func (h *heldReply) WriteHeader(code int) { h.hold(); h.ResponseWriter.WriteHeader(code) }
+
+func (h *heldReply) Write(b []byte) (int, error) { h.hold(); return h.ResponseWriter.Write(b) }
+
+func (h *heldReply) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h.hold()
+	return http.NewResponseController(h.ResponseWriter).Hijack()
+}
+
 func (s *WinRM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.cfg.Counters.Requests.Add(1)
 	if d := s.cfg.Knobs.Latency(); d > 0 {
+		arrived := time.Now()
 		select {
-		case <-time.After(d):
+		case <-time.After(d / 2):
 		case <-r.Context().Done():
 			return
 		}
+		held := &heldReply{ResponseWriter: w, until: arrived.Add(d), ctx: r.Context()}
+		w, r = held, r.WithContext(context.WithValue(r.Context(), waitKey{}, &held.waited))
 	}
 	if r.Method != http.MethodPost || !strings.EqualFold(r.URL.Path, "/wsman") {
 		http.Error(w, "", http.StatusNotFound)
@@ -174,6 +226,9 @@ func (s *WinRM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	status, resp, drop := s.dispatch(r.Context(), acct, soap)
 	if drop {
+		if held, ok := w.(*heldReply); ok {
+			held.hold()
+		}
 		if hj, ok := w.(http.Hijacker); ok {
 			if c, _, err := hj.Hijack(); err == nil {
 				c.Close()
