@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"strconv"
+
+	"golang.org/x/net/html/charset"
 )
 
 // The namespaces of the reply elements that lynctrust reads (MS-WSMV 2.2.4).
@@ -30,12 +32,15 @@ type reply struct {
 // readReply reads a reply in one pass: what masterzen/winrm's parsers
 // (ParseOpenShellResponse, ParseExecuteCommandResponse and
 // ParseSlurpOutputErrResponse) find with XPath on a tree of the whole
-// document, with the same rules: the first match in document order, an
+// document, by the same rules: the first match in document order, an
 // element's text with its descendants', each rsp:Stream decoded on its own
-// into stdout or stderr. Those parsers build the tree and parse each XPath
-// again on every reply, the most of lynctrust's CPU in a fleet audit;
-// encoding/xml's tokens need no tree. A reply nested deeper than MaxDepth
-// is refused at the first level too deep.
+// into stdout or stderr, any attribute of the name matching. Those parsers
+// build the tree and parse each XPath again on every reply, the most of
+// lynctrust's CPU in a fleet audit; encoding/xml's tokens need no tree. A
+// reply nested deeper than MaxDepth is refused at the first level too deep.
+// Where a hostile reply nests an rsp:Stream in another, the inner one is
+// only part of the outer one's text (masterzen would also write it on its
+// own): so at most one stream is gathered at a time.
 func readReply(b []byte, stdout, stderr io.Writer) (reply, error) {
 	var (
 		r reply
@@ -47,6 +52,8 @@ func readReply(b []byte, stdout, stderr io.Writer) (reply, error) {
 		elements int
 	)
 	d := xml.NewDecoder(bytes.NewReader(b))
+	d.CharsetReader = charset.NewReaderLabel // as goxpath's parser, which masterzen's use
+	inStream := false
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
@@ -67,21 +74,27 @@ func readReply(b []byte, stdout, stderr io.Writer) (reply, error) {
 			if depth++; depth > MaxDepth {
 				return r, ErrReplyTooDeep
 			}
-			if attr(t, "State") == stateDone {
+			if hasAttr(t, "State", stateDone) {
 				r.done = true
 			}
 			what := ""
 			switch {
 			case t.Name.Space == nsAddressing && t.Name.Local == "Action" && !taken.action:
 				what, taken.action = "action", true
-			case t.Name.Space == nsWSMan && t.Name.Local == "Selector" && attr(t, "Name") == "ShellId" && !taken.shellID:
+			case t.Name.Space == nsWSMan && t.Name.Local == "Selector" && hasAttr(t, "Name", "ShellId") && !taken.shellID:
 				what, taken.shellID = "shellID", true
 			case t.Name.Space == nsShell && t.Name.Local == "CommandId" && !taken.commandID:
 				what, taken.commandID = "commandID", true
 			case t.Name.Space == nsShell && t.Name.Local == "ExitCode" && !taken.exitCode:
 				what, taken.exitCode = "exitCode", true
-			case t.Name.Space == nsShell && t.Name.Local == "Stream" && (attr(t, "Name") == "stdout" || attr(t, "Name") == "stderr"):
-				what = attr(t, "Name")
+			case t.Name.Space == nsShell && t.Name.Local == "Stream" && !inStream:
+				switch {
+				case hasAttr(t, "Name", "stdout"):
+					what = "stdout"
+				case hasAttr(t, "Name", "stderr"):
+					what = "stderr"
+				}
+				inStream = what != ""
 			}
 			if what != "" {
 				open = append(open, capture{depth: depth, what: what})
@@ -101,6 +114,7 @@ func readReply(b []byte, stdout, stderr io.Writer) (reply, error) {
 				case "exitCode":
 					r.exitCode, _ = strconv.Atoi(s)
 				case "stdout", "stderr":
+					inStream = false
 					// As masterzen: what decodes before a bad byte is kept.
 					content, _ := base64.StdEncoding.DecodeString(s)
 					w := stdout
@@ -126,11 +140,13 @@ type capture struct {
 	text  bytes.Buffer
 }
 
-func attr(t xml.StartElement, name string) string {
+// hasAttr says whether an attribute without a namespace has the value; a
+// name written twice (which encoding/xml lets through) matches by either.
+func hasAttr(t xml.StartElement, name, value string) bool {
 	for _, a := range t.Attr {
-		if a.Name.Space == "" && a.Name.Local == name {
-			return a.Value
+		if a.Name.Space == "" && a.Name.Local == name && a.Value == value {
+			return true
 		}
 	}
-	return ""
+	return false
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"io"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -65,19 +67,23 @@ func TestReadReplyReadsWhatMasterzenReads(t *testing.T) {
 			envelope(receive, `<rsp:ReceiveResponse>`+stream("stdout", "renamed")+fmt.Sprintf(done, "6")+`</rsp:ReceiveResponse>`)),
 		"the shell namespace under another name": strings.Replace(envelope(receive, `<rsp:ReceiveResponse>`+stream("stdout", "not ours")+`</rsp:ReceiveResponse>`),
 			`xmlns:rsp="http://schemas.microsoft.com/wbem/wsman/1/windows/shell"`, `xmlns:rsp="urn:other"`, 1),
-		"wrong case":    envelope(receive, `<rsp:receiveresponse><rsp:stream Name="stdout">aGk=</rsp:stream></rsp:receiveresponse>`),
-		"truncated":     envelope(receive, `<rsp:ReceiveResponse>`+stream("stdout", "cut")+`<rsp:CommandState`)[:300],
-		"not closed":    strings.TrimSuffix(envelope(commandReply, `<rsp:CommandResponse><rsp:CommandId>C</rsp:CommandId></rsp:CommandResponse>`), "</s:Envelope>"),
-		"two roots":     envelope(commandReply, `<rsp:CommandResponse><rsp:CommandId>C</rsp:CommandId></rsp:CommandResponse>`) + `<extra/>`,
-		"text after":    envelope(commandReply, `<rsp:CommandResponse><rsp:CommandId>C</rsp:CommandId></rsp:CommandResponse>`) + `trailing`,
-		"not XML":       "<html><body>Service Unavailable</body></html>",
-		"undeclared":    `<s:Envelope><s:Body><rsp:CommandId>C</rsp:CommandId></s:Body></s:Envelope>`,
-		"empty":         "",
-		"entities":      envelope(commandReply, `<rsp:CommandResponse><rsp:CommandId>A&amp;B&#x43;</rsp:CommandId></rsp:CommandResponse>`),
-		"nested text":   envelope(commandReply, `<rsp:CommandResponse><rsp:CommandId>A<b>B</b>C</rsp:CommandId></rsp:CommandResponse>`),
-		"comment":       envelope(commandReply, `<rsp:CommandResponse><rsp:CommandId>A<!-- x -->B</rsp:CommandId></rsp:CommandResponse>`),
-		"declaration":   `<?xml version="1.0" encoding="utf-8"?>` + envelope(commandReply, `<rsp:CommandResponse><rsp:CommandId>D</rsp:CommandId></rsp:CommandResponse>`),
-		"in a selector": envelope(create, `<w:Selector Name="ShellId">S<rsp:Stream Name="stdout">aGk=</rsp:Stream></w:Selector>`),
+		"wrong case":          envelope(receive, `<rsp:receiveresponse><rsp:stream Name="stdout">aGk=</rsp:stream></rsp:receiveresponse>`),
+		"truncated":           envelope(receive, `<rsp:ReceiveResponse>`+stream("stdout", "cut")+`<rsp:CommandState`)[:300],
+		"not closed":          strings.TrimSuffix(envelope(commandReply, `<rsp:CommandResponse><rsp:CommandId>C</rsp:CommandId></rsp:CommandResponse>`), "</s:Envelope>"),
+		"two roots":           envelope(commandReply, `<rsp:CommandResponse><rsp:CommandId>C</rsp:CommandId></rsp:CommandResponse>`) + `<extra/>`,
+		"text after":          envelope(commandReply, `<rsp:CommandResponse><rsp:CommandId>C</rsp:CommandId></rsp:CommandResponse>`) + `trailing`,
+		"not XML":             "<html><body>Service Unavailable</body></html>",
+		"undeclared":          `<s:Envelope><s:Body><rsp:CommandId>C</rsp:CommandId></s:Body></s:Envelope>`,
+		"empty":               "",
+		"entities":            envelope(commandReply, `<rsp:CommandResponse><rsp:CommandId>A&amp;B&#x43;</rsp:CommandId></rsp:CommandResponse>`),
+		"nested text":         envelope(commandReply, `<rsp:CommandResponse><rsp:CommandId>A<b>B</b>C</rsp:CommandId></rsp:CommandResponse>`),
+		"comment":             envelope(commandReply, `<rsp:CommandResponse><rsp:CommandId>A<!-- x -->B</rsp:CommandId></rsp:CommandResponse>`),
+		"declaration":         `<?xml version="1.0" encoding="utf-8"?>` + envelope(commandReply, `<rsp:CommandResponse><rsp:CommandId>D</rsp:CommandId></rsp:CommandResponse>`),
+		"declared utf8":       `<?xml version="1.0" encoding="utf8"?>` + envelope(commandReply, `<rsp:CommandResponse><rsp:CommandId>D</rsp:CommandId></rsp:CommandResponse>`),
+		"declared Latin-1":    `<?xml version="1.0" encoding="ISO-8859-1"?>` + envelope(receive, `<rsp:ReceiveResponse>`+stream("stdout", "latin")+fmt.Sprintf(done, "0")+`</rsp:ReceiveResponse>`),
+		"state twice":         envelope(receive, `<rsp:ReceiveResponse><rsp:CommandState State="`+nsShell+`/CommandState/Running" State="`+stateDone+`"><rsp:ExitCode>3</rsp:ExitCode></rsp:CommandState></rsp:ReceiveResponse>`),
+		"selector name twice": envelope(create, `<w:Selector Name="Other" Name="ShellId">S1</w:Selector>`),
+		"in a selector":       envelope(create, `<w:Selector Name="ShellId">S<rsp:Stream Name="stdout">aGk=</rsp:Stream></w:Selector>`),
 	}
 	for name, body := range replies {
 		t.Run(name, func(t *testing.T) {
@@ -128,5 +134,28 @@ func TestReadReplyReadsWhatMasterzenReads(t *testing.T) {
 				t.Errorf("stdout %q stderr %q, masterzen %q %q", &stdout, &stderr, &wantOut, &wantErr)
 			}
 		})
+	}
+}
+
+// Streams nested in each other (a hostile reply) are gathered once: a 4 MB
+// reply with 60 levels of them costs a few times its size, not 60 times.
+func TestNestedStreamsAreGatheredOnce(t *testing.T) {
+	const levels = 60
+	body := envelope(nsShell+"/ReceiveResponse", `<rsp:ReceiveResponse>`+
+		strings.Repeat(`<rsp:Stream Name="stdout">`, levels)+
+		base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("x"), 3<<20))+
+		strings.Repeat(`</rsp:Stream>`, levels)+`</rsp:ReceiveResponse>`)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var stdout bytes.Buffer
+	if _, err := readReply([]byte(body), &stdout, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if stdout.Len() != 3<<20 {
+		t.Errorf("stdout: %d bytes, want the stream's %d once", stdout.Len(), 3<<20)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8*uint64(len(body)) {
+		t.Errorf("a %d MB reply allocated %d MB", len(body)>>20, alloc>>20)
 	}
 }
