@@ -174,7 +174,7 @@ func TestFaultMatrix(t *testing.T) {
 		"depend on a race Windows has too (whether the server finishes the write before the cancel arrives).\n\n" +
 		"Each row starts a lab (Skype for Business 2019, Standard Edition) whose Global collection trusts one CA,\n" +
 		"arms one fault, and runs one command. For writing commands the fault hits the write (the read before\n" +
-		"it passes). Invariants the test enforces on every row: the list afterwards is either unchanged or\n" +
+		"it passes), except at Create: the write runs in the read's shell, so a dropped Create hits the read. Invariants the test enforces on every row: the list afterwards is either unchanged or\n" +
 		"exactly what the command meant; a change never happens without a snapshot; the journal's last line\n" +
 		"says `changed` exactly when the change is in place and verified; a failure always has a message.\n\n" +
 		"| fault | command | exit | message | TrustedCACerts after | snapshot | journal |\n| --- | --- | --- | --- | --- | --- | --- |\n")
