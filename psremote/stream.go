@@ -90,8 +90,8 @@ func (st *Stream) create(env map[string]string) (id string, err error) {
 	return r.shellID, err
 }
 
-// guard turns a panic in the WinRM library's parsing of what a server sent
-// into an error.
+// guard turns a panic while a message is built or a reply read (the WinRM
+// library's code and lynctrust's) into an error.
 func guard(err *error) {
 	if r := recover(); r != nil {
 		*err = fmt.Errorf("the WinRM exchange broke off: %v", r)

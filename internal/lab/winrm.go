@@ -127,13 +127,14 @@ func (s *WinRM) unauthorized(w http.ResponseWriter, tls bool) {
 	w.WriteHeader(http.StatusUnauthorized)
 }
 
-// The latency knob is a round trip of d on every request: the lab handles a
-// request d/2 after it arrived and sends the reply d after it arrived, later
-// by whatever the handling waited for (a Receive waiting for output, or for
-// its OperationTimeout), as a server d/2 away from its client would. The
-// lab's own processing time is not added: it plays every server of a fleet
-// on the client's processors, which 50 or 200 real servers would not share,
-// so it is hidden in the reply's half of the trip (when it fits).
+// heldReply holds a reply back under the latency knob, a round trip of d on
+// every request: the lab handles a request d/2 after it arrived and sends the
+// reply d after it arrived, later by whatever the handling waited for (a
+// Receive waiting for output, or for its OperationTimeout), as a server d/2
+// away from its client would. The lab's own processing time is not added: it
+// plays every server of a fleet on the client's processors, which 50 or 200
+// real servers would not share, so it is hidden in the reply's half of the
+// trip (when it fits).
 type heldReply struct {
 	http.ResponseWriter
 	until  time.Time
