@@ -30,10 +30,12 @@ const done = `<rsp:CommandState CommandId="C1" State="http://schemas.microsoft.c
 
 // readReply must find what masterzen/winrm's XPath parsers find, on replies
 // as Windows writes them and on odd ones.
-func TestReadReplyReadsWhatMasterzenReads(t *testing.T) {
+// replies are Create, Command and Receive replies as Windows writes them
+// (MS-WSMV 4.1) and odd ones, by name.
+func replies() map[string]string {
 	create := "http://schemas.xmlsoap.org/ws/2004/09/transfer/CreateResponse"
 	receive := nsShell + "/ReceiveResponse"
-	replies := map[string]string{
+	return map[string]string{
 		"create": envelope(create, `<x:ResourceCreated><a:Address>http://fe01:5985/wsman</a:Address><a:ReferenceParameters>`+
 			`<w:ResourceURI>http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd</w:ResourceURI>`+
 			`<w:SelectorSet><w:Selector Name="ShellId">11CA4E5B-0C0C-4C5B-9E4A-0D9F0E5F6A7B</w:Selector></w:SelectorSet>`+
@@ -85,7 +87,10 @@ func TestReadReplyReadsWhatMasterzenReads(t *testing.T) {
 		"selector name twice": envelope(create, `<w:Selector Name="Other" Name="ShellId">S1</w:Selector>`),
 		"in a selector":       envelope(create, `<w:Selector Name="ShellId">S<rsp:Stream Name="stdout">aGk=</rsp:Stream></w:Selector>`),
 	}
-	for name, body := range replies {
+}
+
+func TestReadReplyReadsWhatMasterzenReads(t *testing.T) {
+	for name, body := range replies() {
 		t.Run(name, func(t *testing.T) {
 			var stdout, stderr, wantOut, wantErr bytes.Buffer
 			got, err := readReply([]byte(body), &stdout, &stderr)
@@ -161,4 +166,25 @@ func TestNestedStreamsAreGatheredOnce(t *testing.T) {
 	if sixty > 2*one {
 		t.Errorf("60 nested streams allocated %d MB, one stream %d MB", sixty>>20, one>>20)
 	}
+}
+
+// Whatever a server sends, readReply ends without a panic and writes at most
+// what the reply's bytes can decode to: each byte of a reply belongs to one
+// stream at most.
+func FuzzReadReply(f *testing.F) {
+	for _, body := range replies() {
+		f.Add([]byte(body))
+	}
+	f.Add([]byte(envelope(nsShell+"/ReceiveResponse", `<rsp:ReceiveResponse>`+strings.Repeat(`<rsp:Stream Name="stdout">`, 10)+
+		base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("x"), 3000))+strings.Repeat(`</rsp:Stream>`, 10)+`</rsp:ReceiveResponse>`)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var stdout, stderr bytes.Buffer
+		r, err := readReply(b, &stdout, &stderr)
+		if n := stdout.Len() + stderr.Len(); n > len(b) {
+			t.Errorf("%d bytes of output from a %d-byte reply", n, len(b))
+		}
+		if err == nil && !r.done && r.exitCode != 0 {
+			t.Errorf("exit code %d before the command is done", r.exitCode)
+		}
+	})
 }
