@@ -8,14 +8,16 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/masterzen/winrm/soap"
 	"golang.org/x/net/html/charset"
 )
 
-// The namespaces of the reply elements that lynctrust reads (MS-WSMV 2.2.4).
+// The namespaces of the reply elements that lynctrust reads (MS-WSMV
+// 2.2.4), as masterzen/winrm names them for the requests it builds.
 const (
-	nsAddressing = "http://schemas.xmlsoap.org/ws/2004/08/addressing"
-	nsWSMan      = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"
-	nsShell      = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell"
+	nsAddressing = soap.NS_ADDRESSING
+	nsWSMan      = soap.NS_WSMAN_DMTF
+	nsShell      = soap.NS_WIN_SHELL
 	stateDone    = nsShell + "/CommandState/Done"
 	commandReply = nsShell + "/CommandResponse"
 )
