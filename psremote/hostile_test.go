@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -237,4 +238,73 @@ func TestEndlessOutputIsCapped(t *testing.T) {
 		t.Errorf("peak heap %d MB", top>>20)
 	}
 	t.Logf("%v; peak heap %d MB", err, top>>20)
+}
+
+// webPage answers every Receive with an HTTP 200 web page, as a proxy or a
+// load balancer's error page can, and everything else as a WinRM service
+// whose command prints its end record. It counts the Receives.
+func webPage(t *testing.T, receives *atomic.Int64) string {
+	peer := lab.ScriptedPeer("stdout", []byte("LYNCTRUST\tend\n"), true, 0)
+	return listen(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if bytes.Contains(b, []byte("shell/Receive<")) {
+			receives.Add(1)
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, "<html><body><h1>Service Unavailable</h1></body></html>")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		peer.ServeHTTP(w, r)
+	}))
+}
+
+// A Receive answered with a web page is an error at once, which names what
+// came back: it was read as "still running" and asked again about 10,000
+// times a second until the deadline.
+func TestReceiveAnsweredWithAWebPage(t *testing.T) {
+	var receives atomic.Int64
+	addr := webPage(t, &receives)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := psremote.Run(ctx, basicConn(addr), "x", map[string]int{"end": 0})
+	if !errors.Is(err, psremote.ErrNotShellReply) {
+		t.Fatalf("err = %v, want not a WinRM shell reply", err)
+	}
+	if !strings.Contains(err.Error(), "Service Unavailable") || !strings.Contains(err.Error(), "ReceiveResponse") {
+		t.Errorf("the error does not say what came back: %v", err)
+	}
+	if n := receives.Load(); n != 1 {
+		t.Errorf("%d Receives, want 1", n)
+	}
+}
+
+// A server that answers every Receive at once with nothing, the command
+// still running (Windows holds a Receive until there is output, or until
+// its OperationTimeout: winrm-facts §1.4), is asked less and less often:
+// it was asked about 10,000 times a second.
+func TestQuietRepliesArePaced(t *testing.T) {
+	var receives atomic.Int64
+	peer := lab.ScriptedPeer("stdout", nil, false, 0)
+	addr := listen(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if bytes.Contains(b, []byte("shell/Receive<")) {
+			receives.Add(1)
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		peer.ServeHTTP(w, r)
+	}))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := psremote.Run(ctx, basicConn(addr), "x", map[string]int{"end": 0})
+	if err == nil {
+		t.Fatal("a command that never ends ended")
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("a 2 s deadline took %v", d)
+	}
+	// 10, 20, 40 … 640 ms, then a second: 9 or 10 Receives in 2 s.
+	if n := receives.Load(); n > 20 {
+		t.Errorf("%d Receives in 2 s", n)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 
@@ -20,7 +21,21 @@ const (
 	nsShell      = soap.NS_WIN_SHELL
 	stateDone    = nsShell + "/CommandState/Done"
 	commandReply = nsShell + "/CommandResponse"
+	receiveReply = nsShell + "/ReceiveResponse"
 )
+
+// ErrNotShellReply is the error of an HTTP 200 reply that is not the WinRM
+// reply its request calls for: a web page, or another service's SOAP.
+var ErrNotShellReply = errors.New("not a WinRM shell reply")
+
+// wrongReply says what came back instead of the want reply.
+func wrongReply(request, want string, r reply, body []byte) error {
+	got := "no SOAP action"
+	if r.action != "" {
+		got = "the action " + r.action
+	}
+	return fmt.Errorf("%w: a %s was answered with %s, not %s (the reply begins %q)", ErrNotShellReply, request, got, want, firstLine(body))
+}
 
 // reply is what lynctrust takes from a Create, Command or Receive reply.
 type reply struct {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/masterzen/winrm"
 )
@@ -32,6 +33,8 @@ type Stream struct {
 	seen int
 	// endIsLast: the script's end record is its last statement.
 	endIsLast bool
+	// quiet counts the Receives in a row that brought nothing (poll).
+	quiet int
 }
 
 // EndIsLast says that the script prints its end record as its very last
@@ -106,30 +109,37 @@ func (st *Stream) execute(cmdline string) (id string, err error) {
 	}
 	r, err := readReply([]byte(reply), io.Discard, io.Discard)
 	if err == nil && r.action != commandReply {
-		err = fmt.Errorf("unsupported action: %v", r.action)
+		err = wrongReply("Command", "a CommandResponse", r, []byte(reply))
 	}
 	return r.commandID, err
 }
 
 // receive asks once for a command's output; the server answers as soon as
 // there is some, or with its TimedOut fault, which is no error here.
-func (st *Stream) receive(id string, stdout, stderr *bytes.Buffer) (done bool, code int, err error) {
+// receive asks for the command's output once. quiet is a ReceiveResponse
+// that brought nothing and left the command running, which Windows never
+// sends: it holds a Receive until there is output, or answers with the
+// TimedOut fault (winrm-facts §1.4).
+func (st *Stream) receive(id string, stdout, stderr *bytes.Buffer) (done bool, code int, quiet bool, err error) {
 	defer guard(&err)
 	reply, err := st.s.tr.Post(st.s.client, winrm.NewGetOutputRequest(st.url, st.shell, id, "stdout stderr", st.s.params))
 	if err != nil {
 		// Windows' TimedOut fault: no output yet (masterzen/winrm tests
 		// the same text).
 		if strings.Contains(err.Error(), "OperationTimeout") {
-			return false, 0, nil
+			return false, 0, false, nil
 		}
-		return false, 0, err
+		return false, 0, false, err
 	}
+	before := stdout.Len() + stderr.Len()
 	r, err := readReply([]byte(reply), stdout, stderr)
-	done, code = r.done, r.exitCode
+	if err == nil && r.action != receiveReply {
+		err = wrongReply("Receive", "a ReceiveResponse", r, []byte(reply))
+	}
 	if err == nil && stdout.Len()+stderr.Len() > MaxOutput {
 		err = ErrOutputTooLarge
 	}
-	return done, code, err
+	return r.done, r.exitCode, !r.done && stdout.Len()+stderr.Len() == before, err
 }
 
 // Until reads the stream's command until it prints a record of kind, and
@@ -176,14 +186,35 @@ func (st *Stream) use(ctx context.Context) {
 	st.s.tr.ctx = ctx
 }
 
+// poll receives once. After a quiet reply, the next Receive waits a
+// little, doubling up to a second, so that a server that answers at once
+// with nothing is not asked again thousands of times a second.
 func (st *Stream) poll() error {
-	done, code, err := st.receive(st.cmd, &st.stdout, &st.stderr)
+	if st.quiet > 0 {
+		pause := min(quietPause<<min(st.quiet-1, 10), time.Second)
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-st.s.tr.ctx.Done():
+			t.Stop()
+			return st.s.tr.ctx.Err()
+		}
+	}
+	done, code, quiet, err := st.receive(st.cmd, &st.stdout, &st.stderr)
 	if err != nil {
 		return err
 	}
 	st.done, st.code = done, code
+	if quiet {
+		st.quiet++
+	} else {
+		st.quiet = 0
+	}
 	return nil
 }
+
+// quietPause is the wait after the first quiet reply.
+const quietPause = 10 * time.Millisecond
 
 // Also starts a second, short script in the stream's shell and returns at
 // once, without reading its output: the stream's own command reports what

@@ -336,6 +336,8 @@ func remoteError(err error) error {
 		return &exitError{code: exitRemote, err: err, hint: legacyTLSHint}
 	case errors.As(err, &ce):
 		return &exitError{code: exitRemote, err: err, hint: connectHint(ce)}
+	case errors.Is(err, psremote.ErrNotShellReply):
+		return &exitError{code: exitRemote, err: err, hint: "something other than WinRM answers there, or a proxy or load balancer between: check --server, --resolve and what listens on the port"}
 	case errors.Is(err, lync.ErrModuleNotFound):
 		return &exitError{code: exitRemote, err: err, hint: "run lynctrust against a Lync or Skype for Business server (a Front End), where the Lync or SkypeForBusiness module is installed"}
 	case errors.Is(err, lync.ErrLocalAccount):
