@@ -240,15 +240,16 @@ func TestEndlessOutputIsCapped(t *testing.T) {
 	t.Logf("%v; peak heap %d MB", err, top>>20)
 }
 
-// webPage answers every Receive with an HTTP 200 web page, as a proxy or a
-// load balancer's error page can, and everything else as a WinRM service
-// whose command prints its end record. It counts the Receives.
-func webPage(t *testing.T, receives *atomic.Int64) string {
+// webPage answers every request of one kind ("Command" or "Receive") with an
+// HTTP 200 web page, as a proxy's or a load balancer's error page can be,
+// and everything else as a WinRM service whose command prints its end
+// record. It counts the requests it spoiled.
+func webPage(t *testing.T, kind string, spoiled *atomic.Int64) string {
 	peer := lab.ScriptedPeer("stdout", []byte("LYNCTRUST\tend\n"), true, 0)
 	return listen(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		if bytes.Contains(b, []byte("shell/Receive<")) {
-			receives.Add(1)
+		if bytes.Contains(b, []byte("shell/"+kind+"<")) {
+			spoiled.Add(1)
 			w.Header().Set("Content-Type", "text/html")
 			io.WriteString(w, "<html><body><h1>Service Unavailable</h1></body></html>")
 			return
@@ -258,23 +259,26 @@ func webPage(t *testing.T, receives *atomic.Int64) string {
 	}))
 }
 
-// A Receive answered with a web page is an error at once, which names what
-// came back: it was read as "still running" and asked again about 10,000
-// times a second until the deadline.
-func TestReceiveAnsweredWithAWebPage(t *testing.T) {
-	var receives atomic.Int64
-	addr := webPage(t, &receives)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, err := psremote.Run(ctx, basicConn(addr), "x", map[string]int{"end": 0})
-	if !errors.Is(err, psremote.ErrNotShellReply) {
-		t.Fatalf("err = %v, want not a WinRM shell reply", err)
-	}
-	if !strings.Contains(err.Error(), "Service Unavailable") || !strings.Contains(err.Error(), "ReceiveResponse") {
-		t.Errorf("the error does not say what came back: %v", err)
-	}
-	if n := receives.Load(); n != 1 {
-		t.Errorf("%d Receives, want 1", n)
+// A Command or a Receive answered with a web page is an error at once,
+// which names what came back: a Receive's was read as "still running" and
+// asked again about 10,000 times a second until the deadline.
+func TestAnsweredWithAWebPage(t *testing.T) {
+	for _, kind := range []string{"Command", "Receive"} {
+		var spoiled atomic.Int64
+		addr := webPage(t, kind, &spoiled)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := psremote.Run(ctx, basicConn(addr), "x", map[string]int{"end": 0})
+		cancel()
+		if !errors.Is(err, psremote.ErrNotShellReply) {
+			t.Errorf("%s: err = %v, want not a WinRM shell reply", kind, err)
+			continue
+		}
+		if !strings.Contains(err.Error(), "Service Unavailable") || !strings.Contains(err.Error(), kind+"Response") {
+			t.Errorf("%s: the error does not say what came back: %v", kind, err)
+		}
+		if n := spoiled.Load(); n != 1 {
+			t.Errorf("%s: asked %d times, want once", kind, n)
+		}
 	}
 }
 
@@ -297,8 +301,8 @@ func TestQuietRepliesArePaced(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err := psremote.Run(ctx, basicConn(addr), "x", map[string]int{"end": 0})
-	if err == nil {
-		t.Fatal("a command that never ends ended")
+	if err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("err = %v, want timed out", err)
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("a 2 s deadline took %v", d)
