@@ -3,16 +3,20 @@ package psremote_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lynctrust/lynctrust/internal/lab"
 	"github.com/lynctrust/lynctrust/psremote"
@@ -310,5 +314,172 @@ func TestQuietRepliesArePaced(t *testing.T) {
 	// 10, 20, 40 … 640 ms, then a second: 9 or 10 Receives in 2 s.
 	if n := receives.Load(); n > 20 {
 		t.Errorf("%d Receives in 2 s", n)
+	}
+}
+
+// challenge is an NTLM CHALLENGE message (MS-NLMP 2.2.1.2) with these
+// flags, a domain LAB and the AV pairs Windows sends.
+func challenge(flags uint32) string {
+	u16 := func(s string) []byte {
+		var b []byte
+		for _, r := range s {
+			b = binary.LittleEndian.AppendUint16(b, uint16(r))
+		}
+		return b
+	}
+	av := func(id uint16, v []byte) []byte {
+		b := binary.LittleEndian.AppendUint16(nil, id)
+		b = binary.LittleEndian.AppendUint16(b, uint16(len(v)))
+		return append(b, v...)
+	}
+	ts := binary.LittleEndian.AppendUint64(nil, uint64(time.Now().UnixNano()/100+116444736000000000))
+	info := slices.Concat(av(2, u16("LAB")), av(1, u16("FE01")), av(7, ts), av(0, nil))
+	target := u16("LAB")
+	msg := make([]byte, 56)
+	copy(msg, "NTLMSSP\x00")
+	binary.LittleEndian.PutUint32(msg[8:], 2)
+	field := func(off, n, at int) {
+		binary.LittleEndian.PutUint16(msg[off:], uint16(n))
+		binary.LittleEndian.PutUint16(msg[off+2:], uint16(n))
+		binary.LittleEndian.PutUint32(msg[off+4:], uint32(at))
+	}
+	field(12, len(target), 56)
+	binary.LittleEndian.PutUint32(msg[20:], flags)
+	copy(msg[24:], "12345678")
+	field(40, len(info), 56+len(target))
+	copy(msg[48:], []byte{10, 0, 0x63, 0x45, 0, 0, 0, 15})
+	return "Negotiate " + base64.StdEncoding.EncodeToString(slices.Concat(msg, target, info))
+}
+
+// A challenge that leaves out sealing or 128-bit keys, as a machine in the
+// middle of plain HTTP can make it, ends the sign-in before any SOAP
+// message: the AUTHENTICATE travels with the first one (Create Shell, whose
+// environment can hold the script and, for --run-as-task, the password),
+// which bodgit/ntlmssp would have signed and sent readable.
+func TestNTLMChallengeWithoutSealingIsRefused(t *testing.T) {
+	const (
+		unicode, sign, seal, ntlm, alwaysSign   = 0x1, 0x10, 0x20, 0x200, 0x8000
+		ess, targetInfo, version, b128, kx, b56 = 0x80000, 0x800000, 0x2000000, 0x20000000, 0x40000000, 0x80000000
+	)
+	all := uint32(unicode | sign | seal | ntlm | alwaysSign | ess | targetInfo | version | b128 | kx | b56)
+	for name, flags := range map[string]uint32{
+		"no sealing":                  all &^ seal,
+		"40-bit keys":                 all &^ (b128 | b56),
+		"neither signing nor sealing": all &^ (sign | seal),
+	} {
+		var requests atomic.Int64
+		var leaked atomic.Bool
+		addr := listen(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			requests.Add(1)
+			b, _ := io.ReadAll(r.Body)
+			if len(b) == 0 {
+				w.Header().Set("WWW-Authenticate", challenge(flags))
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			leaked.Store(bytes.Contains(b, []byte("Secret-Pa55")) || bytes.Contains(b, []byte("Environment")))
+			w.WriteHeader(http.StatusInternalServerError)
+		}))
+		c := basicConn(addr)
+		c.Auth, c.User, c.Password, c.AllowUnencrypted = "", `LAB\lyncadmin`, "Secret-Pa55", false
+		_, err := psremote.RunWithEnv(context.Background(), c, "x", nil, map[string]string{"LYNCTRUST_X": "Secret-Pa55"})
+		if !errors.Is(err, psremote.ErrWeakNTLM) {
+			t.Errorf("%s: err = %v, want the challenge refused", name, err)
+		}
+		if n := requests.Load(); n != 1 || leaked.Load() {
+			t.Errorf("%s: %d requests (want the NEGOTIATE alone), the body readable: %v", name, n, leaked.Load())
+		}
+	}
+}
+
+// fault is a SOAP fault as Windows words it (HTTP 500).
+func fault(subcode, code, msg string) string {
+	return `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value>` +
+		`<s:Subcode><s:Value>` + subcode + `</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang="en-US">` + msg + `</s:Text></s:Reason>` +
+		`<s:Detail><f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="` + code + `" Machine="fe01"><f:Message>` + msg +
+		`</f:Message></f:WSManFault></s:Detail></s:Fault></s:Body></s:Envelope>`
+}
+
+// receiving is a WinRM service whose command prints its end record and is
+// done, except that answer writes the reply to the nth Receive when it
+// returns true. It counts the Receives.
+func receiving(t *testing.T, receives *atomic.Int64, answer func(w http.ResponseWriter, n int64) bool) string {
+	peer := lab.ScriptedPeer("stdout", []byte("LYNCTRUST\tend\n"), true, 0)
+	return listen(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if bytes.Contains(b, []byte("shell/Receive<")) && answer(w, receives.Add(1)) {
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		peer.ServeHTTP(w, r)
+	}))
+}
+
+const timedOutText = "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.  "
+
+// The TimedOut fault is known by its code, in any language, and only it
+// means "no output yet": other errors that mention OperationTimeout end
+// the command, and TimedOut faults that come at once are paced. Each of
+// the last two was asked again thousands of times a second.
+func TestTimedOutFaults(t *testing.T) {
+	soapFault := func(body string) func(w http.ResponseWriter, n int64) bool {
+		return func(w http.ResponseWriter, n int64) bool {
+			w.Header().Set("Content-Type", "application/soap+xml;charset=UTF-8")
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, body)
+			return true
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		answer  func(w http.ResponseWriter, n int64) bool
+		err     string // "" for success
+		maxRecv int64
+	}{
+		{"TimedOut in German, then the output", func(w http.ResponseWriter, n int64) bool {
+			return n == 1 && soapFault(fault("w:TimedOut", "2150858793", "Der WS-Verwaltungsdienst kann den Vorgang nicht in der angegebenen Zeit abschließen."))(w, n)
+		}, "", 2},
+		{"TimedOut at once, forever", soapFault(fault("w:TimedOut", "2150858793", timedOutText)), "timed out", 20},
+		{"access denied, naming OperationTimeout", soapFault(fault("w:AccessDenied", "5", "Access is denied. The OperationTimeout value is out of range.")), "Access is denied", 1},
+		{"a proxy's 502 naming OperationTimeout", func(w http.ResponseWriter, n int64) bool {
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusBadGateway)
+			io.WriteString(w, "Bad gateway: upstream exceeded OperationTimeout\n")
+			return true
+		}, "HTTP 502", 1},
+	} {
+		var receives atomic.Int64
+		addr := receiving(t, &receives, tc.answer)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := psremote.Run(ctx, basicConn(addr), "x", map[string]int{"end": 0})
+		cancel()
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.err)
+		}
+		if n := receives.Load(); n > tc.maxRecv {
+			t.Errorf("%s: %d Receives, want at most %d", tc.name, n, tc.maxRecv)
+		}
+	}
+}
+
+// A fault's text is cut at 1,000 bytes: a server's 1.5 MB message was the
+// error, whole.
+func TestLongFaultIsClipped(t *testing.T) {
+	var receives atomic.Int64
+	addr := receiving(t, &receives, func(w http.ResponseWriter, n int64) bool {
+		w.Header().Set("Content-Type", "application/soap+xml;charset=UTF-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, fault("w:InternalError", "1", strings.Repeat("é", 750<<10)))
+		return true
+	})
+	_, err := psremote.Run(context.Background(), basicConn(addr), "x", map[string]int{"end": 0})
+	if err == nil || !strings.Contains(err.Error(), "éé…") {
+		t.Fatalf("err = %.200v", err)
+	}
+	if n := len(err.Error()); n > 2000 || !utf8.ValidString(err.Error()) {
+		t.Errorf("the error is %d bytes (valid UTF-8: %v)", n, utf8.ValidString(err.Error()))
 	}
 }

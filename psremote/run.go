@@ -292,7 +292,7 @@ func causeOf(err error) netx.Cause {
 	switch {
 	case errors.As(err, new(*LegacyTLSError)):
 		return netx.LegacyTLS
-	case errors.Is(err, ErrReplyTooLarge), errors.Is(err, ErrReplyTooDeep), errors.Is(err, ErrOutputTooLarge):
+	case errors.Is(err, ErrReplyTooLarge), errors.Is(err, ErrReplyTooDeep), errors.Is(err, ErrOutputTooLarge), errors.Is(err, ErrNotShellReply), errors.Is(err, ErrWeakNTLM):
 		return netx.NotWinRM
 	case errors.Is(err, ErrUnauthorized):
 		return netx.Unauthorized
@@ -329,6 +329,8 @@ type session struct {
 	client *winrm.Client
 	params *winrm.Parameters
 	dial   DialFunc
+	// opTimeout is the OperationTimeout the session's Receives carry.
+	opTimeout time.Duration
 }
 
 // open checks the connection settings and builds the client; nothing is
@@ -406,7 +408,7 @@ func open(ctx context.Context, c Conn) (*session, error) {
 		cancel(nil)
 		return nil, err
 	}
-	return &session{ctx: ctx, cancel: cancel, tr: tr, client: client, params: params, dial: dial}, nil
+	return &session{ctx: ctx, cancel: cancel, tr: tr, client: client, params: params, dial: dial, opTimeout: opTimeout}, nil
 }
 
 // Run runs a script on a server: one shell, one command, the script in the

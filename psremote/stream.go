@@ -3,6 +3,7 @@ package psremote
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -116,18 +117,20 @@ func (st *Stream) execute(cmdline string) (id string, err error) {
 
 // receive asks once for a command's output; the server answers as soon as
 // there is some, or with its TimedOut fault, which is no error here.
-// receive asks for the command's output once. quiet is a ReceiveResponse
-// that brought nothing and left the command running, which Windows never
-// sends: it holds a Receive until there is output, or answers with the
-// TimedOut fault (winrm-facts §1.4).
+// receive asks for the command's output once. quiet is an answer that
+// Windows never gives: a ReceiveResponse that brought nothing and left the
+// command running, or a TimedOut fault long before the OperationTimeout
+// (Windows holds a Receive until there is output or the OperationTimeout
+// ends, then answers with that fault: winrm-facts §1.4).
 func (st *Stream) receive(id string, stdout, stderr *bytes.Buffer) (done bool, code int, quiet bool, err error) {
 	defer guard(&err)
+	sent := time.Now()
 	reply, err := st.s.tr.Post(st.s.client, winrm.NewGetOutputRequest(st.url, st.shell, id, "stdout stderr", st.s.params))
 	if err != nil {
-		// Windows' TimedOut fault: no output yet (masterzen/winrm tests
-		// the same text).
-		if strings.Contains(err.Error(), "OperationTimeout") {
-			return false, 0, false, nil
+		if timedOut(err) {
+			// No output yet: ask again, at once when the server held the
+			// Receive for most of its OperationTimeout, as Windows does.
+			return false, 0, time.Since(sent) < st.s.opTimeout/2, nil
 		}
 		return false, 0, false, err
 	}
@@ -215,6 +218,16 @@ func (st *Stream) poll() error {
 
 // quietPause is the wait after the first quiet reply.
 const quietPause = 10 * time.Millisecond
+
+// timedOut reports whether err is WS-Management's TimedOut fault, by its
+// subcode or its code (the text is in the server's language).
+func timedOut(err error) bool {
+	var f *Fault
+	if !errors.As(err, &f) {
+		return false
+	}
+	return f.Code == "2150858793" || f.Subcode == "TimedOut" || strings.HasSuffix(f.Subcode, ":TimedOut")
+}
 
 // Also starts a second, short script in the stream's shell and returns at
 // once, without reading its output: the stream's own command reports what

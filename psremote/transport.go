@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bodgit/ntlmssp"
 	"github.com/jcmturner/gokrb5/v8/client"
@@ -28,6 +29,42 @@ type DialFunc = netx.DialFunc
 
 // ErrUnauthorized is a 401 that a new sign-in did not cure.
 var ErrUnauthorized = errors.New("the server refused the user name or password (HTTP 401)")
+
+// ErrWeakNTLM is the error of an NTLM challenge that does not offer what
+// message encryption needs: nothing is sent after it.
+var ErrWeakNTLM = errors.New("the server's NTLM challenge does not offer message encryption")
+
+// The CHALLENGE flags message encryption needs (MS-NLMP 2.2.2.5): signing,
+// sealing, and 128-bit keys. Windows offers them whenever the client asks,
+// as lynctrust does; a challenge without them is a downgrade, and the
+// AUTHENTICATE message travels with the first SOAP message, so they are
+// checked before it is computed.
+const (
+	ntlmSign = 0x00000010
+	ntlmSeal = 0x00000020
+	ntlm128  = 0x20000000
+)
+
+// sealingOffered checks an NTLM CHALLENGE message's flags.
+func sealingOffered(challenge []byte) error {
+	if len(challenge) < 24 || !bytes.HasPrefix(challenge, []byte("NTLMSSP\x00")) {
+		return errors.New("NTLM handshake: the server's challenge is not an NTLM CHALLENGE message")
+	}
+	flags := binary.LittleEndian.Uint32(challenge[20:])
+	var missing []string
+	for _, f := range []struct {
+		bit  uint32
+		name string
+	}{{ntlmSign, "signing"}, {ntlmSeal, "sealing"}, {ntlm128, "128-bit keys"}} {
+		if flags&f.bit == 0 {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w (no %s): nothing was sent, since the messages could be read on the way", ErrWeakNTLM, strings.Join(missing, ", no "))
+	}
+	return nil
+}
 
 // Fault is a WS-Management SOAP fault from the server.
 type Fault struct {
@@ -81,7 +118,20 @@ func parseFault(body []byte) *Fault {
 	if msg == "" {
 		msg = f.Detail.WSMan.Message
 	}
-	return &Fault{Code: f.Detail.WSMan.Code, Subcode: f.Subcode, Message: msg}
+	return &Fault{Code: clip(f.Detail.WSMan.Code, 40), Subcode: clip(f.Subcode, 100), Message: clip(msg, 1000)}
+}
+
+// clip cuts a server's text at n bytes (on a character boundary), so that a
+// fault cannot fill a terminal or a report: Windows' longest are a few
+// hundred characters.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // transport is a masterzen/winrm Transporter that authenticates once per
@@ -269,9 +319,15 @@ func (t *transport) handshake(ctx context.Context, c *conn) error {
 	case resp.StatusCode != http.StatusUnauthorized || challenge == nil:
 		return fmt.Errorf("NTLM handshake: the server answered HTTP %d without an NTLM challenge", resp.StatusCode)
 	}
+	if t.encrypt {
+		if err := sealingOffered(challenge); err != nil {
+			return err
+		}
+	}
 	authenticate, err := nc.Authenticate(challenge, nil)
 	if err != nil {
-		return fmt.Errorf("NTLM: %w", err)
+		// %v: a short challenge gives io.EOF, which is not a closed connection.
+		return fmt.Errorf("NTLM handshake: the server's challenge could not be read: %v", err)
 	}
 	if !nc.Complete() {
 		return errors.New("NTLM handshake did not complete")
@@ -411,6 +467,9 @@ func (t *transport) send(ctx context.Context, c *conn, body []byte) (int, []byte
 		sealed, sig, err := session.Wrap(body)
 		if err != nil {
 			return 0, nil, err
+		}
+		if len(body) > 0 && bytes.Equal(sealed, body) {
+			return 0, nil, errors.New("refusing to send a WinRM message unencrypted: the NTLM session signs but does not seal")
 		}
 		payload, contentType = frame(sig, sealed, len(body)), encryptedType
 	}

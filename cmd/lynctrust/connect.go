@@ -266,7 +266,7 @@ func connectHint(ce *psremote.ConnectError) string {
 	case netx.LegacyTLS:
 		return legacyTLSHint
 	case netx.NotWinRM:
-		return "this is not what a Windows WinRM service sends; check that --server (and any --resolve) names the Front End, and what answers on that port"
+		return "this is not what a Windows WinRM service sends; check that --server (and any --resolve) names the Front End, and what answers on that port (a proxy or load balancer in between?)"
 	case netx.Closed:
 		return "WinRM or the server may have restarted; lynctrust read the state again where it matters"
 	case netx.UntrustedCert:
@@ -336,8 +336,6 @@ func remoteError(err error) error {
 		return &exitError{code: exitRemote, err: err, hint: legacyTLSHint}
 	case errors.As(err, &ce):
 		return &exitError{code: exitRemote, err: err, hint: connectHint(ce)}
-	case errors.Is(err, psremote.ErrNotShellReply):
-		return &exitError{code: exitRemote, err: err, hint: "something other than WinRM answers there, or a proxy or load balancer between: check --server, --resolve and what listens on the port"}
 	case errors.Is(err, lync.ErrModuleNotFound):
 		return &exitError{code: exitRemote, err: err, hint: "run lynctrust against a Lync or Skype for Business server (a Front End), where the Lync or SkypeForBusiness module is installed"}
 	case errors.Is(err, lync.ErrLocalAccount):
