@@ -483,3 +483,43 @@ func TestLongFaultIsClipped(t *testing.T) {
 		t.Errorf("the error is %d bytes (valid UTF-8: %v)", n, utf8.ValidString(err.Error()))
 	}
 }
+
+// A Create Shell answered with a web page, a CreateResponse without a
+// ShellId and a CommandResponse without a CommandId end the command at
+// once: each went on with an empty ID until the deadline ("timed out").
+func TestRepliesWithoutTheirIDs(t *testing.T) {
+	env := func(action, body string) string {
+		return `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" ` +
+			`xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:rsp="http://schemas.microsoft.com/wbem/wsman/1/windows/shell">` +
+			`<s:Header><a:Action>` + action + `</a:Action></s:Header><s:Body>` + body + `</s:Body></s:Envelope>`
+	}
+	for _, tc := range []struct{ name, request, reply, want string }{
+		{"Create answered with a web page", "transfer/Create<", "<html><body><h1>Welcome to IIS</h1></body></html>", "Welcome to IIS"},
+		{"CreateResponse without ShellId", "transfer/Create<", env("http://schemas.xmlsoap.org/ws/2004/09/transfer/CreateResponse", `<w:ResourceCreated/>`), "names no ShellId"},
+		{"CommandResponse without CommandId", "shell/Command<", env("http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandResponse", `<rsp:CommandResponse/>`), "names no CommandId"},
+	} {
+		var receives atomic.Int64
+		peer := lab.ScriptedPeer("stdout", nil, false, 0)
+		addr := listen(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			switch {
+			case bytes.Contains(b, []byte(tc.request)):
+				io.WriteString(w, tc.reply)
+				return
+			case bytes.Contains(b, []byte("shell/Receive<")):
+				receives.Add(1)
+			}
+			r.Body = io.NopCloser(bytes.NewReader(b))
+			peer.ServeHTTP(w, r)
+		}))
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := psremote.Run(ctx, basicConn(addr), "x", map[string]int{"end": 0})
+		cancel()
+		if !errors.Is(err, psremote.ErrNotShellReply) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want not a WinRM shell reply, %q", tc.name, err, tc.want)
+		}
+		if n := receives.Load(); n != 0 {
+			t.Errorf("%s: %d Receives", tc.name, n)
+		}
+	}
+}

@@ -22,11 +22,18 @@ const (
 	stateDone    = nsShell + "/CommandState/Done"
 	commandReply = nsShell + "/CommandResponse"
 	receiveReply = nsShell + "/ReceiveResponse"
+	createReply  = soap.NS_TRANSFER + "/CreateResponse"
 )
 
 // ErrNotShellReply is the error of an HTTP 200 reply that is not the WinRM
 // reply its request calls for: a web page, or another service's SOAP.
 var ErrNotShellReply = errors.New("not a WinRM shell reply")
+
+// noID is the error of a reply of the right kind that lacks the ID the next
+// request needs.
+func noID(reply, id string, body []byte) error {
+	return fmt.Errorf("%w: the %s names no %s (the reply begins %q)", ErrNotShellReply, reply, id, firstLine(body))
+}
 
 // wrongReply says what came back instead of the want reply.
 func wrongReply(request, want string, r reply, body []byte) error {
@@ -75,7 +82,7 @@ func readReply(b []byte, stdout, stderr io.Writer) (reply, error) {
 		tok, err := d.Token()
 		if err == io.EOF {
 			if elements == 0 {
-				return r, errors.New("the reply holds no XML element")
+				return r, fmt.Errorf("%w: the reply holds no XML element", ErrNotShellReply)
 			}
 			if !r.done {
 				r.exitCode = 0 // as masterzen: an exit code counts once the command is done

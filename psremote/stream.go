@@ -91,6 +91,13 @@ func (st *Stream) create(env map[string]string) (id string, err error) {
 		return "", err
 	}
 	r, err := readReply([]byte(reply), io.Discard, io.Discard)
+	switch {
+	case err != nil:
+	case r.action != createReply:
+		err = wrongReply("Create Shell", "a CreateResponse", r, []byte(reply))
+	case r.shellID == "":
+		err = noID("CreateResponse", "ShellId", []byte(reply))
+	}
 	return r.shellID, err
 }
 
@@ -109,8 +116,12 @@ func (st *Stream) execute(cmdline string) (id string, err error) {
 		return "", err
 	}
 	r, err := readReply([]byte(reply), io.Discard, io.Discard)
-	if err == nil && r.action != commandReply {
+	switch {
+	case err != nil:
+	case r.action != commandReply:
 		err = wrongReply("Command", "a CommandResponse", r, []byte(reply))
+	case r.commandID == "":
+		err = noID("CommandResponse", "CommandId", []byte(reply))
 	}
 	return r.commandID, err
 }
