@@ -162,14 +162,16 @@ func (st *Stream) receive(id string, stdout, stderr *bytes.Buffer) (done bool, c
 func (st *Stream) Until(ctx context.Context, kind string) (out *Output, reached bool, err error) {
 	st.use(ctx)
 	mark := recordPrefix + kind
+	from := st.seen // each line is looked at once, however many Receives it takes
 	for !st.done {
-		if i := lineIndex(st.stdout.Bytes()[st.seen:], mark); i >= 0 {
-			end := st.seen + i
+		end, next := lineIndex(st.stdout.Bytes(), from, mark)
+		if end >= 0 {
 			recs, warns, perr := ParseRecords(string(st.stdout.Bytes()[:end]), st.fields)
 			st.seen = end
 			out := &Output{Records: recs, Warnings: warns, Requests: st.s.tr.requests, Errors: DecodeCLIXML(st.stderr.String())}
 			return out, true, perr
 		}
+		from = next
 		if err := st.poll(); err != nil {
 			return &Output{Requests: st.s.tr.requests}, false, explainConnect(st.c, err)
 		}
@@ -178,19 +180,20 @@ func (st *Stream) Until(ctx context.Context, kind string) (out *Output, reached 
 	return out, false, err
 }
 
-// lineIndex finds the end of the first whole line that starts with mark
-// (and goes on with a tab or ends there).
-func lineIndex(b []byte, mark string) int {
-	off := 0
+// lineIndex finds the end of the first whole line of b at or after from
+// that starts with mark (and goes on with a tab or ends there), or -1; next
+// is where a later look can start: after the last whole line looked at.
+func lineIndex(b []byte, from int, mark string) (end, next int) {
+	off := from
 	for {
 		nl := bytes.IndexByte(b[off:], '\n')
 		if nl < 0 {
-			return -1
+			return -1, off
 		}
-		line := strings.TrimRight(string(b[off:off+nl]), "\r")
+		line := bytes.TrimRight(b[off:off+nl], "\r")
 		off += nl + 1
-		if line == mark || strings.HasPrefix(line, mark+"\t") {
-			return off
+		if bytes.HasPrefix(line, []byte(mark)) && (len(line) == len(mark) || line[len(mark)] == '\t') {
+			return off, off
 		}
 	}
 }
@@ -265,7 +268,15 @@ func (st *Stream) Also(ctx context.Context, script string) error {
 // enough.
 func (st *Stream) Wait(ctx context.Context) (*Output, error) {
 	st.use(ctx)
-	for !st.done && !(st.endIsLast && lineIndex(st.stdout.Bytes()[st.seen:], recordPrefix+"end") >= 0) {
+	from := st.seen
+	for !st.done {
+		if st.endIsLast {
+			end, next := lineIndex(st.stdout.Bytes(), from, recordPrefix+"end")
+			if end >= 0 {
+				break
+			}
+			from = next
+		}
 		if err := st.poll(); err != nil {
 			return &Output{Requests: st.s.tr.requests}, explainConnect(st.c, err)
 		}
