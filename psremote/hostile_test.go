@@ -546,3 +546,21 @@ func TestUntilStopsAtTheOutputCap(t *testing.T) {
 		t.Errorf("%d MB allocated", total>>20)
 	}
 }
+
+// A 401 that offers no NTLM says so: it read "wrong user or password",
+// though no password had been sent.
+func TestNoNTLMOffered(t *testing.T) {
+	for offer, want := range map[string]string{`Basic realm="WSMAN"`: "it offers Basic", "Kerberos": "it offers Kerberos"} {
+		addr := listen(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("WWW-Authenticate", offer)
+			w.WriteHeader(http.StatusUnauthorized)
+		}))
+		c := basicConn(addr)
+		c.Auth, c.AllowUnencrypted = "", false
+		_, err := psremote.Run(context.Background(), c, "x", nil)
+		if err == nil || !strings.Contains(err.Error(), "does not offer NTLM") || !strings.Contains(err.Error(), want) || errors.Is(err, psremote.ErrUnauthorized) {
+			t.Errorf("%s: err = %v", offer, err)
+		}
+	}
+}

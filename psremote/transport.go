@@ -308,12 +308,20 @@ func (t *transport) handshake(ctx context.Context, c *conn) error {
 		return err
 	}
 	var challenge []byte
+	var offered []string
+	offeredNTLM := false
 	for _, h := range resp.Header.Values("WWW-Authenticate") {
-		if b64, ok := strings.CutPrefix(h, "Negotiate "); ok {
+		scheme, rest, _ := strings.Cut(strings.TrimSpace(h), " ")
+		offered = append(offered, scheme)
+		offeredNTLM = offeredNTLM || strings.EqualFold(scheme, "Negotiate") || strings.EqualFold(scheme, "NTLM")
+		if b64, ok := strings.CutPrefix(h, "Negotiate "); ok && strings.TrimSpace(rest) != "" {
 			challenge, _ = base64.StdEncoding.DecodeString(b64)
 		}
 	}
 	switch {
+	case resp.StatusCode == http.StatusUnauthorized && !offeredNTLM:
+		// Nothing was sent that a password could be checked against.
+		return fmt.Errorf("the server does not offer NTLM (Negotiate) sign-in; it offers %s: check WinRM's Service/Auth/Negotiate, or use --auth kerberos --https", orNothing(offered))
 	case resp.StatusCode == http.StatusUnauthorized && challenge == nil:
 		return ErrUnauthorized // NTLM refused outright
 	case resp.StatusCode != http.StatusUnauthorized || challenge == nil:
@@ -335,6 +343,14 @@ func (t *transport) handshake(ctx context.Context, c *conn) error {
 	c.authenticate = base64.StdEncoding.EncodeToString(authenticate)
 	c.ready = true
 	return nil
+}
+
+// orNothing lists the sign-in schemes a server offered.
+func orNothing(schemes []string) string {
+	if len(schemes) == 0 {
+		return "none"
+	}
+	return strings.Join(schemes, ", ")
 }
 
 // Post sends one SOAP message and returns the reply, or the fault as an error.
