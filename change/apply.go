@@ -26,7 +26,24 @@ const (
 	Conflict   Status = "conflict"
 	Failed     Status = "failed"
 	Unverified Status = "unverified"
+	// Stopped: lynctrust was interrupted, or ran out of time, while the
+	// change was under way; whether it reached the server is not known, and
+	// the journal keeps its pending line for the next run to settle.
+	Stopped Status = "stopped"
 )
+
+// StoppedError is the error of a change that was under way when its context
+// ended (an interrupt, or the command's time limit).
+type StoppedError struct {
+	Snapshot string
+	Err      error
+}
+
+func (e *StoppedError) Error() string {
+	return "stopped while the change was under way (" + e.Err.Error() + "): whether it reached the server is not known; the journal keeps it pending"
+}
+
+func (e *StoppedError) Unwrap() error { return e.Err }
 
 // Options are what Apply needs besides the plan.
 type Options struct {
@@ -85,6 +102,13 @@ func Apply(ctx context.Context, p *Plan, o Options) (*Result, error) {
 	err := p.install(ctx, res)
 	if err == nil {
 		err = p.write(ctx, res)
+	}
+	if err != nil && ctx.Err() != nil && res.Status != Changed && res.Status != Conflict {
+		// Nothing can be read to know what the server did: the pending
+		// line stays the journal's last word, and the next run on this
+		// server settles it from what it reads there (Reconcile).
+		res.Status = Stopped
+		return res, &StoppedError{Snapshot: res.Snapshot, Err: err}
 	}
 	if err == nil && len(p.Uninstall) > 0 {
 		p.undoInstalls(ctx, res)
@@ -169,8 +193,12 @@ func (p *Plan) write(ctx context.Context, res *Result) error {
 			res.Status, res.Conflict = Conflict, out.Conflict
 			return err
 		}
-		// Never retry blindly: read again and see what is there now.
+		// Never retry blindly: read again and see what is there now (not
+		// once the context has ended: Apply reports that as stopped).
 		p.Close()
+		if ctx.Err() != nil {
+			return err
+		}
 		res.After, res.Reread = p.reread(ctx), true
 		if len(res.After) == len(p.Want) && p.Verify(res.After) == nil {
 			res.Status, res.Survived = Changed, err

@@ -215,7 +215,7 @@ func applyPlan(g *globals, ctx context.Context, p *change.Plan, shown bool) (str
 		sayReread(g, p, res)
 	}
 	if err != nil {
-		return string(res.Status), applyError(g, res, err)
+		return string(res.Status), applyError(g, p, res, err)
 	}
 	how := "read back from the Central Management Store"
 	if res.Survived != nil {
@@ -251,9 +251,13 @@ func journalFailed(jerr error, snapshot string) error {
 }
 
 // applyError says what a failed write left behind.
-func applyError(g *globals, res *change.Result, err error) error {
+func applyError(g *globals, p *change.Plan, res *change.Result, err error) error {
 	var unverified *change.UnverifiedError
+	var stopped *change.StoppedError
 	switch {
+	case errors.As(err, &stopped):
+		return &exitError{code: exitRemote, err: err,
+			hint: "lynctrust audit --server " + p.Host() + " shows what is there now, and the next add, remove, replace or rollback there settles the journal's line from what it reads; if the change went through, " + rollbackLine(p.Host(), res.Snapshot) + " undoes it"}
 	case errors.Is(err, change.ErrNoJournal):
 		return &exitError{code: exitLocal, err: err, hint: "make the journal writable (journal.jsonl in the state directory, --state-dir or LYNCTRUST_STATE_DIR); the snapshot " + res.Snapshot + " was saved, nothing was written to the server"}
 	case errors.Is(err, change.ErrNoSnapshot):
