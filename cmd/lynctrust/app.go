@@ -68,6 +68,7 @@ func silent(code int) error { return &exitError{code: code} }
 // globals is what every command shares: the streams, the global flags and the
 // clock. It is filled in by the app's Before hook.
 type globals struct {
+	ctx    context.Context // ended by an interrupt (SIGINT, SIGTERM)
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer // escapes control characters (escapeControls)
@@ -103,7 +104,7 @@ var outputFormats = []string{"table", "json", "csv", "markdown", "html"}
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	rawStderr := stderr
 	stderr = escapingWriter{stderr}
-	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr, rawStderr: rawStderr, now: time.Now, args: args,
+	g := &globals{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, rawStderr: rawStderr, now: time.Now, args: args,
 		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	app := newApp(g)
 	err := app.RunContext(ctx, powerShellArgs(args))

@@ -55,9 +55,14 @@ func readPassword(g *globals, c *cli.Context, user string) (string, error) {
 	if pw := os.Getenv("LYNCTRUST_PASSWORD"); pw != "" {
 		return pw, nil
 	}
-	pw, err := promptPassword(fmt.Sprintf("Password for %s: ", user), g.stderr)
-	if errors.Is(err, errNoTerminal) {
+	pw, err := promptPassword(c.Context, fmt.Sprintf("Password for %s: ", user), g.stderr)
+	switch {
+	case errors.Is(err, errNoTerminal):
 		return "", usageErrorf("no password: give --password-file FILE or set LYNCTRUST_PASSWORD (there is no terminal to ask on)")
+	case err == nil && pw == "":
+		// An empty password would be a failed sign-in, which counts
+		// towards the account's lockout.
+		return "", usageErrorf("no password was typed; nothing was sent")
 	}
 	return pw, err
 }

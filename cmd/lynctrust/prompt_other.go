@@ -3,27 +3,25 @@
 package main
 
 import (
-	"fmt"
+	"context"
 	"io"
 	"os"
 
 	"golang.org/x/term"
 )
 
-// promptPassword asks on the controlling terminal, without echo.
-func promptPassword(prompt string, w io.Writer) (string, error) {
+// promptPassword asks on the controlling terminal, without echo. An
+// interrupt (ctx) ends it at once, with the terminal's echo restored.
+func promptPassword(ctx context.Context, prompt string, w io.Writer) (string, error) {
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
 		return "", errNoTerminal
 	}
-	defer tty.Close()
 	if !term.IsTerminal(int(tty.Fd())) {
+		tty.Close()
 		return "", errNoTerminal
 	}
-	fmt.Fprint(tty, prompt)
-	b, err := term.ReadPassword(int(tty.Fd()))
-	fmt.Fprintln(tty)
-	return string(b), err
+	return readSecret(ctx, tty, tty, prompt)
 }
 
 func openTerminal() (*os.File, error) { return os.OpenFile("/dev/tty", os.O_RDWR, 0) }

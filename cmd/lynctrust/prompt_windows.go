@@ -3,7 +3,7 @@
 package main
 
 import (
-	"fmt"
+	"context"
 	"io"
 	"os"
 
@@ -11,25 +11,24 @@ import (
 )
 
 // promptPassword asks on the console (CONIN$/CONOUT$), without echo, even
-// when standard input and output are redirected.
-func promptPassword(prompt string, w io.Writer) (string, error) {
+// when standard input and output are redirected. An interrupt (ctx) ends it
+// at once, with the console's echo restored.
+func promptPassword(ctx context.Context, prompt string, w io.Writer) (string, error) {
 	in, err := os.OpenFile("CONIN$", os.O_RDWR, 0)
 	if err != nil {
 		return "", errNoTerminal
 	}
-	defer in.Close()
 	out, err := os.OpenFile("CONOUT$", os.O_WRONLY, 0)
 	if err != nil {
+		in.Close()
 		return "", errNoTerminal
 	}
 	defer out.Close()
 	if !term.IsTerminal(int(in.Fd())) {
+		in.Close()
 		return "", errNoTerminal
 	}
-	fmt.Fprint(out, prompt)
-	b, err := term.ReadPassword(int(in.Fd()))
-	fmt.Fprintln(out)
-	return string(b), err
+	return readSecret(ctx, in, out, prompt)
 }
 
 func openTerminal() (*os.File, error) { return os.OpenFile("CONIN$", os.O_RDWR, 0) }

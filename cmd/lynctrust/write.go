@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -310,6 +309,9 @@ func confirmPlan(g *globals, p *change.Plan, w writeOptions) error {
 		return usageErrorf("%s: --confirm asks on a terminal, and there is none", cmd)
 	case errors.Is(err, errNoTerminal):
 		return usageErrorf("%s is destructive: confirm on a terminal, or pass --yes", cmd)
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(g.stderr, "lynctrust: interrupted; nothing was changed")
+		return silent(exitDeclined)
 	case err != nil:
 		return err
 	case !ok:
@@ -324,9 +326,12 @@ func (g *globals) confirm(prompt string) (bool, error) {
 	if err != nil {
 		return false, errNoTerminal
 	}
-	defer tty.Close()
 	fmt.Fprint(g.stderr, prompt)
-	line, _ := bufio.NewReader(tty).ReadString('\n')
-	line = strings.ToLower(strings.TrimSpace(line))
+	line, err := readAnswer(g.ctx, tty)
+	if err != nil {
+		fmt.Fprintln(g.stderr)
+		return false, err
+	}
+	line = strings.ToLower(line)
 	return line == "y" || line == "yes", nil
 }
