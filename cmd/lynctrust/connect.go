@@ -11,12 +11,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lynctrust/lynctrust/internal/netx"
 	"github.com/lynctrust/lynctrust/lync"
 	"github.com/lynctrust/lynctrust/psremote"
 	"github.com/lynctrust/lynctrust/trust"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 )
 
 // connFlags are the flags of every command that talks to a Front End.
@@ -46,7 +49,10 @@ func readPassword(g *globals, c *cli.Context, user string) (string, error) {
 		if err != nil {
 			return "", usageError(fmt.Errorf("--password-file: %w", err))
 		}
-		pw := strings.TrimRight(string(b), "\r\n")
+		pw, err := passwordText(b)
+		if err != nil {
+			return "", usageErrorf("--password-file %s: %v", f, err)
+		}
 		if pw == "" {
 			return "", usageErrorf("--password-file %s is empty", f)
 		}
@@ -68,6 +74,19 @@ func readPassword(g *globals, c *cli.Context, user string) (string, error) {
 }
 
 var errNoTerminal = errors.New("no terminal")
+
+// passwordText is a password file's text without its line end, read as
+// Windows editors and shells write text: UTF-8 with or without a byte order
+// mark, or UTF-16 with one (Notepad's "UTF-16", Windows PowerShell 5.1's
+// Out-File and >). Anything else (a NUL is UTF-16 without its mark) is
+// refused here, rather than sent and counted as a failed logon.
+func passwordText(b []byte) (string, error) {
+	text, _, err := transform.Bytes(unicode.BOMOverride(unicode.UTF8.NewDecoder()), b)
+	if err != nil || bytes.ContainsRune(text, utf8.RuneError) || bytes.IndexByte(text, 0) >= 0 {
+		return "", errors.New("not UTF-8 or UTF-16 text: save it as UTF-8")
+	}
+	return strings.TrimRight(string(text), "\r\n"), nil
+}
 
 // checkServer validates a server to connect to, from a flag or an
 // inventory: an FQDN or an address, with an optional port, and nothing else
