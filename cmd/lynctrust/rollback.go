@@ -96,6 +96,13 @@ func loadSnapshot(g *globals, name string) (*changelog.Snapshot, error) {
 		}
 	}
 	snap, err := changelog.Load(path)
+	if errors.Is(err, os.ErrNotExist) {
+		where := ""
+		if dir, derr := g.state(); derr == nil {
+			where = " (in " + filepath.Join(dir, "snapshots") + "; --state-dir or LYNCTRUST_STATE_DIR chooses another directory)"
+		}
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("--snapshot: %w", err), hint: "lynctrust snapshots lists the snapshots by name" + where}
+	}
 	if err != nil {
 		return nil, usageError(fmt.Errorf("--snapshot: %w", err))
 	}

@@ -42,6 +42,7 @@ newest is the last line. rollback --snapshot takes the name shown.`,
 			}
 			if snaps == nil {
 				snaps = []*changelog.Snapshot{}
+				fmt.Fprintf(g.stderr, "lynctrust: no snapshots in %s (--state-dir or LYNCTRUST_STATE_DIR chooses another directory)\n", filepath.Join(dir, "snapshots"))
 			}
 			return g.emit(snaps, gr)
 		},
@@ -85,6 +86,7 @@ func journalCommand(g *globals) *cli.Command {
 			}
 			if entries == nil {
 				entries = []changelog.Entry{}
+				fmt.Fprintf(g.stderr, "lynctrust: no journal in %s yet (--state-dir or LYNCTRUST_STATE_DIR chooses another directory)\n", dir)
 			}
 			return g.emit(entries, gr)
 		},
