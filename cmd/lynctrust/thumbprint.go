@@ -18,7 +18,9 @@ func thumbprintCommand(g *globals) *cli.Command {
 		Description: `Removes spaces, colons, hyphens, the invisible marks that the Windows certificate
 dialog copies (U+200E, shown as '?' in a console) and other invisible characters,
 upper-cases the result and checks it has exactly 40 hex digits. With no arguments it
-reads one thumbprint per line from standard input.
+reads one thumbprint per line from standard input. The table output is the clean
+thumbprints alone, one per line, for $(lynctrust thumbprint …); --verbose says on
+standard error what was removed, and --output json, csv, markdown or html show it.
 
 EXAMPLES:
    $ lynctrust thumbprint '‎a9 09 50 2d d8 2a e4 15 04 c0 e0 05 2e 3c 61 ab 8e b1 0d 6b'
