@@ -193,11 +193,11 @@ func forceColor() bool {
 }
 func globalSlice(c *cli.Context, name string) []string { return setter(c, name).StringSlice(name) }
 
-// parseTimeout takes a Go duration (30s, 2m) or a number of seconds.
+// parseTimeout takes a Go duration (30s, 2m) or a number of seconds (1.5).
 func parseTimeout(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
-	if n, nerr := strconv.Atoi(strings.TrimSpace(s)); err != nil && nerr == nil {
-		d, err = time.Duration(n)*time.Second, nil
+	if n, nerr := strconv.ParseFloat(strings.TrimSpace(s), 64); err != nil && nerr == nil && n < 1e6 {
+		d, err = time.Duration(n*float64(time.Second)), nil
 	}
 	if err != nil || d <= 0 {
 		return 0, fmt.Errorf("--timeout %q: want a positive duration such as 30s or 2m, or a number of seconds", s)
