@@ -126,6 +126,9 @@ func Normalize(input string) (Normalized, error) {
 	case 32:
 		return n, fmt.Errorf("%w: found 32 hex digits: that looks like an MD5 fingerprint; Lync wants the 40-digit SHA-1 thumbprint (Thumbprint in the certificate dialog)", ErrInvalidThumbprint)
 	default:
+		if len(digits)%ThumbprintLen == 0 {
+			return n, fmt.Errorf("%w: found %d hex digits: that looks like %d thumbprints run together; give each as its own argument or line", ErrInvalidThumbprint, len(digits), len(digits)/ThumbprintLen)
+		}
 		return n, fmt.Errorf("%w: found %d hex digits, want 40: copy the whole Thumbprint field again", ErrInvalidThumbprint, len(digits))
 	}
 }
