@@ -54,22 +54,21 @@ func killRows(t *testing.T) string {
 		"the server shows (`changed` exactly when the kill left the new list, `not-applied` when it left the\n" +
 		"old one) and leaves none unanswered. \"the journal after the kill\" is the killed run's last line.\n\n" +
 		"| command | killed at | snapshot | the journal after the kill | TrustedCACerts after the kill | the next run settles it as | the next run says |\n| --- | --- | --- | --- | --- | --- | --- |\n")
-	for _, cmd := range []string{"add", "remove", "replace", "rollback"} {
-		for _, at := range killTimings() {
-			fmt.Fprintln(&b, killOnce(t, bin, cmd, at, syscall.SIGKILL))
+	rows := func(sig syscall.Signal, timings []time.Duration) {
+		for _, cmd := range []string{"add", "remove", "replace", "rollback"} {
+			for _, at := range timings {
+				fmt.Fprintln(&b, killOnce(t, bin, cmd, at, sig))
+			}
 		}
 	}
+	rows(syscall.SIGKILL, killTimings())
 	b.WriteString("\n## Ctrl-C in the middle of a write\n\nThe same, with SIGINT (Ctrl-C) instead of SIGKILL: lynctrust stops at once, and cannot read\n" +
 		"the server again to know whether the write it was waiting for went through. The same test\n" +
 		"enforces, besides the invariants above: the interrupted run's last journal line says `changed` only\n" +
 		"when the new list is in place, and never `failed` when it is: a write under way stays `pending`,\n" +
 		"for the next run to settle. (It used to say `failed` with the new list in place.)\n\n" +
 		"| command | interrupted at | snapshot | the journal after the interrupt | TrustedCACerts after | the next run settles it as | the next run says |\n| --- | --- | --- | --- | --- | --- | --- |\n")
-	for _, cmd := range []string{"add", "remove", "replace", "rollback"} {
-		for _, at := range interruptTimings() {
-			fmt.Fprintln(&b, killOnce(t, bin, cmd, at, syscall.SIGINT))
-		}
-	}
+	rows(syscall.SIGINT, interruptTimings())
 	return b.String()
 }
 
