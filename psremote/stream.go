@@ -127,12 +127,11 @@ func (st *Stream) execute(cmdline string) (id string, err error) {
 }
 
 // receive asks once for a command's output; the server answers as soon as
-// there is some, or with its TimedOut fault, which is no error here.
-// receive asks for the command's output once. quiet is an answer that
-// Windows never gives: a ReceiveResponse that brought nothing and left the
-// command running, or a TimedOut fault long before the OperationTimeout
-// (Windows holds a Receive until there is output or the OperationTimeout
-// ends, then answers with that fault: winrm-facts §1.4).
+// there is some, or with its TimedOut fault, which is no error here. quiet
+// is an answer Windows never gives: a ReceiveResponse that brought nothing
+// and left the command running, or a TimedOut fault long before the
+// OperationTimeout (Windows holds a Receive until there is output or the
+// OperationTimeout ends, then answers with that fault: winrm-facts §1.4).
 func (st *Stream) receive(id string, stdout, stderr *bytes.Buffer) (done bool, code int, quiet bool, err error) {
 	defer guard(&err)
 	sent := time.Now()
