@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -39,6 +40,25 @@ func pty(t *testing.T) (master, terminal *os.File) {
 	return m, s
 }
 
+// lockedBuffer is what the terminal showed, written by one goroutine and
+// read by another.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // onTerminal runs lynctrust with a pseudo-terminal as its controlling
 // terminal (standard input, output and error too), types keys once it has
 // printed prompt, and returns its exit code, what it printed, and whether
@@ -53,7 +73,7 @@ func onTerminal(t *testing.T, bin string, args []string, prompt, keys string) (c
 	if err := p.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
+	var buf lockedBuffer
 	read := make(chan struct{})
 	go func() {
 		defer close(read)
