@@ -34,10 +34,7 @@ const (
 
 // StoppedError is the error of a change that was under way when its context
 // ended (an interrupt, or the command's time limit).
-type StoppedError struct {
-	Snapshot string
-	Err      error
-}
+type StoppedError struct{ Err error }
 
 func (e *StoppedError) Error() string {
 	return "stopped while the change was under way (" + e.Err.Error() + "): whether it reached the server is not known; the journal keeps it pending"
@@ -108,7 +105,7 @@ func Apply(ctx context.Context, p *Plan, o Options) (*Result, error) {
 		// line stays the journal's last word, and the next run on this
 		// server settles it from what it reads there (Reconcile).
 		res.Status = Stopped
-		return res, &StoppedError{Snapshot: res.Snapshot, Err: err}
+		return res, &StoppedError{Err: err}
 	}
 	if err == nil && len(p.Uninstall) > 0 {
 		p.undoInstalls(ctx, res)

@@ -244,22 +244,39 @@ func TestEndlessOutputIsCapped(t *testing.T) {
 	t.Logf("%v; peak heap %d MB", err, top>>20)
 }
 
-// webPage answers every request of one kind ("Command" or "Receive") with an
-// HTTP 200 web page, as a proxy's or a load balancer's error page can be,
-// and everything else as a WinRM service whose command prints its end
-// record. It counts the requests it spoiled.
-func webPage(t *testing.T, kind string, spoiled *atomic.Int64) string {
-	peer := lab.ScriptedPeer("stdout", []byte("LYNCTRUST\tend\n"), true, 0)
-	return listen(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// intercept is next, except that the requests whose body holds kind (the
+// end of their action: "transfer/Create<", "shell/Command<",
+// "shell/Receive<") are counted in seen (when not nil), and answered by
+// answer (when not nil) if it returns true; n counts them from 1.
+func intercept(next http.Handler, kind string, seen *atomic.Int64, answer func(w http.ResponseWriter, n int64) bool) http.Handler {
+	var count atomic.Int64
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		if bytes.Contains(b, []byte("shell/"+kind+"<")) {
-			spoiled.Add(1)
-			w.Header().Set("Content-Type", "text/html")
-			io.WriteString(w, "<html><body><h1>Service Unavailable</h1></body></html>")
-			return
+		if bytes.Contains(b, []byte(kind)) {
+			n := count.Add(1)
+			if seen != nil {
+				seen.Add(1)
+			}
+			if answer != nil && answer(w, n) {
+				return
+			}
 		}
 		r.Body = io.NopCloser(bytes.NewReader(b))
-		peer.ServeHTTP(w, r)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ending is a WinRM service whose command prints its end record and is done.
+func ending() http.Handler { return lab.ScriptedPeer("stdout", []byte("LYNCTRUST\tend\n"), true, 0) }
+
+// webPage answers every request of one kind ("Command" or "Receive") with an
+// HTTP 200 web page, as a proxy's or a load balancer's error page can be,
+// and everything else as ending does. It counts the requests it spoiled.
+func webPage(t *testing.T, kind string, spoiled *atomic.Int64) string {
+	return listen(t, intercept(ending(), "shell/"+kind+"<", spoiled, func(w http.ResponseWriter, _ int64) bool {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<html><body><h1>Service Unavailable</h1></body></html>")
+		return true
 	}))
 }
 
@@ -292,15 +309,7 @@ func TestAnsweredWithAWebPage(t *testing.T) {
 // it was asked about 10,000 times a second.
 func TestQuietRepliesArePaced(t *testing.T) {
 	var receives atomic.Int64
-	peer := lab.ScriptedPeer("stdout", nil, false, 0)
-	addr := listen(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		if bytes.Contains(b, []byte("shell/Receive<")) {
-			receives.Add(1)
-		}
-		r.Body = io.NopCloser(bytes.NewReader(b))
-		peer.ServeHTTP(w, r)
-	}))
+	addr := listen(t, intercept(lab.ScriptedPeer("stdout", nil, false, 0), "shell/Receive<", &receives, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -400,19 +409,10 @@ func fault(subcode, code, msg string) string {
 		`</f:Message></f:WSManFault></s:Detail></s:Fault></s:Body></s:Envelope>`
 }
 
-// receiving is a WinRM service whose command prints its end record and is
-// done, except that answer writes the reply to the nth Receive when it
-// returns true. It counts the Receives.
+// receiving is ending, except that answer writes the reply to the nth
+// Receive when it returns true. It counts the Receives.
 func receiving(t *testing.T, receives *atomic.Int64, answer func(w http.ResponseWriter, n int64) bool) string {
-	peer := lab.ScriptedPeer("stdout", []byte("LYNCTRUST\tend\n"), true, 0)
-	return listen(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		if bytes.Contains(b, []byte("shell/Receive<")) && answer(w, receives.Add(1)) {
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(b))
-		peer.ServeHTTP(w, r)
-	}))
+	return listen(t, intercept(ending(), "shell/Receive<", receives, answer))
 }
 
 const timedOutText = "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.  "
@@ -499,18 +499,10 @@ func TestRepliesWithoutTheirIDs(t *testing.T) {
 		{"CommandResponse without CommandId", "shell/Command<", env("http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandResponse", `<rsp:CommandResponse/>`), "names no CommandId"},
 	} {
 		var receives atomic.Int64
-		peer := lab.ScriptedPeer("stdout", nil, false, 0)
-		addr := listen(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			b, _ := io.ReadAll(r.Body)
-			switch {
-			case bytes.Contains(b, []byte(tc.request)):
-				io.WriteString(w, tc.reply)
-				return
-			case bytes.Contains(b, []byte("shell/Receive<")):
-				receives.Add(1)
-			}
-			r.Body = io.NopCloser(bytes.NewReader(b))
-			peer.ServeHTTP(w, r)
+		counted := intercept(lab.ScriptedPeer("stdout", nil, false, 0), "shell/Receive<", &receives, nil)
+		addr := listen(t, intercept(counted, tc.request, nil, func(w http.ResponseWriter, _ int64) bool {
+			io.WriteString(w, tc.reply)
+			return true
 		}))
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_, err := psremote.Run(ctx, basicConn(addr), "x", map[string]int{"end": 0})

@@ -61,7 +61,7 @@ func readPassword(g *globals, c *cli.Context, user string) (string, error) {
 	if pw := os.Getenv("LYNCTRUST_PASSWORD"); pw != "" {
 		return pw, nil
 	}
-	pw, err := promptPassword(c.Context, fmt.Sprintf("Password for %s: ", user), g.stderr)
+	pw, err := promptPassword(c.Context, fmt.Sprintf("Password for %s: ", user))
 	switch {
 	case errors.Is(err, errNoTerminal):
 		return "", usageErrorf("no password: give --password-file FILE or set LYNCTRUST_PASSWORD (there is no terminal to ask on)")

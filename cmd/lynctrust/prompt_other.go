@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"os"
 
 	"golang.org/x/term"
@@ -12,7 +11,7 @@ import (
 
 // promptPassword asks on the controlling terminal, without echo. An
 // interrupt (ctx) ends it at once, with the terminal's echo restored.
-func promptPassword(ctx context.Context, prompt string, w io.Writer) (string, error) {
+func promptPassword(ctx context.Context, prompt string) (string, error) {
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
 		return "", errNoTerminal

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"os"
 
 	"golang.org/x/term"
@@ -13,7 +12,7 @@ import (
 // promptPassword asks on the console (CONIN$/CONOUT$), without echo, even
 // when standard input and output are redirected. An interrupt (ctx) ends it
 // at once, with the console's echo restored.
-func promptPassword(ctx context.Context, prompt string, w io.Writer) (string, error) {
+func promptPassword(ctx context.Context, prompt string) (string, error) {
 	in, err := os.OpenFile("CONIN$", os.O_RDWR, 0)
 	if err != nil {
 		return "", errNoTerminal
