@@ -144,13 +144,20 @@ func (p *Plan) planRemove() error {
 	return nil
 }
 
-// planReplace sets one collection's whole list.
+// planReplace sets one collection's whole list, unless it holds that list
+// already, in that order.
 func (p *Plan) planReplace() error {
 	cfg := p.Inventory.Config(p.Request.Identity)
 	if cfg == nil {
 		return noCollection(p.Inventory, p.Request.Identity)
 	}
 	p.Command = "replace " + string(cfg.Identity)
+	if lync.EntryList(cfg.Trusted) == lync.EntryList(p.Request.Entries) {
+		// The list is already that one: writing it again would replicate
+		// to every server and send the administrator to the phones for
+		// nothing.
+		return nil
+	}
 	p.Changes = []lync.Change{{Identity: cfg.Identity, Expected: cfg.Trusted, Action: lync.Replace, Entries: p.Request.Entries}}
 	p.Want[cfg.Identity] = p.Request.Entries
 	return nil

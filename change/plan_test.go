@@ -159,6 +159,28 @@ func TestEmpties(t *testing.T) {
 	}
 }
 
+// Replacing a list with itself writes nothing, as add of what is there does;
+// the same entries in another order, or fewer, are a change.
+func TestReplaceWithTheSameListWritesNothing(t *testing.T) {
+	inv := inventory(t, map[string][]string{"Global": {rootA, rootB}})
+	for _, tt := range []struct {
+		list    []string
+		changes int
+	}{{[]string{rootA, rootB}, 0}, {[]string{rootB, rootA}, 1}, {[]string{rootA}, 1}} {
+		var entries []lync.Entry
+		for _, s := range tt.list {
+			entries = append(entries, entry(t, s))
+		}
+		p := newTestPlan(t, inv, Request{Kind: Replace, Identity: "Global", Entries: entries})
+		if err := p.planReplace(); err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Changes) != tt.changes || p.Empty() != (tt.changes == 0) {
+			t.Errorf("replace with %v: changes %+v", tt.list, p.Changes)
+		}
+	}
+}
+
 func TestPlanRollback(t *testing.T) {
 	inv := inventory(t, map[string][]string{"Global": {rootA}, "Site:Redmond": {rootB}})
 	snap := &changelog.Snapshot{Path: "s.json", Lists: map[lync.Identity][]lync.Entry{

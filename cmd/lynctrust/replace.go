@@ -53,7 +53,11 @@ func replaceAction(g *globals, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return planAndCarryOut(g, c, o.Parallel, req, o.Write, "")
+	nothing := fmt.Sprintf("nothing to do: %s already trusts exactly that list, in that order", req.Identity)
+	if len(req.Entries) == 0 {
+		nothing = fmt.Sprintf("nothing to do: %s is already empty", req.Identity)
+	}
+	return planAndCarryOut(g, c, o.Parallel, req, o.Write, nothing)
 }
 
 // request refuses a new list that came out empty by accident (a runbook

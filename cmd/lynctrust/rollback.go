@@ -79,8 +79,7 @@ func rollbackAction(g *globals, c *cli.Context) error {
 	}
 	defer p.Close() // a plan not carried out leaves nothing waiting on the server
 	if p.Empty() {
-		fmt.Fprintln(g.stdout, "nothing to do: TrustedCACerts already matches the snapshot")
-		return nil
+		return nothingToDo(g, "nothing to do: TrustedCACerts already matches the snapshot")
 	}
 	_, err = carryOut(g, c.Context, p, o.Write)
 	return err

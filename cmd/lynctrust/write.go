@@ -109,11 +109,20 @@ func planAndCarryOut(g *globals, c *cli.Context, parallel int, req change.Reques
 	}
 	defer p.Close() // a plan not carried out leaves nothing waiting on the server
 	if p.Empty() && nothing != "" {
-		fmt.Fprintln(g.stdout, nothing)
-		return nil
+		return nothingToDo(g, nothing)
 	}
 	_, err = carryOut(g, c.Context, p, w)
 	return err
+}
+
+// nothingToDo says that the change asked for is in place already: the
+// message, or with --output json a result a runbook can read.
+func nothingToDo(g *globals, msg string) error {
+	if g.output == "json" {
+		return g.emit(map[string]any{"result": "unchanged", "message": msg})
+	}
+	fmt.Fprintln(g.stdout, msg)
+	return nil
 }
 
 // carryOut shows, emits, or (after any confirmation) applies a plan, and
