@@ -61,8 +61,8 @@ func replaceAction(g *globals, c *cli.Context) error {
 }
 
 // request refuses a new list that came out empty by accident (a runbook
-// variable that expanded to nothing) or was given as arguments, which
-// urfave/cli would otherwise drop.
+// variable that expanded to nothing), that names a certificate twice, or
+// that was given as arguments, which urfave/cli would otherwise drop.
 func (o replaceOptions) request() (change.Request, error) {
 	req := change.Request{Kind: change.Replace, AsTask: o.Write.RunAsTask}
 	if len(o.Args) > 0 {
@@ -74,6 +74,13 @@ func (o replaceOptions) request() (change.Request, error) {
 	}
 	if req.Entries, err = parseEntries(o.Thumbprints, store); err != nil {
 		return req, usageError(err)
+	}
+	seen := map[lync.Thumbprint]bool{}
+	for _, e := range req.Entries {
+		if seen[e.Thumbprint] {
+			return req, usageErrorf("replace: %s is given twice: a collection lists each certificate once (the audit warns of a list that holds one twice); nothing was changed", e.Thumbprint)
+		}
+		seen[e.Thumbprint] = true
 	}
 	switch {
 	case o.Clear && len(req.Entries) > 0:
