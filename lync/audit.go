@@ -316,12 +316,18 @@ func (r *AuditReport) configRules(inv *Inventory) {
 				fmt.Sprintf("Set-CsWebServiceConfiguration -Identity '%s' -InferCertChainFromSSL $false, if the list is meant to apply", cfg.Identity))
 		}
 		seen := map[Thumbprint]int{}
+		var once []string // the list with each certificate at its first place
 		for _, e := range cfg.Trusted {
-			seen[e.Thumbprint]++
+			if seen[e.Thumbprint]++; seen[e.Thumbprint] == 1 {
+				once = append(once, "--thumbprint "+e.String())
+			}
 		}
 		for t, n := range seen {
 			if n > 1 {
-				r.add(trust.SevWarning, "duplicate", t.String(), fmt.Sprintf("%s lists %s %d times", cfg.Identity, t, n), "remove the extra entries with lynctrust remove")
+				// remove would take every copy out, and the certificate
+				// with them: one replace keeps the rest as it is.
+				r.add(trust.SevWarning, "duplicate", t.String(), fmt.Sprintf("%s lists %s %d times", cfg.Identity, t, n),
+					fmt.Sprintf("keep one: lynctrust replace --identity '%s' %s (the list as it is, each certificate once; lynctrust remove would take every copy out)", cfg.Identity, strings.Join(once, " ")))
 			}
 		}
 	}
