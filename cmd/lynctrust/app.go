@@ -107,7 +107,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	g := &globals{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, rawStderr: rawStderr, now: time.Now, args: args,
 		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	app := newApp(g)
-	err := app.RunContext(ctx, powerShellArgs(args))
+	args = powerShellArgs(args)
+	err := refuseRepeatedFlags(app, args)
+	if err == nil {
+		err = app.RunContext(ctx, args)
+	}
 	if err == nil {
 		return exitOK
 	}

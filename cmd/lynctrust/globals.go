@@ -224,3 +224,110 @@ func refuseLateFlags(c *cli.Context) error {
 	}
 	return nil
 }
+
+// refuseRepeatedFlags catches a command's one-value flag given twice (two
+// --thumbprint to add, say), of which urfave/cli would keep the last without
+// a word. Repeatable flags (--thumbprint to replace) and the global flags,
+// which a wrapper may set again after the command on purpose, are left
+// alone.
+func refuseRepeatedFlags(app *cli.App, args []string) error {
+	global := map[string]bool{}
+	for _, f := range app.Flags {
+		for _, n := range f.Names() {
+			global[n] = true
+		}
+	}
+	cmd, rest := findCommand(app.Commands, app.Flags, args[min(1, len(args)):])
+	for cmd != nil && len(cmd.Subcommands) > 0 {
+		sub, more := findCommand(cmd.Subcommands, cmd.Flags, rest)
+		if sub == nil {
+			break
+		}
+		cmd, rest = sub, more
+	}
+	if cmd == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	for i := 0; i < len(rest); i++ {
+		name, hasValue, ok := flagArg(rest[i])
+		if rest[i] == "--" {
+			return nil
+		}
+		f := flagNamed(cmd.Flags, name)
+		if !ok || f == nil {
+			continue
+		}
+		if takesValue(f) && !hasValue {
+			i++
+		}
+		if !takesValue(f) || repeatable(f) || global[name] {
+			continue
+		}
+		canon := f.Names()[0]
+		if seen[canon] {
+			e := &exitError{code: exitUsage, err: fmt.Errorf("%s: --%s is given twice; it takes one value, and only the last would count; nothing was done", cmd.Name, canon)}
+			if canon == "thumbprint" {
+				e.hint = fmt.Sprintf("lynctrust %s takes one certificate: run it once for each (replace takes a whole list)", cmd.Name)
+			}
+			return e
+		}
+		seen[canon] = true
+	}
+	return nil
+}
+
+// findCommand finds the command named in args, skipping the flags before
+// it (and their values), and returns it with the arguments after its name.
+func findCommand(cmds []*cli.Command, flags []cli.Flag, args []string) (*cli.Command, []string) {
+	for i := 0; i < len(args); i++ {
+		name, hasValue, ok := flagArg(args[i])
+		if args[i] == "--" {
+			return nil, nil
+		}
+		if ok {
+			if f := flagNamed(flags, name); f != nil && takesValue(f) && !hasValue {
+				i++
+			}
+			continue
+		}
+		for _, c := range cmds {
+			if c.HasName(args[i]) {
+				return c, args[i+1:]
+			}
+		}
+		return nil, nil
+	}
+	return nil, nil
+}
+
+// flagArg reads "--name", "-name" or "--name=value".
+func flagArg(a string) (name string, hasValue, ok bool) {
+	if len(a) < 2 || a[0] != '-' || a == "--" {
+		return "", false, false
+	}
+	name, _, hasValue = strings.Cut(strings.TrimLeft(a, "-"), "=")
+	return name, hasValue, name != ""
+}
+
+func flagNamed(flags []cli.Flag, name string) cli.Flag {
+	for _, f := range flags {
+		if slices.Contains(f.Names(), name) {
+			return f
+		}
+	}
+	return nil
+}
+
+func takesValue(f cli.Flag) bool {
+	_, isBool := f.(*cli.BoolFlag)
+	return !isBool
+}
+
+func repeatable(f cli.Flag) bool {
+	switch f.(type) {
+	case *cli.StringSliceFlag, *cli.IntSliceFlag, *cli.Int64SliceFlag, *cli.Float64SliceFlag, *cli.UintSliceFlag, *cli.Uint64SliceFlag:
+		return true
+	}
+	return false
+}
