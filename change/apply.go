@@ -107,7 +107,7 @@ func Apply(ctx context.Context, p *Plan, o Options) (*Result, error) {
 		res.Status = Stopped
 		return res, &StoppedError{Err: err}
 	}
-	if err == nil && len(p.Uninstall) > 0 {
+	if err == nil && len(p.Uninstall)+len(p.Keep) > 0 {
 		p.undoInstalls(ctx, res)
 	}
 	res.Journal.Result, res.Journal.After = string(res.Status), res.After

@@ -2,6 +2,7 @@ package change
 
 import (
 	"context"
+	"github.com/lynctrust/lynctrust/internal/changelog"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -189,8 +190,31 @@ func (p *Plan) planRollback() error {
 		p.Changes = append(p.Changes, lync.Change{Identity: cfg.Identity, Expected: cfg.Trusted, Action: lync.Replace, Entries: list})
 		p.Want[cfg.Identity] = list
 	}
-	p.Uninstall = snap.Installs
+	for _, in := range snap.Installs {
+		if id := p.listedAfter(in); id != "" {
+			p.Keep = append(p.Keep, Uninstalled{Install: in, State: "kept", Why: id + " still lists it"})
+			continue
+		}
+		p.Uninstall = append(p.Uninstall, in)
+	}
 	return nil
+}
+
+// listedAfter names a collection that lists what the install put in the
+// store once the plan is carried out, or "".
+func (p *Plan) listedAfter(in changelog.Install) string {
+	for _, cfg := range p.Inventory.Configs {
+		list := cfg.Trusted
+		if want, ok := p.Want[cfg.Identity]; ok {
+			list = want
+		}
+		for _, e := range list {
+			if e.Thumbprint == in.Thumbprint && e.CAStore.CertStore() == in.Store {
+				return string(cfg.Identity)
+			}
+		}
+	}
+	return ""
 }
 
 func holds(list []lync.Entry, e lync.Entry) bool {

@@ -78,6 +78,10 @@ type Plan struct {
 	// Uninstall lists the store installs of the change a rollback undoes;
 	// Apply takes them out after restoring the lists.
 	Uninstall []changelog.Install
+	// Keep lists the installs of that change that a collection still lists
+	// once the lists are restored: they stay in the store, since taking
+	// them out would break that collection's trust.
+	Keep []Uninstalled
 	// Script is the exact PowerShell Apply sends (inside the scheduled
 	// task's wrapper when Request.AsTask).
 	Script  string

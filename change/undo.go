@@ -13,7 +13,8 @@ import (
 // undoes.
 type Uninstalled struct {
 	changelog.Install
-	// State is removed, absent (the store no longer held it), or left.
+	// State is removed, absent (the store no longer held it), left (it
+	// could not be taken out), or kept (a collection still lists it).
 	State string `json:"state"`
 	// Why says why a certificate was left in the store.
 	Why string `json:"why,omitempty"`
@@ -22,8 +23,10 @@ type Uninstalled struct {
 // undoInstalls takes out of each server's store the certificates that the
 // change being rolled back installed (its snapshot records them), after the
 // lists are restored. A server that cannot be reached keeps its
-// certificate, and the result says which and why.
+// certificate, and the result says which and why; so does one that a
+// collection still lists (Plan.Keep).
 func (p *Plan) undoInstalls(ctx context.Context, res *Result) {
+	res.Uninstalled = append(res.Uninstalled, p.Keep...)
 	for _, in := range p.Uninstall {
 		u := Uninstalled{Install: in}
 		peer, err := p.conn.Peer(ctx, in.Server)

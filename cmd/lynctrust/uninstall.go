@@ -17,6 +17,8 @@ func sayUninstalled(g *globals, res *change.Result) {
 			fmt.Fprintf(g.stderr, "lynctrust: removed %s from LocalMachine\\%s on %s (installed by the change rolled back)\n", u.Thumbprint, u.Store, u.Server)
 		case "absent":
 			fmt.Fprintf(g.stderr, "lynctrust: %s is no longer in LocalMachine\\%s on %s: nothing to remove\n", u.Thumbprint, u.Store, u.Server)
+		case "kept":
+			fmt.Fprintf(g.stderr, "lynctrust: kept %s in LocalMachine\\%s on %s, installed by the change rolled back: %s\n", u.Thumbprint, u.Store, u.Server, u.Why)
 		default:
 			fmt.Fprintf(g.stderr, "lynctrust: left %s in LocalMachine\\%s on %s: %s\n", u.Thumbprint, u.Store, u.Server, u.Why)
 		}
@@ -41,6 +43,9 @@ func leftInstalls(res *change.Result) error {
 // showUninstalls prints, in a dry run, the store scripts a rollback sends
 // after the lists are restored.
 func showUninstalls(g *globals, p *change.Plan) error {
+	for _, k := range p.Keep {
+		fmt.Fprintf(g.stdout, "# %s stays in LocalMachine\\%s on %s, installed by the change rolled back: %s\n", k.Thumbprint, k.Store, k.Server, k.Why)
+	}
 	for _, in := range p.Uninstall {
 		script, err := lync.UninstallScript(in.Thumbprint, in.Store)
 		if err != nil {
