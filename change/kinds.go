@@ -19,16 +19,18 @@ func (p *Plan) planAdd(ctx context.Context, t Target) error {
 	if err != nil {
 		return err
 	}
-	if err := p.checkStores(ctx, t); err != nil {
+	// The lists first: a conflict there stops the change before any
+	// server's store is read.
+	if err := p.addTo(ids); err != nil {
 		return err
 	}
-	p.addTo(ids)
-	return nil
+	return p.checkStores(ctx, t)
 }
 
 // addTo adds the entry to each collection that lacks it; those that hold it
-// already are noted, and left alone.
-func (p *Plan) addTo(ids []lync.Identity) {
+// already are noted, and left alone. One that lists the certificate in
+// another CA store is an error: a second entry would list it twice.
+func (p *Plan) addTo(ids []lync.Identity) error {
 	e := p.Request.Entry
 	for _, id := range ids {
 		cfg := p.Inventory.Config(id)
@@ -36,9 +38,16 @@ func (p *Plan) addTo(ids []lync.Identity) {
 			p.Already = append(p.Already, id)
 			continue
 		}
+		for _, x := range cfg.Trusted {
+			if x.Thumbprint == e.Thumbprint {
+				p.Changes, p.Want, p.Already = nil, map[lync.Identity][]lync.Entry{}, nil
+				return &OtherStoreError{Identity: cfg.Identity, Listed: x, Want: e, List: cfg.Trusted}
+			}
+		}
 		p.Changes = append(p.Changes, lync.Change{Identity: id, Expected: cfg.Trusted, Action: lync.Add, Entries: []lync.Entry{e}})
 		p.Want[id] = append(append([]lync.Entry{}, cfg.Trusted...), e)
 	}
+	return nil
 }
 
 // checkStores looks for add's entry in every web server's store: the phones a

@@ -151,6 +151,35 @@ func (e *HoldersError) Error() string {
 	return fmt.Sprintf("%s is in several collections (%s)", e.Thumbprint, strings.Join(e.Holders, ", "))
 }
 
+// OtherStoreError: add's certificate is in the collection already, in
+// another CA store; a second entry would list it twice, which the audit warns
+// of.
+type OtherStoreError struct {
+	Identity lync.Identity
+	Listed   lync.Entry   // the entry the collection holds
+	Want     lync.Entry   // the one add was asked for
+	List     []lync.Entry // the collection's list as read
+}
+
+func (e *OtherStoreError) Error() string {
+	return fmt.Sprintf("%s lists %s already, as %s: a second entry in %s would list it twice; nothing was changed", e.Identity, e.Listed.Thumbprint, e.Listed.CAStore, e.Want.CAStore)
+}
+
+// Moved is the collection's list with the entry in the CA store add was
+// asked for, in its place.
+func (e *OtherStoreError) Moved() []lync.Entry {
+	out := make([]lync.Entry, 0, len(e.List))
+	placed := false
+	for _, x := range e.List {
+		if x.Thumbprint != e.Want.Thumbprint {
+			out = append(out, x)
+		} else if !placed {
+			out, placed = append(out, e.Want), true
+		}
+	}
+	return out
+}
+
 // NewPlan reads the deployment through t and works out the change.
 func NewPlan(ctx context.Context, t Target, req Request) (*Plan, error) {
 	var extra []lync.Entry

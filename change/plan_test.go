@@ -159,6 +159,22 @@ func TestEmpties(t *testing.T) {
 	}
 }
 
+// Adding a certificate the collection lists already in another CA store
+// would list it twice: refused, with the list that moves it instead.
+func TestAddInAnotherStoreIsRefused(t *testing.T) {
+	inv := inventory(t, map[string][]string{"Global": {rootA, rootB}})
+	moved := lync.Entry{Thumbprint: entry(t, rootA).Thumbprint, CAStore: lync.IntermediateCA}
+	p := newTestPlan(t, inv, Request{Kind: Add, Entry: moved})
+	err := p.addTo([]lync.Identity{"Global"})
+	var other *OtherStoreError
+	if !errors.As(err, &other) || len(p.Changes) != 0 {
+		t.Fatalf("error %v, changes %+v", err, p.Changes)
+	}
+	if got, want := lync.EntryList(other.Moved()), lync.EntryList([]lync.Entry{moved, entry(t, rootB)}); got != want {
+		t.Fatalf("moved %s, want %s", got, want)
+	}
+}
+
 // Replacing a list with itself writes nothing, as add of what is there does;
 // the same entries in another order, or fewer, are a change.
 func TestReplaceWithTheSameListWritesNothing(t *testing.T) {

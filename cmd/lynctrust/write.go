@@ -74,6 +74,7 @@ func planError(err error) error {
 		notIn    *change.NotInStoreError
 		unread   *change.StoresUnreadableError
 		holders  *change.HoldersError
+		other    *change.OtherStoreError
 	)
 	switch {
 	case errors.As(err, &noColl):
@@ -90,6 +91,13 @@ func planError(err error) error {
 		return usageError(fmt.Errorf("%w: choose one with --identity", err))
 	case errors.As(err, &holders):
 		return usageError(err)
+	case errors.As(err, &other):
+		var flags []string
+		for _, e := range other.Moved() {
+			flags = append(flags, "--thumbprint "+e.String())
+		}
+		return &exitError{code: exitUsage, err: err,
+			hint: fmt.Sprintf("to list it as %s instead, in its place: lynctrust replace --identity '%s' %s", other.Want.CAStore, other.Identity, strings.Join(flags, " "))}
 	case errors.Is(err, lync.ErrInvalidValue):
 		return usageError(err)
 	}
