@@ -210,6 +210,9 @@ func NewPlan(ctx context.Context, t Target, req Request) (*Plan, error) {
 		err = p.planReplace()
 	case Rollback:
 		err = p.planRollback()
+		if err == nil && len(p.Changes) == 0 && len(p.Uninstall) > 0 {
+			p.dropAbsentInstalls(ctx)
+		}
 	default:
 		err = fmt.Errorf("unknown change %q", req.Kind)
 	}

@@ -67,3 +67,30 @@ func (r *Result) Left() []Uninstalled {
 	}
 	return out
 }
+
+// dropAbsentInstalls leaves out of a rollback whose lists match already the
+// installs that their servers' stores no longer hold (the same rollback,
+// run again): with nothing left the plan is empty, and nothing is written.
+// A store that cannot be read keeps its install in the plan, for Apply to
+// try and report.
+func (p *Plan) dropAbsentInstalls(ctx context.Context) {
+	var still []changelog.Install
+	for _, in := range p.Uninstall {
+		store := lync.TrustedRootCA
+		for _, s := range []lync.CAStore{lync.IntermediateCA, lync.ThirdPartyRootCA} {
+			if s.CertStore() == in.Store {
+				store = s
+			}
+		}
+		peer, err := p.conn.Peer(ctx, in.Server)
+		if err == nil {
+			var certs []lync.CertStatus
+			certs, err = lync.CheckStores(ctx, peer, []lync.Entry{{Thumbprint: in.Thumbprint, CAStore: store}})
+			if err == nil && len(certs) == 1 && !certs[0].Present {
+				continue
+			}
+		}
+		still = append(still, in)
+	}
+	p.Uninstall = still
+}
