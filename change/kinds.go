@@ -156,7 +156,7 @@ func (p *Plan) planRemove() error {
 
 // planReplace sets one collection's whole list, unless it holds that list
 // already, in that order.
-func (p *Plan) planReplace() error {
+func (p *Plan) planReplace(ctx context.Context, t Target) error {
 	cfg := p.Inventory.Config(p.Request.Identity)
 	if cfg == nil {
 		return noCollection(p.Inventory, p.Request.Identity)
@@ -168,8 +168,47 @@ func (p *Plan) planReplace() error {
 		// nothing.
 		return nil
 	}
+	// What the list gains must be in the web servers' stores, as add
+	// checks: phones get a CA only from a server whose store holds it.
+	var gained []lync.Entry
+	for _, e := range p.Request.Entries {
+		if !holds(cfg.Trusted, e) {
+			gained = append(gained, e)
+		}
+	}
+	if len(gained) > 0 {
+		if err := p.storesHold(ctx, t, gained); err != nil {
+			return err
+		}
+	}
 	p.Changes = []lync.Change{{Identity: cfg.Identity, Expected: cfg.Trusted, Action: lync.Replace, Entries: p.Request.Entries}}
 	p.Want[cfg.Identity] = p.Request.Entries
+	return nil
+}
+
+// storesHold checks that every web server's store holds each entry.
+func (p *Plan) storesHold(ctx context.Context, t Target, entries []lync.Entry) error {
+	var unreadable []string
+	missing := map[lync.Entry][]string{}
+	for _, s := range lync.StoresOnWebServers(ctx, t.Conn, p.Inventory, entries, t.Parallel) {
+		if s.Error != "" {
+			unreadable = append(unreadable, s.Server+" ("+s.Error+")")
+			continue
+		}
+		for _, cs := range s.Certs {
+			if !cs.Present {
+				missing[cs.Entry] = append(missing[cs.Entry], s.Server)
+			}
+		}
+	}
+	if len(unreadable) > 0 {
+		return &StoresUnreadableError{Servers: unreadable}
+	}
+	for _, e := range entries {
+		if servers := missing[e]; len(servers) > 0 {
+			return &NotInStoreError{Entry: e, Servers: servers, Replace: true}
+		}
+	}
 	return nil
 }
 

@@ -122,6 +122,7 @@ func (e *GovernedElsewhereError) Error() string {
 type NotInStoreError struct {
 	Entry   lync.Entry
 	Servers []string
+	Replace bool // the list replace was given, which has no --install-root
 }
 
 func (e *NotInStoreError) Error() string {
@@ -207,7 +208,7 @@ func NewPlan(ctx context.Context, t Target, req Request) (*Plan, error) {
 	case Remove:
 		err = p.planRemove()
 	case Replace:
-		err = p.planReplace()
+		err = p.planReplace(ctx, t)
 	case Rollback:
 		err = p.planRollback()
 		if err == nil && len(p.Changes) == 0 && len(p.Uninstall) > 0 {

@@ -1,6 +1,7 @@
 package change
 
 import (
+	"context"
 	"errors"
 	"sort"
 	"strings"
@@ -154,7 +155,7 @@ func TestEmpties(t *testing.T) {
 		t.Fatalf("empties %v", e)
 	}
 	p = newTestPlan(t, inventory(t, map[string][]string{"Global": nil}), Request{Kind: Replace, Identity: "Global"})
-	if err := p.planReplace(); err != nil || len(p.Empties()) != 0 {
+	if err := p.planReplace(context.Background(), Target{}); err != nil || len(p.Empties()) != 0 {
 		t.Fatalf("replacing an empty list with nothing empties nothing: %v %v", p.Empties(), err)
 	}
 }
@@ -188,7 +189,7 @@ func TestReplaceWithTheSameListWritesNothing(t *testing.T) {
 			entries = append(entries, entry(t, s))
 		}
 		p := newTestPlan(t, inv, Request{Kind: Replace, Identity: "Global", Entries: entries})
-		if err := p.planReplace(); err != nil {
+		if err := p.planReplace(context.Background(), Target{}); err != nil {
 			t.Fatal(err)
 		}
 		if len(p.Changes) != tt.changes || p.Empty() != (tt.changes == 0) {

@@ -81,6 +81,8 @@ func planError(err error) error {
 		return usageError(fmt.Errorf("--identity %w", err))
 	case errors.As(err, &governed):
 		return usageError(fmt.Errorf("%w: choose with --identity, or take them all with --all-governing", err))
+	case errors.As(err, &notIn) && notIn.Replace:
+		return &exitError{code: exitFindings, err: err, hint: fmt.Sprintf("put it there first: lynctrust add --thumbprint %s --ca-store %s --install-root --cert-file FILE installs it and lists it, or install it in certlm.msc; then replace", notIn.Entry.Thumbprint, notIn.Entry.CAStore)}
 	case errors.As(err, &notIn):
 		return &exitError{code: exitFindings, err: err, hint: "add --install-root to put it there (from the --owa chain or --cert-file), or install it yourself first"}
 	case errors.Is(err, change.ErrNoCertificate):
