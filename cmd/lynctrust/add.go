@@ -138,8 +138,7 @@ func runAdd(g *globals, ctx context.Context, conn psremote.Conn, o addOptions) (
 		if g.output == "json" {
 			return statusUnchanged, g.emit(map[string]any{"result": "unchanged", "already_present": p.Already})
 		}
-		fmt.Fprintln(g.stdout, "nothing to do: the certificate is already trusted where it needs to be")
-		return statusUnchanged, nil
+		return statusUnchanged, nothingToDo(g, "nothing to do: the certificate is already trusted where it needs to be")
 	}
 	return carryOut(g, ctx, p, o.Write)
 }

@@ -44,14 +44,14 @@ func leftInstalls(res *change.Result) error {
 // after the lists are restored.
 func showUninstalls(g *globals, p *change.Plan) error {
 	for _, k := range p.Keep {
-		fmt.Fprintf(g.stdout, "# %s stays in LocalMachine\\%s on %s, installed by the change rolled back: %s\n", k.Thumbprint, k.Store, k.Server, k.Why)
+		fmt.Fprintf(g.prose(), "# %s stays in LocalMachine\\%s on %s, installed by the change rolled back: %s\n", k.Thumbprint, k.Store, k.Server, k.Why)
 	}
 	for _, in := range p.Uninstall {
 		script, err := lync.UninstallScript(in.Thumbprint, in.Store)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(g.stdout, "# then on %s, to take out what the change installed:\n%s\n", in.Server, script)
+		fmt.Fprintf(g.prose(), "# then on %s, to take out what the change installed:\n%s\n", in.Server, script)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -131,8 +132,30 @@ func nothingToDo(g *globals, msg string) error {
 	if g.output == "json" {
 		return g.emit(map[string]any{"result": "unchanged", "message": msg})
 	}
-	fmt.Fprintln(g.stdout, msg)
+	fmt.Fprintln(g.prose(), msg)
 	return nil
+}
+
+// prose is where a sentence for the reader goes: standard output, but
+// standard error when standard output is CSV, which Import-Csv would read
+// as a row.
+func (g *globals) prose() io.Writer {
+	if g.output == "csv" {
+		return g.stderr
+	}
+	return g.stdout
+}
+
+// renderForPrompt shows a grid to the person about to answer a prompt: on
+// standard output as a table, or as a table on standard error when standard
+// output carries JSON, CSV or a report, which must hold only that.
+func (g *globals) renderForPrompt(gr grid) error {
+	if g.output == "table" {
+		return g.renderGrid(gr)
+	}
+	h := *g
+	h.output, h.stdout, h.table, h.color = "table", g.stderr, "", false
+	return h.renderGrid(gr)
 }
 
 // carryOut shows, emits, or (after any confirmation) applies a plan, and
@@ -195,14 +218,14 @@ func showDryRun(g *globals, p *change.Plan, w writeOptions) error {
 		return err
 	}
 	if g.verbose {
-		fmt.Fprintf(g.stdout, "\n# the PowerShell lynctrust would run on %s\n%s\n", p.Host(), script)
+		fmt.Fprintf(g.prose(), "\n# the PowerShell lynctrust would run on %s\n%s\n", p.Host(), script)
 		if err := showUninstalls(g, p); err != nil {
 			return err
 		}
-		fmt.Fprintln(g.stdout, "nothing was changed (dry run)")
+		fmt.Fprintln(g.prose(), "nothing was changed (dry run)")
 		return nil
 	}
-	fmt.Fprintln(g.stdout, "nothing was changed (dry run); --verbose shows the PowerShell, --emit-ps1 FILE writes it")
+	fmt.Fprintln(g.prose(), "nothing was changed (dry run); --verbose shows the PowerShell, --emit-ps1 FILE writes it")
 	return nil
 }
 
@@ -310,7 +333,7 @@ func confirmPlan(g *globals, p *change.Plan, w writeOptions) error {
 	}
 	cmd := strings.Fields(p.Command)[0]
 	empties := p.Empties()
-	if err := g.renderGrid(diffGrid(p)); err != nil {
+	if err := g.renderForPrompt(diffGrid(p)); err != nil {
 		return err
 	}
 	prompt := "Replace TrustedCACerts as shown (lines marked - are dropped)? [y/N] "
