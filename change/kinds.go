@@ -162,6 +162,20 @@ func (p *Plan) planReplace(ctx context.Context, t Target) error {
 		return noCollection(p.Inventory, p.Request.Identity)
 	}
 	p.Command = "replace " + string(cfg.Identity)
+	if !p.Request.NamedIdentity && cfg.Identity == lync.GlobalIdentity {
+		var desc []string
+		used := false
+		for _, pool := range p.Inventory.Pools {
+			if pool.Web {
+				id := p.Inventory.Governing(pool)
+				desc = append(desc, pool.FQDN+" by "+string(id))
+				used = used || id == lync.GlobalIdentity
+			}
+		}
+		if len(desc) > 0 && !used {
+			return &UngovernedDefaultError{Pools: desc}
+		}
+	}
 	if lync.EntryList(cfg.Trusted) == lync.EntryList(p.Request.Entries) {
 		// The list is already that one: writing it again would replicate
 		// to every server and send the administrator to the phones for

@@ -48,6 +48,9 @@ type Request struct {
 	Identity lync.Identity
 	// AllGoverning adds to every collection that governs a pool.
 	AllGoverning bool
+	// NamedIdentity says Identity was given, not defaulted: replace
+	// defaults to Global only where Global governs a pool.
+	NamedIdentity bool
 	// Snapshot is what rollback restores.
 	Snapshot *changelog.Snapshot
 	// AnyDeployment lets rollback restore a snapshot taken in another
@@ -150,6 +153,36 @@ func (e *HoldersError) Error() string {
 		return fmt.Sprintf("%s does not trust %s; it is in %s", e.Picked, e.Thumbprint, strings.Join(e.Holders, ", "))
 	}
 	return fmt.Sprintf("%s is in several collections (%s)", e.Thumbprint, strings.Join(e.Holders, ", "))
+}
+
+// Ungoverned lists the collections the plan changes that govern no pool's
+// web services (another collection, of the pool's site or service, does):
+// the phones see nothing of the change. Empty when the topology has no web
+// pool to tell.
+func (p *Plan) Ungoverned() []lync.Identity {
+	used := map[lync.Identity]bool{}
+	web := false
+	for _, pool := range p.Inventory.Pools {
+		if pool.Web {
+			web = true
+			used[p.Inventory.Governing(pool)] = true
+		}
+	}
+	var out []lync.Identity
+	for _, c := range p.Changes {
+		if web && !used[c.Identity] {
+			out = append(out, c.Identity)
+		}
+	}
+	return out
+}
+
+// UngovernedDefaultError: replace was not given --identity, and Global, the
+// default, governs no pool.
+type UngovernedDefaultError struct{ Pools []string }
+
+func (e *UngovernedDefaultError) Error() string {
+	return "no pool uses Global, the collection replace changes by default (" + strings.Join(e.Pools, ", ") + "); nothing was changed"
 }
 
 // OtherStoreError: add's certificate is in the collection already, in

@@ -39,8 +39,10 @@ type replaceOptions struct {
 	CAStore     string
 	Clear       bool
 	Args        []string // positional arguments, which replace does not take
-	Parallel    int
-	Write       writeOptions
+	// NamedIdentity: --identity was given, not left at Global.
+	NamedIdentity bool
+	Parallel      int
+	Write         writeOptions
 }
 
 func replaceAction(g *globals, c *cli.Context) error {
@@ -48,7 +50,7 @@ func replaceAction(g *globals, c *cli.Context) error {
 		return err
 	}
 	o := replaceOptions{Identity: c.String("identity"), Thumbprints: c.StringSlice("thumbprint"), CAStore: c.String("ca-store"),
-		Clear: c.Bool("clear"), Args: c.Args().Slice(), Parallel: c.Int("parallel"), Write: writeOptionsFrom(c)}
+		Clear: c.Bool("clear"), Args: c.Args().Slice(), Parallel: c.Int("parallel"), Write: writeOptionsFrom(c), NamedIdentity: c.IsSet("identity")}
 	req, err := o.request()
 	if err != nil {
 		return err
@@ -64,7 +66,7 @@ func replaceAction(g *globals, c *cli.Context) error {
 // variable that expanded to nothing), that names a certificate twice, or
 // that was given as arguments, which urfave/cli would otherwise drop.
 func (o replaceOptions) request() (change.Request, error) {
-	req := change.Request{Kind: change.Replace, AsTask: o.Write.RunAsTask}
+	req := change.Request{Kind: change.Replace, AsTask: o.Write.RunAsTask, NamedIdentity: o.NamedIdentity}
 	if len(o.Args) > 0 {
 		return req, usageErrorf("replace: %q is not a flag: give each certificate of the new list with --thumbprint", o.Args[0])
 	}
@@ -105,6 +107,8 @@ func parseEntries(values []string, dflt lync.CAStore) ([]lync.Entry, error) {
 		if hasStore && len(strings.TrimSpace(st)) > 0 {
 			if s, err := lync.ParseCAStore(st); err == nil {
 				store = s
+			} else if storeName(st) {
+				return nil, fmt.Errorf("--thumbprint %q: %w", v, err)
 			} else {
 				t = v
 			}
@@ -116,4 +120,19 @@ func parseEntries(values []string, dflt lync.CAStore) ([]lync.Entry, error) {
 		out = append(out, lync.Entry{Thumbprint: th, CAStore: store})
 	}
 	return out, nil
+}
+
+// storeName tells a word after the colon (Root, CA) from the rest of a
+// thumbprint pasted with colons between its bytes.
+func storeName(s string) bool {
+	s = strings.TrimSpace(s)
+	if len(s) <= 2 {
+		return false
+	}
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') {
+			return false
+		}
+	}
+	return true
 }

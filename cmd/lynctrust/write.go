@@ -59,6 +59,9 @@ func planChange(g *globals, ctx context.Context, conn psremote.Conn, parallel in
 	if err != nil {
 		return p, planError(err)
 	}
+	if ids := p.Ungoverned(); len(ids) > 0 {
+		fmt.Fprintf(g.stderr, "lynctrust: warning: no pool's web services use %s (another collection governs each pool): the phones will see nothing of this change; audit shows which collection governs each pool\n", identities(ids))
+	}
 	switch {
 	case p.Inventory.Source == "replica" && req.AsTask:
 		fmt.Fprintln(g.stderr, "lynctrust: read TrustedCACerts from the server's local replica (the Central Management Store refused the second hop); if replication is pending, the compare-and-swap will refuse the change")
@@ -76,6 +79,7 @@ func planError(err error) error {
 		unread   *change.StoresUnreadableError
 		holders  *change.HoldersError
 		other    *change.OtherStoreError
+		ungov    *change.UngovernedDefaultError
 	)
 	switch {
 	case errors.As(err, &noColl):
@@ -94,6 +98,8 @@ func planError(err error) error {
 		return usageError(fmt.Errorf("%w: choose one with --identity", err))
 	case errors.As(err, &holders):
 		return usageError(err)
+	case errors.As(err, &ungov):
+		return &exitError{code: exitUsage, err: err, hint: "name the collection to replace with --identity (--identity Global if that is the one you mean)"}
 	case errors.As(err, &other):
 		var flags []string
 		for _, e := range other.Moved() {
@@ -267,7 +273,11 @@ func applyPlan(g *globals, ctx context.Context, p *change.Plan, shown bool) (str
 	g.page.fact("snapshot", res.Snapshot)
 	g.page.fact("verified", how)
 	g.page.fact("to undo it", rollbackLine(p.Host(), res.Snapshot))
-	grids := []grid{diffGrid(p), beforeAfterGrid(p.Before(), res.After), named("done", record("done", "verified", how, "snapshot", res.Snapshot, "next", nextSteps))}
+	next := nextSteps
+	if ids := p.Ungoverned(); len(ids) > 0 && len(ids) == len(p.Changes) {
+		next = "nothing for the phones: no pool's web services use " + identities(ids)
+	}
+	grids := []grid{diffGrid(p), beforeAfterGrid(p.Before(), res.After), named("done", record("done", "verified", how, "snapshot", res.Snapshot, "next", next))}
 	if shown {
 		grids = grids[1:] // the difference was shown with the confirmation
 	}
