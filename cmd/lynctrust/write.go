@@ -223,6 +223,16 @@ func showDryRun(g *globals, p *change.Plan, w writeOptions) error {
 	if err := g.renderGrid(diffGrid(p)); err != nil {
 		return err
 	}
+	if !g.verbose {
+		// The store scripts come with --verbose; what they would do is
+		// said here.
+		for _, k := range p.Keep {
+			fmt.Fprintf(g.prose(), "%s would stay in LocalMachine\\%s on %s, installed by the change rolled back: %s\n", k.Thumbprint, k.Store, k.Server, k.Why)
+		}
+		for _, in := range p.Uninstall {
+			fmt.Fprintf(g.prose(), "then %s would be taken out of LocalMachine\\%s on %s, installed by the change rolled back\n", in.Thumbprint, in.Store, in.Server)
+		}
+	}
 	if g.verbose {
 		fmt.Fprintf(g.prose(), "\n# the PowerShell lynctrust would run on %s\n%s\n", p.Host(), script)
 		if err := showUninstalls(g, p); err != nil {
