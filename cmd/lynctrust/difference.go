@@ -10,28 +10,36 @@ import (
 // diffGrid is the difference a plan makes, collection by collection.
 func diffGrid(p *change.Plan) grid {
 	gr := grid{name: "difference", main: true, title: "the difference", header: []string{"collection", "", "thumbprint", "CA store"}}
+	csv := grid{name: gr.name, main: true, header: []string{"collection", "change", "thumbprint", "CA store"}}
+	row := func(id, mark, word, thumb, store string) {
+		gr.rows = append(gr.rows, []string{id, mark, thumb, store})
+		csv.rows = append(csv.rows, []string{id, word, thumb, store})
+	}
 	before := p.Before()
 	for _, id := range lync.Identities(p.Want) {
 		s := string(id)
 		for _, e := range before[id] {
-			mark := " "
-			if !holds(p.Want[id], e) {
-				mark = "-"
+			if holds(p.Want[id], e) {
+				row(s, " ", "kept", e.Thumbprint.String(), string(e.CAStore))
+			} else {
+				row(s, "-", "removed", e.Thumbprint.String(), string(e.CAStore))
 			}
-			gr.rows = append(gr.rows, []string{s, mark, e.Thumbprint.String(), string(e.CAStore)})
 		}
 		for _, e := range p.Want[id] {
 			if !holds(before[id], e) {
-				gr.rows = append(gr.rows, []string{s, "+", e.Thumbprint.String(), string(e.CAStore)})
+				row(s, "+", "added", e.Thumbprint.String(), string(e.CAStore))
 			}
 		}
 		switch {
 		case len(before[id]) == 0 && len(p.Want[id]) == 0:
 			gr.rows = append(gr.rows, []string{s, " ", "(empty)", ""})
+			csv.rows = append(csv.rows, []string{s, "empty", "", ""})
 		case len(p.Want[id]) == 0:
 			gr.rows = append(gr.rows, []string{s, " ", "(empty afterwards: no CA trusted)", ""})
+			csv.rows = append(csv.rows, []string{s, "empty afterwards", "", ""})
 		}
 	}
+	gr.csv = &csv
 	return gr
 }
 

@@ -22,6 +22,9 @@ type grid struct {
 	title  string
 	header []string
 	rows   [][]string
+	// csv, when set, is the grid as --output csv writes it: a header for
+	// every column and a value in every row that Import-Csv can read.
+	csv *grid
 }
 
 // plainStyle is what piped table output uses: no borders and no colour, columns
@@ -159,6 +162,9 @@ pre { background: #f6f8fa; border: 1px solid #ddd; padding: 0.8em; font-size: 0.
 `
 
 func (g *globals) renderGrid(gr grid) error {
+	if g.output == "csv" && gr.csv != nil {
+		gr = *gr.csv
+	}
 	// Cells quote servers (site and computer names, certificate subjects,
 	// PowerShell's errors): no control character of theirs reaches the
 	// terminal, whatever the format.
