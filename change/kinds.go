@@ -4,6 +4,7 @@ import (
 	"context"
 	"github.com/lynctrust/lynctrust/internal/changelog"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -262,10 +263,22 @@ func (p *Plan) planRollback() error {
 	return nil
 }
 
-// listedAfter names a collection that lists what the install put in the
-// store once the plan is carried out, or "".
+// listedAfter names the collection that governs the pool of the install's
+// server, if it lists what the install put in the store once the plan is
+// carried out; "" otherwise. A collection that governs no pool of that
+// server does not keep it: its phones are served elsewhere. A server the
+// topology does not place in a web pool is judged by every collection.
 func (p *Plan) listedAfter(in changelog.Install) string {
+	var governing []lync.Identity
+	for _, pool := range p.Inventory.Pools {
+		if pool.Web && slices.ContainsFunc(pool.Computers, func(c string) bool { return strings.EqualFold(c, in.Server) }) {
+			governing = append(governing, p.Inventory.Governing(pool))
+		}
+	}
 	for _, cfg := range p.Inventory.Configs {
+		if len(governing) > 0 && !slices.Contains(governing, cfg.Identity) {
+			continue
+		}
 		list := cfg.Trusted
 		if want, ok := p.Want[cfg.Identity]; ok {
 			list = want

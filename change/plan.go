@@ -200,16 +200,19 @@ func (e *OtherStoreError) Error() string {
 }
 
 // Moved is the collection's list with the entry in the CA store add was
-// asked for, in its place.
+// asked for, in its place, and each certificate once.
 func (e *OtherStoreError) Moved() []lync.Entry {
 	out := make([]lync.Entry, 0, len(e.List))
-	placed := false
+	seen := map[lync.Thumbprint]bool{}
 	for _, x := range e.List {
-		if x.Thumbprint != e.Want.Thumbprint {
-			out = append(out, x)
-		} else if !placed {
-			out, placed = append(out, e.Want), true
+		if seen[x.Thumbprint] {
+			continue // a repeat the list had already: replace lists each once
 		}
+		seen[x.Thumbprint] = true
+		if x.Thumbprint == e.Want.Thumbprint {
+			x = e.Want
+		}
+		out = append(out, x)
 	}
 	return out
 }
@@ -292,6 +295,12 @@ func (p *Plan) TaskScript() (string, error) {
 // change, no store to install into or to take an install out of.
 func (p *Plan) Empty() bool {
 	return len(p.Changes) == 0 && len(p.Missing) == 0 && len(p.Uninstall) == 0
+}
+
+// StoresOnly says the plan changes no list and only takes installs out of
+// servers' stores: a rollback whose lists match the snapshot already.
+func (p *Plan) StoresOnly() bool {
+	return len(p.Changes) == 0 && len(p.Missing) == 0 && len(p.Uninstall) > 0
 }
 
 // Host is the server the change is written through.

@@ -176,6 +176,48 @@ func TestAddInAnotherStoreIsRefused(t *testing.T) {
 	}
 }
 
+// A rollback keeps an install in a server's store only when the collection
+// that governs that server's pool lists it afterwards; another collection's
+// list does not keep it.
+func TestRollbackKeepsWhatTheGoverningCollectionLists(t *testing.T) {
+	th := entry(t, rootA).Thumbprint
+	install := changelog.Install{Server: "fe01.redmond.test", Thumbprint: th, Store: "Root"}
+	// The change rolled back was to Site:Lyon, which has no pool.
+	snap := &changelog.Snapshot{Path: "s.json", Lists: map[lync.Identity][]lync.Entry{"Site:Lyon": nil}, Installs: []changelog.Install{install}}
+	for _, tt := range []struct {
+		name    string
+		configs map[string][]string
+		kept    bool
+	}{
+		{"the site lists it", map[string][]string{"Global": nil, "Site:Redmond": {rootA}, "Site:Paris": nil, "Site:Lyon": {rootA}}, true},
+		{"only Global lists it, which governs no pool", map[string][]string{"Global": {rootA}, "Site:Redmond": nil, "Site:Paris": nil, "Site:Lyon": {rootA}}, false},
+		{"another site lists it", map[string][]string{"Global": nil, "Site:Redmond": nil, "Site:Paris": {rootA}, "Site:Lyon": {rootA}}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			inv := inventory(t, tt.configs, [2]string{"fe01.redmond.test", "Redmond"}, [2]string{"fe01.paris.test", "Paris"})
+			p := newTestPlan(t, inv, Request{Kind: Rollback, Snapshot: snap, AnyDeployment: true})
+			if err := p.planRollback(); err != nil {
+				t.Fatal(err)
+			}
+			if (len(p.Keep) == 1) != tt.kept || len(p.Keep)+len(p.Uninstall) != 1 {
+				t.Fatalf("keep %+v, uninstall %+v", p.Keep, p.Uninstall)
+			}
+		})
+	}
+}
+
+// The hint's list moves the entry and lists each certificate once, even
+// when the collection had a repeat already.
+func TestMovedListsEachOnce(t *testing.T) {
+	a, b := entry(t, rootA), entry(t, rootB)
+	bInter := lync.Entry{Thumbprint: b.Thumbprint, CAStore: lync.IntermediateCA}
+	aThird := lync.Entry{Thumbprint: a.Thumbprint, CAStore: lync.ThirdPartyRootCA}
+	e := &OtherStoreError{Identity: "Global", Listed: a, Want: aThird, List: []lync.Entry{a, b, bInter}}
+	if got, want := lync.EntryList(e.Moved()), lync.EntryList([]lync.Entry{aThird, b}); got != want {
+		t.Fatalf("moved %s, want %s", got, want)
+	}
+}
+
 // Replacing a list with itself writes nothing, as add of what is there does;
 // the same entries in another order, or fewer, are a change.
 func TestReplaceWithTheSameListWritesNothing(t *testing.T) {
