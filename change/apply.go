@@ -93,6 +93,24 @@ func Apply(ctx context.Context, p *Plan, o Options) (*Result, error) {
 		res.Status = Unchanged
 		return res, nil
 	}
+	if p.StoresOnly() {
+		// A rollback whose lists match already, with installs still to
+		// take out (a server that did not answer the first time): no list
+		// changes, so no snapshot and no write; the journal records what
+		// was done to the stores.
+		res.After = res.Before
+		res.Journal = changelog.Entry{ID: changelog.NewID(), Operator: changelog.Operator(p.conn.User), Server: p.Server, Command: p.Command, Before: res.Before}
+		p.undoInstalls(ctx, res)
+		res.Status = Unchanged
+		for _, u := range res.Uninstalled {
+			if u.State == "removed" {
+				res.Status = Changed
+			}
+		}
+		res.Journal.Result, res.Journal.After, res.Journal.Time = string(res.Status), res.After, o.Now().UTC()
+		res.JournalErr = changelog.Append(o.StateDir, res.Journal)
+		return res, nil
+	}
 	if err := p.begin(o, res); err != nil {
 		return res, err
 	}

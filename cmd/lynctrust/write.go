@@ -87,7 +87,7 @@ func planError(err error) error {
 	case errors.As(err, &governed):
 		return usageError(fmt.Errorf("%w: choose with --identity, or take them all with --all-governing", err))
 	case errors.As(err, &notIn) && notIn.Replace:
-		return &exitError{code: exitFindings, err: err, hint: fmt.Sprintf("put it there first: lynctrust add --thumbprint %s --ca-store %s --install-root --cert-file FILE installs it and lists it, or install it in certlm.msc; then replace", notIn.Entry.Thumbprint, notIn.Entry.CAStore)}
+		return &exitError{code: exitFindings, err: err, hint: fmt.Sprintf("install it into LocalMachine\\%s on those servers first (certutil -addstore %s FILE, or certlm.msc), then run the replace again", notIn.Entry.CAStore.CertStore(), notIn.Entry.CAStore.CertStore())}
 	case errors.As(err, &notIn):
 		return &exitError{code: exitFindings, err: err, hint: "add --install-root to put it there (from the --owa chain or --cert-file), or install it yourself first"}
 	case errors.Is(err, change.ErrNoCertificate):
@@ -144,9 +144,9 @@ func nothingToDo(g *globals, msg string) error {
 
 // prose is where a sentence for the reader goes: standard output, but
 // standard error when standard output is CSV, which Import-Csv would read
-// as a row.
+// as a row, or an HTML report.
 func (g *globals) prose() io.Writer {
-	if g.output == "csv" {
+	if g.output == "csv" || g.output == "html" {
 		return g.stderr
 	}
 	return g.stdout
@@ -214,7 +214,7 @@ func showDryRun(g *globals, p *change.Plan, w writeOptions) error {
 		}
 	}
 	if g.output == "json" {
-		return g.emit(map[string]any{"dry_run": true, "changes": p.Changes, "script": script})
+		return g.emit(map[string]any{"dry_run": true, "changes": p.Changes, "script": script, "uninstall": p.Uninstall, "keep": p.Keep})
 	}
 	if g.output == "html" {
 		g.page = changePage(p, g.user, "DRY RUN: nothing was changed; this is what "+strings.Fields(p.Command)[0]+" would do", "warning", script)
@@ -273,6 +273,21 @@ func applyPlan(g *globals, ctx context.Context, p *change.Plan, shown bool) (str
 	}
 	if err != nil {
 		return string(res.Status), applyError(g, p, res, err)
+	}
+	if p.StoresOnly() {
+		// No list changed: nothing for the phones, no snapshot to undo.
+		if g.output == "json" {
+			err = g.emit(map[string]any{"result": string(res.Status), "uninstalled": res.Uninstalled})
+		} else {
+			fmt.Fprintln(g.prose(), "TrustedCACerts already matches the snapshot: no list was written, only the servers' stores (above)")
+		}
+		if err == nil {
+			err = leftInstalls(res)
+		}
+		if err == nil && res.JournalErr != nil {
+			err = &exitError{code: exitLocal, err: fmt.Errorf("the journal could not be written: %w", res.JournalErr)}
+		}
+		return string(res.Status), err
 	}
 	how := "read back from the Central Management Store"
 	if res.Survived != nil {
@@ -353,10 +368,17 @@ func confirmPlan(g *globals, p *change.Plan, w writeOptions) error {
 	}
 	cmd := strings.Fields(p.Command)[0]
 	empties := p.Empties()
-	if err := g.renderForPrompt(diffGrid(p)); err != nil {
+	if p.StoresOnly() {
+		for _, in := range p.Uninstall {
+			fmt.Fprintf(g.stderr, "lynctrust: %s would be taken out of LocalMachine\\%s on %s, installed by the change rolled back\n", in.Thumbprint, in.Store, in.Server)
+		}
+	} else if err := g.renderForPrompt(diffGrid(p)); err != nil {
 		return err
 	}
 	prompt := "Replace TrustedCACerts as shown (lines marked - are dropped)? [y/N] "
+	if p.StoresOnly() {
+		prompt = "TrustedCACerts matches the snapshot already. Take those certificates out of the stores? [y/N] "
+	}
 	if !p.Destructive() {
 		prompt = "Change TrustedCACerts as shown? [y/N] "
 	}
