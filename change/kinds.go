@@ -55,21 +55,12 @@ func (p *Plan) addTo(ids []lync.Identity) error {
 // server serves get a trusted CA only if that server's store holds it.
 func (p *Plan) checkStores(ctx context.Context, t Target) error {
 	e := p.Request.Entry
-	var unreadable []string
-	for _, s := range lync.StoresOnWebServers(ctx, t.Conn, p.Inventory, []lync.Entry{e}, t.Parallel) {
-		if s.Error != "" {
-			unreadable = append(unreadable, s.Server+" ("+s.Error+")")
-			continue
-		}
-		for _, cs := range s.Certs {
-			if !cs.Present {
-				p.Missing = append(p.Missing, s.Server)
-			}
-		}
+	missing, err := p.missingFrom(ctx, t, []lync.Entry{e})
+	if err != nil {
+		return err
 	}
+	p.Missing = missing[e]
 	switch {
-	case len(unreadable) > 0:
-		return &StoresUnreadableError{Servers: unreadable}
 	case len(p.Missing) > 0 && !p.Request.Install:
 		return &NotInStoreError{Entry: e, Servers: p.Missing}
 	case len(p.Missing) > 0 && len(p.Request.Cert) == 0:
@@ -203,6 +194,22 @@ func (p *Plan) planReplace(ctx context.Context, t Target) error {
 
 // storesHold checks that every web server's store holds each entry.
 func (p *Plan) storesHold(ctx context.Context, t Target, entries []lync.Entry) error {
+	missing, err := p.missingFrom(ctx, t, entries)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if servers := missing[e]; len(servers) > 0 {
+			return &NotInStoreError{Entry: e, Servers: servers, Replace: true}
+		}
+	}
+	return nil
+}
+
+// missingFrom reads every web server's stores (no module loaded) and says,
+// entry by entry, which of them lack it; a store that cannot be read is an
+// error.
+func (p *Plan) missingFrom(ctx context.Context, t Target, entries []lync.Entry) (map[lync.Entry][]string, error) {
 	var unreadable []string
 	missing := map[lync.Entry][]string{}
 	for _, s := range lync.StoresOnWebServers(ctx, t.Conn, p.Inventory, entries, t.Parallel) {
@@ -217,14 +224,9 @@ func (p *Plan) storesHold(ctx context.Context, t Target, entries []lync.Entry) e
 		}
 	}
 	if len(unreadable) > 0 {
-		return &StoresUnreadableError{Servers: unreadable}
+		return nil, &StoresUnreadableError{Servers: unreadable}
 	}
-	for _, e := range entries {
-		if servers := missing[e]; len(servers) > 0 {
-			return &NotInStoreError{Entry: e, Servers: servers, Replace: true}
-		}
-	}
-	return nil
+	return missing, nil
 }
 
 // planRollback restores each list of the snapshot that differs now.
