@@ -72,6 +72,22 @@ func (p *Plan) checkStores(ctx context.Context, t Target) error {
 // governing works out which collections an add goes to: the one named, or
 // the ones that govern the pools with web services (service over site over
 // global, with no inheritance between them: lync-facts §2).
+// governance is which collections govern the topology's web pools, each
+// once in pool order, with "POOL by COLLECTION" for every web pool.
+func governance(inv *lync.Inventory) (ids []lync.Identity, desc []string) {
+	for _, pool := range inv.Pools {
+		if !pool.Web {
+			continue
+		}
+		id := inv.Governing(pool)
+		desc = append(desc, pool.FQDN+" by "+string(id))
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, desc
+}
+
 func governing(inv *lync.Inventory, req Request) ([]lync.Identity, error) {
 	if req.Identity != "" {
 		cfg := inv.Config(req.Identity)
@@ -80,20 +96,7 @@ func governing(inv *lync.Inventory, req Request) ([]lync.Identity, error) {
 		}
 		return []lync.Identity{cfg.Identity}, nil
 	}
-	seen := map[lync.Identity]bool{}
-	var ids []lync.Identity
-	var desc []string
-	for _, pool := range inv.Pools {
-		if !pool.Web {
-			continue
-		}
-		id := inv.Governing(pool)
-		desc = append(desc, pool.FQDN+" by "+string(id))
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
+	ids, desc := governance(inv)
 	if len(ids) == 0 {
 		return []lync.Identity{lync.GlobalIdentity}, nil
 	}
@@ -155,16 +158,7 @@ func (p *Plan) planReplace(ctx context.Context, t Target) error {
 	}
 	p.Command = "replace " + string(cfg.Identity)
 	if !p.Request.NamedIdentity && cfg.Identity == lync.GlobalIdentity {
-		var desc []string
-		used := false
-		for _, pool := range p.Inventory.Pools {
-			if pool.Web {
-				id := p.Inventory.Governing(pool)
-				desc = append(desc, pool.FQDN+" by "+string(id))
-				used = used || id == lync.GlobalIdentity
-			}
-		}
-		if len(desc) > 0 && !used {
+		if ids, desc := governance(p.Inventory); len(ids) > 0 && !slices.Contains(ids, lync.GlobalIdentity) {
 			return &UngovernedDefaultError{Pools: desc}
 		}
 	}

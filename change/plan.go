@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -160,17 +161,10 @@ func (e *HoldersError) Error() string {
 // the phones see nothing of the change. Empty when the topology has no web
 // pool to tell.
 func (p *Plan) Ungoverned() []lync.Identity {
-	used := map[lync.Identity]bool{}
-	web := false
-	for _, pool := range p.Inventory.Pools {
-		if pool.Web {
-			web = true
-			used[p.Inventory.Governing(pool)] = true
-		}
-	}
+	used, _ := governance(p.Inventory)
 	var out []lync.Identity
 	for _, c := range p.Changes {
-		if web && !used[c.Identity] {
+		if len(used) > 0 && !slices.Contains(used, c.Identity) {
 			out = append(out, c.Identity)
 		}
 	}

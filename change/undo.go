@@ -76,14 +76,9 @@ func (r *Result) Left() []Uninstalled {
 func (p *Plan) dropAbsentInstalls(ctx context.Context) {
 	var still []changelog.Install
 	for _, in := range p.Uninstall {
-		store := lync.TrustedRootCA
-		for _, s := range []lync.CAStore{lync.IntermediateCA, lync.ThirdPartyRootCA} {
-			if s.CertStore() == in.Store {
-				store = s
-			}
-		}
+		store, known := lync.CAStoreFor(in.Store)
 		peer, err := p.conn.Peer(ctx, in.Server)
-		if err == nil {
+		if err == nil && known {
 			var certs []lync.CertStatus
 			certs, err = lync.CheckStores(ctx, peer, []lync.Entry{{Thumbprint: in.Thumbprint, CAStore: store}})
 			if err == nil && len(certs) == 1 && !certs[0].Present {

@@ -50,6 +50,17 @@ func (c CAStore) CertStore() string {
 	return "Root"
 }
 
+// CAStoreFor is the CA store whose certificates live in the LocalMachine
+// store named (Root, CA, AuthRoot): CertStore the other way round.
+func CAStoreFor(certStore string) (CAStore, bool) {
+	for _, c := range []CAStore{TrustedRootCA, IntermediateCA, ThirdPartyRootCA} {
+		if strings.EqualFold(c.CertStore(), certStore) {
+			return c, true
+		}
+	}
+	return "", false
+}
+
 // Identity is a Web Services configuration identity: Global, site:NAME or
 // service:WebServer:FQDN.
 type Identity string

@@ -215,3 +215,15 @@ func TestSiteNameRule(t *testing.T) {
 		}
 	}
 }
+
+// CAStoreFor reads back what CertStore writes, and nothing else.
+func TestCAStoreFor(t *testing.T) {
+	for _, c := range []CAStore{TrustedRootCA, IntermediateCA, ThirdPartyRootCA} {
+		if got, ok := CAStoreFor(c.CertStore()); !ok || got != c {
+			t.Errorf("CAStoreFor(%q) = %q, %v", c.CertStore(), got, ok)
+		}
+	}
+	if got, ok := CAStoreFor("My"); ok {
+		t.Errorf("CAStoreFor(My) = %q", got)
+	}
+}
