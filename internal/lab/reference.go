@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -150,25 +151,49 @@ func (r *Reference) Common(product string) ([]string, map[string]string) {
 // bindFromReference gives a lab cmdlet the parameters, switches, positions,
 // parameter sets, aliases and mandatory parameters the reference documents
 // for the product. It returns nil when the cmdlet does not exist there.
+// Every simulated PowerShell process binds its cmdlets, so the binding of a
+// cmdlet in a product is worked out once and shared: the runtime only reads
+// it, and its slices are clipped so that an append copies them.
 func bindFromReference(c *powershell.Cmdlet, product string) *powershell.Cmdlet {
+	b := bindingOf(c.Name, product)
+	if b == nil {
+		return nil
+	}
+	c.Params, c.Switches, c.Positional, c.Mandatory = b.Params, b.Switches, b.Positional, b.Mandatory
+	c.Sets, c.Common, c.Aliases = b.Sets, b.Common, b.Aliases
+	return c
+}
+
+var bindings sync.Map // name + "\x00" + product -> *powershell.Cmdlet (nil: not in the product)
+
+func bindingOf(name, product string) *powershell.Cmdlet {
+	key := name + "\x00" + product
+	if b, ok := bindings.Load(key); ok {
+		return b.(*powershell.Cmdlet)
+	}
+	b := readBinding(name, product)
+	bindings.Store(key, b)
+	return b
+}
+
+func readBinding(name, product string) *powershell.Cmdlet {
 	r := LoadReference()
-	page := r.Cmdlet(c.Name, product)
+	page := r.Cmdlet(name, product)
 	if page == nil {
 		return nil
 	}
-	c.Params, c.Switches, c.Positional, c.Mandatory = nil, nil, nil, nil
-	c.Sets = map[string][]string{}
+	c := &powershell.Cmdlet{Name: name, Sets: map[string][]string{}}
 	common, aliases := r.Common(product)
-	c.Common, c.Aliases = common, aliases
+	c.Common, c.Aliases = slices.Clip(common), aliases
 	type positioned struct {
 		name string
 		pos  int
 	}
 	var positional []positioned
-	for _, name := range r.Params(c.Name, product) {
+	for _, name := range r.Params(name, product) {
 		meta := page.Parameters[name]
 		c.Params = append(c.Params, name)
-		c.Sets[name] = meta.Sets
+		c.Sets[name] = slices.Clip(meta.Sets)
 		if meta.Type == "SwitchParameter" {
 			c.Switches = append(c.Switches, name)
 		}
@@ -186,5 +211,6 @@ func bindFromReference(c *powershell.Cmdlet, product string) *powershell.Cmdlet 
 	for _, p := range positional {
 		c.Positional = append(c.Positional, p.name)
 	}
+	c.Params, c.Switches, c.Positional, c.Mandatory = slices.Clip(c.Params), slices.Clip(c.Switches), slices.Clip(c.Positional), slices.Clip(c.Mandatory)
 	return c
 }

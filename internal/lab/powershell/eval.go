@@ -129,7 +129,7 @@ func (flowContinue) Error() string { return "continue" }
 // terminating error, if any: *ParseError, *Error, or *ExitError.
 func (rt *Runtime) Run(src string) error {
 	rt.logScriptBlock(src)
-	s, err := Parse(src)
+	s, err := parseOnce(src)
 	if err != nil {
 		return err
 	}
@@ -142,6 +142,36 @@ func (rt *Runtime) Run(src string) error {
 		return nil
 	}
 	return err
+}
+
+// parsed holds the scripts parsed so far: a fleet of simulated servers runs
+// the same script many times, and the evaluator never changes a parsed
+// script. It is emptied when it grows past parsedMax.
+var parsed struct {
+	sync.Mutex
+	m map[string]*script
+}
+
+const parsedMax = 256
+
+func parseOnce(src string) (*script, error) {
+	parsed.Lock()
+	s := parsed.m[src]
+	parsed.Unlock()
+	if s != nil {
+		return s, nil
+	}
+	s, err := Parse(src)
+	if err != nil {
+		return nil, err
+	}
+	parsed.Lock()
+	if parsed.m == nil || len(parsed.m) >= parsedMax {
+		parsed.m = map[string]*script{}
+	}
+	parsed.m[src] = s
+	parsed.Unlock()
+	return s, nil
 }
 
 func (rt *Runtime) block(s *script) ([]Value, error) {

@@ -173,3 +173,27 @@ func TestNativeStandardError(t *testing.T) {
 		t.Errorf("Continue with 2>&1: %v %v %v", *out, err, rt.Errors())
 	}
 }
+
+// TestSameScriptAgain: a script is parsed once and its parse kept, so a
+// second run of the same text, in the same runtime or another, starts from
+// the script as written and not from what the first run did with it.
+func TestSameScriptAgain(t *testing.T) {
+	src := "$r = @(); $r += 'x'; $h = @{}; $h['k'] = 1 + $h.Count; $s = 0\nforeach ($i in @(1,2)) { $s += $i }\n($r -join '+') + $h['k'] + $s"
+	for i := 0; i < 3; i++ {
+		out, err := run(t, 2, src)
+		if err != nil || strings.Join(out, "|") != "x13" {
+			t.Fatalf("run %d: %q, %v; want x13", i+1, out, err)
+		}
+	}
+	rt := NewRuntime(context.Background(), 2)
+	var out []string
+	rt.Out = func(v Value) { out = append(out, Format(v)) }
+	for i := 0; i < 2; i++ {
+		if err := rt.Run("$n += 1; $n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if strings.Join(out, "|") != "1|2" {
+		t.Errorf("the same text twice in one runtime printed %q, want 1|2", out)
+	}
+}
