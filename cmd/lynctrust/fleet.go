@@ -166,7 +166,7 @@ func renderFleet(g *globals, command string, results []deploymentResult) error {
 	}
 	gr := grid{name: "deployments", title: fmt.Sprintf("%s on %d deployment(s)", command, len(results)), header: []string{"deployment", "server", "status", "exit", "seconds", "error"}}
 	sorted := append([]deploymentResult(nil), results...)
-	sort.SliceStable(sorted, func(a, b int) bool { return sorted[a].ExitCode > sorted[b].ExitCode })
+	sort.SliceStable(sorted, func(a, b int) bool { return severity[sorted[a].ExitCode] > severity[sorted[b].ExitCode] })
 	for _, r := range sorted {
 		msg := r.Error
 		if r.Hint != "" {
