@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -72,6 +73,10 @@ func ParseInventory(data []byte) (*Inventory, error) {
 			return nil, fmt.Errorf("inventory: deployment %q says nowhere where its password comes from: give password_env or password_file", name)
 		case d.PasswordEnv != "" && d.PasswordFile != "":
 			return nil, fmt.Errorf("inventory: deployment %q gives both password_env and password_file: choose one", name)
+		case d.PasswordEnv != "" && !isEnvName(d.PasswordEnv):
+			// Not repeated: it may be the password itself, pasted in the
+			// variable's place.
+			return nil, fmt.Errorf("inventory: deployment %q: password_env is not an environment variable's name (letters, digits and _, not starting with a digit); it is not repeated here, in case it is the password: write the variable's name and set the variable", name)
 		}
 	}
 	return &inv, nil
@@ -86,13 +91,35 @@ func (d Deployment) PasswordOf() (string, error) {
 		}
 		return pw, nil
 	}
+	// The path is not repeated in errors: it may be the password itself,
+	// pasted in the file's place.
 	b, err := os.ReadFile(d.PasswordFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("deployment %q: its password_file does not exist (the path is not repeated here, in case it is the password)", d.Name)
+	}
 	if err != nil {
-		return "", fmt.Errorf("deployment %q: %w", d.Name, err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", fmt.Errorf("deployment %q: its password_file cannot be read: %w", d.Name, err)
 	}
 	pw := strings.TrimRight(string(b), "\r\n")
 	if pw == "" {
-		return "", fmt.Errorf("deployment %q: %s is empty", d.Name, d.PasswordFile)
+		return "", fmt.Errorf("deployment %q: its password_file is empty", d.Name)
 	}
 	return pw, nil
+}
+
+// isEnvName: a name a shell can set, as password_env needs.
+func isEnvName(s string) bool {
+	for i, r := range s {
+		switch {
+		case r == '_', 'A' <= r && r <= 'Z', 'a' <= r && r <= 'z':
+		case '0' <= r && r <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return s != ""
 }

@@ -45,3 +45,32 @@ func FuzzParseInventory(f *testing.F) {
 		}
 	})
 }
+
+// TestPastedPasswordNotRepeated: a password written where the variable's
+// name or the file's path belongs is refused without being repeated.
+func TestPastedPasswordNotRepeated(t *testing.T) {
+	const pw = "Sup3rS3cret!"
+	_, err := ParseInventory([]byte("deployments:\n  - name: emea\n    server: s.test\n    user: u\n    password_env: " + pw + "\n"))
+	if err == nil || !strings.Contains(err.Error(), `deployment "emea": password_env is not an environment variable's name`) || strings.Contains(err.Error(), pw) {
+		t.Errorf("password_env %s: %v", pw, err)
+	}
+	for _, name := range []string{"EMEA_PW", "_x", "a1"} {
+		if !isEnvName(name) {
+			t.Errorf("%s is refused as a variable's name", name)
+		}
+	}
+	for _, name := range []string{"1A", "A-B", "A B", "A=B", ""} {
+		if isEnvName(name) {
+			t.Errorf("%q is taken as a variable's name", name)
+		}
+	}
+	_, err = Deployment{Name: "emea", PasswordFile: pw}.PasswordOf()
+	if err == nil || !strings.Contains(err.Error(), `deployment "emea": its password_file does not exist`) || strings.Contains(err.Error(), pw) {
+		t.Errorf("password_file %s: %v", pw, err)
+	}
+	dir := t.TempDir()
+	_, err = Deployment{Name: "emea", PasswordFile: dir}.PasswordOf()
+	if err == nil || strings.Contains(err.Error(), dir) {
+		t.Errorf("password_file that is a directory: %v", err)
+	}
+}
