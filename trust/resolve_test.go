@@ -340,9 +340,16 @@ func TestParseEndpoint(t *testing.T) {
 			t.Errorf("ParseEndpoint(%q) = %q, %v", in, ep.Address(), err)
 		}
 	}
-	for _, in := range []string{"", "http://mail.contoso.com", "mail.contoso.com:0", "mail.contoso.com:https", "https:///owa"} {
+	for _, in := range []string{"", "http://mail.contoso.com", "mail.contoso.com:0", "mail.contoso.com:https", "https:///owa", "https://mail.contoso.com:99999/owa", "https://mail.contoso.com:0/owa"} {
 		if _, err := trust.ParseEndpoint(in); err == nil {
 			t.Errorf("ParseEndpoint(%q) accepted", in)
+		}
+	}
+	// A password in the address is refused and not repeated.
+	for _, in := range []string{"https://admin:Hunter2Pw@mail.contoso.com/owa", "https://admin:Hunter2Pw@mail.contoso.com:99999/owa", "admin:Hunter2Pw@mail.contoso.com", "https://Hunter2Pw@mail.contoso.com"} {
+		_, err := trust.ParseEndpoint(in)
+		if err == nil || !strings.Contains(err.Error(), "user name or password") || strings.Contains(err.Error(), "Hunter2Pw") {
+			t.Errorf("ParseEndpoint(%q): %v", in, err)
 		}
 	}
 }
