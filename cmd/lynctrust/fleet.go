@@ -100,6 +100,11 @@ func readInventoryFile(c *cli.Context, command string) (*fleet.Inventory, error)
 	if c.IsSet("password-file") {
 		return nil, usageErrorf("--inventory says where each deployment's password comes from: leave out --password-file")
 	}
+	if command == "add" && c.Bool("confirm") {
+		// The deployments run at once behind progress bars: a question
+		// asked by one of them would not be seen.
+		return nil, usageErrorf("--confirm asks before each write, which add --inventory cannot show while its deployments run at once: run it with --dry-run to see each deployment's difference, then again without either")
+	}
 	data, err := os.ReadFile(c.String("inventory"))
 	if err != nil {
 		return nil, usageError(fmt.Errorf("--inventory: %w", err))
