@@ -245,6 +245,14 @@ func resolveAll(g *globals, ctx context.Context, targets []resolveTarget, opts t
 func renderResolve(g *globals, o resolveOptions, out *resolveOutput, roots []*trust.Report) error {
 	switch {
 	case o.RootOnly:
+		// The bare thumbprint, one a line, for ROOT=$(lynctrust resolve
+		// --root-only); the other formats get the same in their own form.
+		type rootLine struct {
+			Target     string `json:"target"`
+			Thumbprint string `json:"root_thumbprint"`
+		}
+		lines := []rootLine{}
+		gr := grid{header: []string{"target", "root thumbprint"}}
 		for _, r := range roots {
 			p := r.Recommended()
 			if p == nil || p.RootThumbprint == "" {
@@ -252,10 +260,17 @@ func renderResolve(g *globals, o resolveOptions, out *resolveOutput, roots []*tr
 				out.Healthy = false
 				continue
 			}
-			fmt.Fprintln(g.stdout, p.RootThumbprint)
+			lines = append(lines, rootLine{r.Target, p.RootThumbprint})
+			gr.rows = append(gr.rows, []string{r.Target, p.RootThumbprint})
 			for _, f := range append(append([]trust.Finding{}, r.Findings...), p.Findings...) {
 				fmt.Fprintf(g.stderr, "lynctrust: %s: %s: %s\n", r.Target, f.Severity, f.Message)
 			}
+		}
+		if g.output != "table" {
+			return g.emit(lines, gr)
+		}
+		for _, l := range lines {
+			fmt.Fprintln(g.stdout, l.Thumbprint)
 		}
 		return nil
 	case o.AllRoots:
@@ -274,7 +289,7 @@ func renderAllRoots(g *globals, roots []*trust.Report) error {
 		Trusted     bool   `json:"trusted"`
 		Recommended bool   `json:"recommended"`
 	}
-	var lines []rootLine
+	lines := []rootLine{} // an empty list is [], never null (docs/json.md)
 	for _, r := range roots {
 		for i, p := range r.Paths {
 			if p.RootThumbprint == "" {
