@@ -206,7 +206,7 @@ func newApp(g *globals) *cli.App {
 	app.Version = version
 	shared := globalFlags(false)
 	for _, c := range app.Commands {
-		setUsageErrors(c)
+		setUsageErrors(c, "")
 		withGlobalFlags(g, shared, c)
 	}
 	return app
@@ -230,8 +230,8 @@ func unknownCommand(c *cli.Context, name string) error {
 
 // setUsageErrors makes flag errors of every command and subcommand usage errors
 // that run reports once, instead of urfave/cli printing help and the error.
-func setUsageErrors(c *cli.Command) {
-	name := c.Name
+func setUsageErrors(c *cli.Command, parent string) {
+	name := strings.TrimSpace(parent + " " + c.Name) // explain tls-alert, not tls-alert
 	c.OnUsageError = func(ctx *cli.Context, err error, _ bool) error {
 		e := &exitError{code: exitUsage, err: fmt.Errorf("%s: %w (see lynctrust %s --help)", name, err, name)}
 		if _, bad, ok := strings.Cut(err.Error(), "flag provided but not defined: "); ok {
@@ -244,7 +244,7 @@ func setUsageErrors(c *cli.Command) {
 		return e
 	}
 	for _, sub := range c.Subcommands {
-		setUsageErrors(sub)
+		setUsageErrors(sub, name)
 	}
 }
 

@@ -217,13 +217,29 @@ func contains(list []string, s string) bool {
 // refuseLateFlags catches flags written after the positional arguments, which
 // urfave/cli would silently take as arguments.
 func refuseLateFlags(c *cli.Context) error {
+	name := commandPath(c) // explain error, not error
 	for _, a := range c.Args().Slice() {
-		if strings.HasPrefix(a, "--") && len(a) > 2 {
-			return usageErrorf("%s: %q after the arguments: put flags before them (lynctrust %s %s ...)", c.Command.Name, a, c.Command.Name, a)
+		// --flag, or -o and -Confirm: a dash and a letter (a negative
+		// number, -1, is a value).
+		if len(a) > 1 && a[0] == '-' && (a[1] == '-' && len(a) > 2 || isLetter(a[1])) {
+			return usageErrorf("%s: %q after the arguments: put flags before them (lynctrust %s %s ...)", name, a, name, a)
 		}
 	}
 	return nil
 }
+
+// commandPath is the command's name with its parents': explain error.
+func commandPath(c *cli.Context) string {
+	var names []string
+	for _, ctx := range c.Lineage() {
+		if ctx.Command != nil && ctx.Command.Name != "" && ctx.Command.Name != c.App.Name && (len(names) == 0 || names[0] != ctx.Command.Name) {
+			names = append([]string{ctx.Command.Name}, names...)
+		}
+	}
+	return strings.Join(names, " ")
+}
+
+func isLetter(b byte) bool { return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' }
 
 // refuseRepeatedFlags catches a command's one-value flag given twice (two
 // --thumbprint to add, say), of which urfave/cli would keep the last without
