@@ -37,7 +37,12 @@ func connFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "insecure-skip-tls-verify", Usage: "do NOT check the server's WinRM HTTPS certificate (anyone in the path can read the password)"},
 		&cli.BoolFlag{Name: "insecure-allow-tls10", Usage: "accept TLS 1.0 and 1.1 from the WinRM HTTPS listener (a stock Windows Server 2008 R2 offers nothing newer); enabling TLS 1.2 on the server is the fix"},
 		&cli.BoolFlag{Name: "allow-unencrypted", Usage: "allow Basic over plain HTTP (the password travels in the clear)"},
-		&cli.IntFlag{Name: "parallel", Value: 8, Usage: "how many servers to talk to at once"},
+		&cli.IntFlag{Name: "parallel", Value: 8, Usage: "how many servers to talk to at once", Action: func(_ *cli.Context, n int) error {
+			if n < 1 {
+				return usageErrorf("--parallel %d: want how many servers to talk to at once, 1 or more", n)
+			}
+			return nil
+		}},
 	}
 }
 

@@ -33,7 +33,7 @@ func globalFlags(env bool) []cli.Flag {
 		&cli.IntFlag{Name: "width", Usage: "fit tables to `N` columns, wrapping at spaces (default: the terminal's width, or COLUMNS; piped output is not wrapped)"},
 		&cli.BoolFlag{Name: "no-color", Usage: "never use colour (also when NO_COLOR is set)"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "debug log on standard error"},
-		&cli.StringFlag{Name: "timeout", Value: "30s", Usage: "time limit for each network operation: a duration such as 30s or 2m, or seconds"},
+		&cli.StringFlag{Name: "timeout", Value: "30s", Usage: "time limit for each network operation: a duration such as 30s or 2m, or seconds; at most 24h"},
 		&cli.StringFlag{Name: "state-dir", EnvVars: envs("LYNCTRUST_STATE_DIR"), Usage: "where snapshots and the journal go (default: the user's state directory)"},
 		&cli.StringSliceFlag{Name: "resolve", EnvVars: envs("LYNCTRUST_RESOLVE"),
 			Usage: "connect to ADDR whenever HOST:PORT is dialled (HOST:PORT:ADDR, repeatable, as curl's --resolve)"},
@@ -193,14 +193,22 @@ func forceColor() bool {
 }
 func globalSlice(c *cli.Context, name string) []string { return setter(c, name).StringSlice(name) }
 
+// maxTimeout bounds --timeout: a day is more than any exchange here needs,
+// and what lynctrust derives from it (doctor's whole run takes 4 times it)
+// stays far from the largest time.Duration.
+const maxTimeout = 24 * time.Hour
+
 // parseTimeout takes a Go duration (30s, 2m) or a number of seconds (1.5).
 func parseTimeout(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
-	if n, nerr := strconv.ParseFloat(strings.TrimSpace(s), 64); err != nil && nerr == nil && n < 1e6 {
+	if n, nerr := strconv.ParseFloat(strings.TrimSpace(s), 64); err != nil && nerr == nil {
 		d, err = time.Duration(n*float64(time.Second)), nil
+		if n > maxTimeout.Seconds() {
+			d = maxTimeout + 1
+		}
 	}
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("--timeout %q: want a positive duration such as 30s or 2m, or a number of seconds", s)
+	if err != nil || d <= 0 || d > maxTimeout {
+		return 0, fmt.Errorf("--timeout %q: want a positive duration up to 24h, such as 30s or 2m, or a number of seconds", s)
 	}
 	return d, nil
 }
