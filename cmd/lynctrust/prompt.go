@@ -29,17 +29,24 @@ func readSecret(ctx context.Context, in, out *os.File, prompt string) (string, e
 	}
 	got := make(chan answer, 1)
 	go func() {
-		defer in.Close()
 		b, err := term.ReadPassword(fd)
 		got <- answer{b, err}
 	}()
+	// The terminal is closed after the newline is written: in and out are
+	// the same file on Unix, and a close first lost the newline, so that
+	// what came next joined the prompt's line.
 	select {
 	case a := <-got:
 		fmt.Fprintln(out)
+		in.Close()
 		return string(a.b), a.err
 	case <-ctx.Done():
 		term.Restore(fd, state)
 		fmt.Fprintln(out)
+		go func() {
+			<-got
+			in.Close()
+		}()
 		return "", ctx.Err()
 	}
 }

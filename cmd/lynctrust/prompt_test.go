@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,6 +141,13 @@ func TestPromptsOnATerminal(t *testing.T) {
 	}
 	if n := lb.l.Counters().Requests - before; n != 0 {
 		t.Errorf("%d requests reached the server", n)
+	}
+
+	// A typed password ends the prompt's line: what follows starts a line
+	// of its own (the newline was lost, and the report joined the prompt).
+	code, out, _ = onTerminal(t, bin, audit, "Password for", "wrong-password\r")
+	if code != exitRemote || !regexp.MustCompile(`Password for [^\r\n]*: *\r?\n`).MatchString(out) {
+		t.Errorf("a wrong password typed at the prompt: exit %d: %q", code, out)
 	}
 
 	// Ctrl-C at a confirmation: nothing changed, at once.
