@@ -92,7 +92,10 @@ func runDoctor(g *globals, ctx context.Context, conn *psremote.Conn, o doctorOpt
 	if err := g.emit(rep, doctorGrid(rep)); err != nil {
 		return err
 	}
-	if rep.Failed() {
+	switch {
+	case rep.Unreached():
+		return silent(exitRemote)
+	case rep.Failed():
 		return silent(exitFindings)
 	}
 	return nil

@@ -46,7 +46,14 @@ type Check struct {
 // Report is the whole checklist.
 type Report struct {
 	Checks []Check `json:"checks"`
+	// asked and reached: whether anything was to be asked over the
+	// network, and whether anything answered.
+	asked, reached bool
 }
+
+// Unreached reports whether there was something to ask over the network and
+// nothing answered: no Exchange chain, no topology, no open port.
+func (r *Report) Unreached() bool { return r.asked && !r.reached }
 
 // Failed reports whether any check failed.
 func (r *Report) Failed() bool {
@@ -125,9 +132,20 @@ func Run(ctx context.Context, o Options) *Report {
 	wg.Add(4)
 	go func() { defer wg.Done(); add(poolRootCheck(ctx, o, pool, exchangeRoot, inv, ropts)) }()
 	go func() { defer wg.Done(); add(clockCheck(ctx, o, frontEnds)) }()
-	go func() { defer wg.Done(); add(portsCheck(ctx, o, probed)) }()
+	portsOpen := false
+	go func() {
+		defer wg.Done()
+		c, open := portsCheck(ctx, o, probed)
+		portsOpen = open
+		add(c)
+	}()
 	go func() { defer wg.Done(); add(serverCheck(ctx, o, exchangeRoot, invErr)) }()
 	wg.Wait()
+	r.asked = len(results) > 0 || probed != "" || o.Conn != nil
+	r.reached = inv != nil || portsOpen
+	for _, res := range results {
+		r.reached = r.reached || res.report != nil
+	}
 	if o.Symptom != "" {
 		add(symptomCheck(o.Symptom))
 	}
@@ -289,8 +307,26 @@ func allFindings(r *trust.Report) []trust.Finding {
 	return fs
 }
 
+// unread says why no Exchange chain can be looked at, or "" when one was
+// read: a check of the chains that read none is skipped, not passed.
+func unread(results []resolved) string {
+	if len(results) == 0 {
+		return "no --owa, --ews or --autodiscover given"
+	}
+	for _, res := range results {
+		if res.report != nil {
+			return ""
+		}
+	}
+	return "no Exchange chain was read (check 1 says why)"
+}
+
 func weakHashCheck(results []resolved) Check {
 	c := Check{ID: 3, Name: "MD2/MD4/MD5 signatures in the Exchange paths", Status: Pass}
+	if why := unread(results); why != "" {
+		c.Status, c.Evidence = Skip, []string{why}
+		return c
+	}
 	for _, res := range results {
 		if res.report == nil {
 			continue
@@ -319,6 +355,10 @@ func weakHashCheck(results []resolved) Check {
 
 func intermediateCheck(results []resolved) Check {
 	c := Check{ID: 4, Name: "Exchange sends its intermediates", Status: Pass}
+	if why := unread(results); why != "" {
+		c.Status, c.Evidence = Skip, []string{why}
+		return c
+	}
 	for _, res := range results {
 		if res.report == nil {
 			continue
@@ -341,7 +381,21 @@ func intermediateCheck(results []resolved) Check {
 func poolRootCheck(ctx context.Context, o Options, pool, exchangeRoot string, inv *lync.Inventory, ropts trust.ResolveOptions) Check {
 	c := Check{ID: 2, Name: "Lync pool CA against Exchange CA (tethered phones)", Status: Pass}
 	if pool == "" || exchangeRoot == "" {
-		c.Status, c.Evidence = Skip, []string{"needs --owa and the pool (--pool, or --server with credentials)"}
+		var why []string
+		switch {
+		case o.OWA == "":
+			why = append(why, "needs --owa")
+		case exchangeRoot == "":
+			why = append(why, "OWA's chain gave no root (check 1 says why)")
+		}
+		switch {
+		case pool != "":
+		case o.Conn == nil:
+			why = append(why, "needs the pool: --pool, or --server with credentials")
+		default:
+			why = append(why, "the pool is unknown: the topology could not be read (check 7 says why); give --pool")
+		}
+		c.Status, c.Evidence = Skip, why
 		return c
 	}
 	rep, err := trust.Resolve(ctx, trust.Endpoint{Target: "https://" + pool + "/", Host: pool, Port: "443"}, ropts)
@@ -489,7 +543,8 @@ func indexes(n int) []int {
 	return out
 }
 
-func portsCheck(ctx context.Context, o Options, pool string) Check {
+// portsCheck also says whether any port was open.
+func portsCheck(ctx context.Context, o Options, pool string) (Check, bool) {
 	c := Check{ID: 6, Name: "ports reachable from here", Status: Pass}
 	type probe struct {
 		addr     string
@@ -511,7 +566,7 @@ func portsCheck(ctx context.Context, o Options, pool string) Check {
 	}
 	if len(probes) == 0 {
 		c.Status, c.Evidence = Skip, []string{"no server to probe"}
-		return c
+		return c, false
 	}
 	open := make([]error, len(probes))
 	parallel.ForEach(ctx, indexes(len(probes)), len(probes), func(ctx context.Context, i int) {
@@ -523,8 +578,10 @@ func portsCheck(ctx context.Context, o Options, pool string) Check {
 		}
 		open[i] = err
 	})
+	anyOpen := false
 	for i, p := range probes {
 		state := "open"
+		anyOpen = anyOpen || open[i] == nil
 		if open[i] != nil {
 			state = "closed or filtered (" + shortErr(open[i]) + ")"
 			if p.required {
@@ -536,7 +593,7 @@ func portsCheck(ctx context.Context, o Options, pool string) Check {
 	if c.Status == Fail {
 		c.Fix = "open TCP 443, 4443 and 5061 between the clients and the pool (and 443 to Exchange) in firewalls and proxies"
 	}
-	return c
+	return c, anyOpen
 }
 
 func shortErr(err error) string {
