@@ -33,7 +33,8 @@ every Front End and Director. With --owa it also says whether each pool's govern
 collection trusts the Exchange root. --emit-ps1 FILE writes the read script instead, for
 running by hand in the Lync Server Management Shell; it connects to nothing.
 
-Exit status: 0 clean; 2 findings (errors or warnings); 3 a server could not be reached.
+Exit status: 0 clean; 2 findings (errors or warnings; a web server whose stores cannot be
+read is a warning); 3 the server given could not be reached or refused the sign-in.
 
 EXAMPLES:
    $ lynctrust audit --server fe01.pool01.contoso.com --user 'CONTOSO\lyncadmin' --owa https://mail.contoso.com/owa
