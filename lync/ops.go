@@ -19,6 +19,7 @@ var (
 	ErrDoubleHop      = errors.New("the Central Management Store is on another server (the SQL back end in Enterprise Edition, the Standard Edition server that hosts it otherwise), which refuses the second hop from a WinRM session (Login failed for user 'NT AUTHORITY\\ANONYMOUS LOGON')")
 	ErrConflict       = errors.New("someone changed TrustedCACerts since lynctrust read it")
 	ErrLocalAccount   = errors.New("Basic and certificate authentication sign in a local account of the server, and the Lync cmdlets need a domain account in RTCUniversalServerAdmins")
+	ErrLocalUser      = errors.New("the user is a local account of the server, and the Lync cmdlets need a domain account in RTCUniversalServerAdmins, a domain group no local account can join")
 	ErrScriptFailed   = errors.New("the script failed on the server")
 )
 
@@ -63,8 +64,12 @@ func classify(c psremote.Conn, out *psremote.Output) error {
 	case strings.Contains(text, "is not recognized as the name of a cmdlet") && strings.Contains(text, "-Cs"):
 		kind = ErrModuleNotFound
 	}
-	if (kind == ErrNotAdmin || kind == ErrNoCMSAccess) && c.SignsInLocally() {
+	switch {
+	case kind != ErrNotAdmin && kind != ErrNoCMSAccess:
+	case c.SignsInLocally():
 		kind = ErrLocalAccount
+	case c.LocalUser():
+		kind = ErrLocalUser
 	}
 	msgs := out.Errors
 	if len(msgs) == 0 {

@@ -28,3 +28,15 @@ func TestDNSLabelRule(t *testing.T) {
 		}
 	}
 }
+
+func TestLocalUser(t *testing.T) {
+	for user, want := range map[string]bool{
+		`.\Administrator`: true, `SE01\Administrator`: true, `se01\admin`: true,
+		`LAB\lyncadmin`: false, `lyncadmin@lab.test`: false, `Administrator`: false, `SE01X\a`: false,
+	} {
+		c := Conn{Server: "se01.lab.test", User: user}
+		if got := c.LocalUser(); got != want {
+			t.Errorf("%s on se01.lab.test: local %v, want %v", user, got, want)
+		}
+	}
+}

@@ -61,6 +61,17 @@ func (c Conn) SignsInLocally() bool {
 	return a == "basic" || a == "certificate"
 }
 
+// LocalUser says the user names one of the server's own accounts: .\name,
+// or COMPUTER\name where COMPUTER is the first label of the server's name.
+func (c Conn) LocalUser() bool {
+	domain, _, ok := strings.Cut(c.User, `\`)
+	if !ok {
+		return false
+	}
+	computer, _, _ := strings.Cut(c.Host(), ".")
+	return domain == "." || strings.EqualFold(domain, computer)
+}
+
 // Host is the server's name without a port.
 func (c Conn) Host() string {
 	if h, _, err := net.SplitHostPort(c.Server); err == nil {

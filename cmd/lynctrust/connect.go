@@ -369,6 +369,8 @@ func remoteError(err error) error {
 		return &exitError{code: exitRemote, err: err, hint: "run lynctrust against a Lync or Skype for Business server (a Front End), where the Lync or SkypeForBusiness module is installed"}
 	case errors.Is(err, lync.ErrLocalAccount):
 		return &exitError{code: exitRemote, err: err, hint: "use --auth ntlm (the default) or --auth kerberos --https with a domain account that is a member of RTCUniversalServerAdmins"}
+	case errors.Is(err, lync.ErrLocalUser):
+		return &exitError{code: exitRemote, err: err, hint: "sign in with a domain account that is a member of RTCUniversalServerAdmins (RTCUniversalReadOnlyAdmins is enough for audit): --user DOMAIN\\name"}
 	case errors.Is(err, lync.ErrNotAdmin), errors.Is(err, lync.ErrNoCMSAccess):
 		return &exitError{code: exitRemote, err: err, hint: "add the account to RTCUniversalServerAdmins (RTCUniversalReadOnlyAdmins is enough for audit), then sign in again"}
 	case errors.Is(err, lync.ErrDoubleHop):
