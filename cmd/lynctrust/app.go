@@ -208,8 +208,42 @@ func newApp(g *globals) *cli.App {
 	for _, c := range app.Commands {
 		setUsageErrors(c, "")
 		withGlobalFlags(g, shared, c)
+		refuseArguments(c)
 	}
 	return app
+}
+
+// takesNoArguments are the commands that take flags only: a word after one
+// of them was ignored without a word.
+var takesNoArguments = map[string]bool{"audit": true, "add": true, "remove": true, "rollback": true, "doctor": true,
+	"snapshots": true, "journal": true, "lab": true, "demo": true, "version": true}
+
+// refuseArguments makes a flags-only command refuse an argument, and says
+// which flag a server's name goes with.
+func refuseArguments(c *cli.Command) {
+	if !takesNoArguments[c.Name] || c.Action == nil {
+		return
+	}
+	action := c.Action
+	c.Action = func(ctx *cli.Context) error {
+		if !ctx.Args().Present() {
+			return action(ctx)
+		}
+		a := ctx.Args().First()
+		if strings.HasPrefix(a, "-") {
+			if err := refuseLateFlags(ctx); err != nil {
+				return err
+			}
+		}
+		e := &exitError{code: exitUsage, err: fmt.Errorf("%s takes no arguments, and %q is one (see lynctrust %s --help)", c.Name, a, c.Name)}
+		switch c.Name {
+		case "audit", "add", "remove", "rollback", "doctor":
+			if strings.Contains(a, ".") {
+				e.hint = fmt.Sprintf("a server is given with --server: lynctrust %s --server %s", c.Name, a)
+			}
+		}
+		return e
+	}
 }
 
 // unknownCommand names the command that does not exist, and the one meant
