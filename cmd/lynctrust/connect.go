@@ -97,6 +97,18 @@ func passwordText(b []byte) (string, error) {
 // inventory: an FQDN or an address, with an optional port, and nothing else
 // (no path, no user, no scheme).
 func checkServer(what, server string) error {
+	if scheme, rest, ok := strings.Cut(server, "://"); ok {
+		// Not repeated when it has a user in it, as a URL may.
+		host, _, _ := strings.Cut(rest, "/")
+		if strings.Contains(host, "@") {
+			return usageErrorf("%s: want the server's FQDN, not a URL with a user in it", what)
+		}
+		also := ""
+		if strings.EqualFold(scheme, "https") {
+			also = ", with --https for the HTTPS listener"
+		}
+		return usageErrorf("%s %q: want the server's FQDN, not a URL: %s (lynctrust builds the WinRM URL itself%s)", what, server, host, also)
+	}
 	host, port := server, ""
 	if h, p, err := net.SplitHostPort(server); err == nil {
 		host, port = h, p
