@@ -7,8 +7,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -47,7 +49,7 @@ func ParseInventory(data []byte) (*Inventory, error) {
 	dec.KnownFields(true)
 	var inv Inventory
 	if err := dec.Decode(&inv); err != nil {
-		return nil, fmt.Errorf("inventory: %w", err)
+		return nil, decodeError(err)
 	}
 	if len(inv.Deployments) == 0 {
 		return nil, errors.New("inventory: no deployments")
@@ -122,4 +124,44 @@ func isEnvName(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+var (
+	unknownKey = regexp.MustCompile(`^line (\d+): field (.+) not found in type fleet\.(\w+)$`)
+	wrongKind  = regexp.MustCompile(`^line (\d+): cannot unmarshal !!\w+(?: .*)? into (\S+)$`)
+)
+
+// decodeError says what is wrong with the file in the inventory's terms,
+// not the decoder's (Go types), and never quotes a value: a password may
+// stand where it does not belong.
+func decodeError(err error) error {
+	if errors.Is(err, io.EOF) {
+		return errors.New("inventory: the file is empty: want deployments: and one entry per deployment (docs/fleets.md)")
+	}
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return fmt.Errorf("inventory: not YAML: %w", err)
+	}
+	var msgs []string
+	for _, e := range te.Errors {
+		switch m := unknownKey.FindStringSubmatch(e); {
+		case m != nil && m[3] == "Inventory":
+			msgs = append(msgs, fmt.Sprintf("line %s: unknown key %q: the file has one key, deployments", m[1], m[2]))
+		case m != nil:
+			msgs = append(msgs, fmt.Sprintf("line %s: unknown key %q: a deployment has name, server, user, password_env or password_file, owa, identity and pool", m[1], m[2]))
+		default:
+			if m := wrongKind.FindStringSubmatch(e); m != nil {
+				want := "a single value"
+				if strings.HasPrefix(m[2], "[]") {
+					want = "a list of deployments (- name: …)"
+				} else if strings.HasPrefix(m[2], "fleet.") {
+					want = "keys and values (name: …)"
+				}
+				msgs = append(msgs, fmt.Sprintf("line %s: want %s here", m[1], want))
+			} else {
+				msgs = append(msgs, "a value of the wrong kind")
+			}
+		}
+	}
+	return fmt.Errorf("inventory: %s", strings.Join(msgs, "; "))
 }

@@ -14,7 +14,7 @@ func TestParseInventory(t *testing.T) {
 	for in, want := range map[string]string{
 		"deployments:\n  - name: a\n    server: s.test\n    user: u\n    password: hunter2\n": `deployment "a" has a password written in the file`,
 		"deployments:\n  - name: a\n    server: s.test\n    user: u\n":                        "password_env or password_file",
-		"deployments:\n  - name: a\n    sever: s.test\n":                                      "field sever not found",
+		"deployments:\n  - name: a\n    sever: s.test\n":                                      `unknown key "sever"`,
 		"deployments: []\n": "no deployments",
 		"deployments:\n  - name: a\n    server: s\n    user: u\n    password_env: X\n  - name: A\n    server: s\n    user: u\n    password_env: X\n": "appears twice",
 	} {
@@ -72,5 +72,24 @@ func TestPastedPasswordNotRepeated(t *testing.T) {
 	_, err = Deployment{Name: "emea", PasswordFile: dir}.PasswordOf()
 	if err == nil || strings.Contains(err.Error(), dir) {
 		t.Errorf("password_file that is a directory: %v", err)
+	}
+}
+
+// TestInventoryErrorsSpeakOfTheFile: what is wrong is said in the
+// inventory's words, with its line, and no value is quoted.
+func TestInventoryErrorsSpeakOfTheFile(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "the file is empty",
+		"deployments:\n  - name: a\n    passwd: hunter2\n": `line 3: unknown key "passwd": a deployment has name, server`,
+		"deployment:\n  - name: a\n":                       `line 1: unknown key "deployment": the file has one key, deployments`,
+		"deployments: hunter2\n":                           "line 1: want a list of deployments",
+		"deployments:\n  - hunter2\n":                      "line 2: want keys and values",
+		"deployments:\n  - name: [hunter2]\n":              "line 2: want a single value",
+		"deployments:\n  - name: a\n   server: [\n":        "inventory: not YAML",
+	} {
+		_, err := ParseInventory([]byte(in))
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "fleet.") {
+			t.Errorf("%q: %v, want %q", in, err, want)
+		}
 	}
 }
