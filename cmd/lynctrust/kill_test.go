@@ -90,7 +90,7 @@ func killOnce(t *testing.T, bin, cmd string, at time.Duration, sig syscall.Signa
 	if out, err := exec.Command(bin, args("add", "--thumbprint", ent)...).CombinedOutput(); err != nil {
 		t.Fatalf("setup: %v %s", err, out)
 	}
-	snaps, _ := changelog.List(state)
+	snaps, _, _ := changelog.List(state)
 	entries, _, _ := changelog.Read(state)
 	var a, intended []string
 	switch cmd {
@@ -124,7 +124,7 @@ func killOnce(t *testing.T, bin, cmd string, at time.Duration, sig syscall.Signa
 		t.Errorf("killed %s at %v: the list is %s: neither %s nor %v", cmd, at, after, before, intended)
 		listAfter = "OTHER: " + after
 	}
-	snapNow, _ := changelog.List(state)
+	snapNow, _, _ := changelog.List(state)
 	snapshot := "no"
 	if len(snapNow) > len(snaps) {
 		snapshot = "yes"

@@ -92,7 +92,7 @@ func TestFaultMatrix(t *testing.T) {
 			if code, msg := lynctrust("add", "--thumbprint", ent); code != 0 {
 				t.Fatalf("setup: %d %s", code, msg)
 			}
-			snaps, _ := changelog.List(state)
+			snaps, _, _ := changelog.List(state)
 			setupSnap := snaps[0].Path
 			before := l.Deployment.Trusted("Global")
 			var intended []string
@@ -135,7 +135,7 @@ func TestFaultMatrix(t *testing.T) {
 				t.Errorf("%s / %s: the list is %v: neither %v nor %v", f.name, cmd, thumbs(after), thumbs(before), intended)
 				o.list = "OTHER"
 			}
-			snaps, _ = changelog.List(state)
+			snaps, _, _ = changelog.List(state)
 			o.snapshot = "-"
 			if write {
 				o.snapshot = "no (nothing written)"

@@ -25,9 +25,12 @@ newest is the last line. rollback --snapshot takes the name shown.`,
 			if err != nil {
 				return usageError(err)
 			}
-			snaps, err := changelog.List(dir)
+			snaps, bad, err := changelog.List(dir)
 			if err != nil {
-				return err
+				return usageError(err)
+			}
+			for _, err := range bad {
+				fmt.Fprintf(g.stderr, "lynctrust: warning: %v: skipped (not a snapshot lynctrust can read: a write cut short, or an edit); the others are shown\n", err)
 			}
 			// Oldest first, as the journal: the newest next to the prompt.
 			sort.SliceStable(snaps, func(i, j int) bool { return snaps[i].Time.Before(snaps[j].Time) })

@@ -196,22 +196,29 @@ func Load(path string) (*Snapshot, error) {
 	return &s, nil
 }
 
-// List lists the snapshots in dir, newest first.
-func List(dir string) ([]*Snapshot, error) {
+// List lists the snapshots in dir, newest first, and says which files it
+// could not read (a file cut short or edited) without giving up on the
+// others. A dir that is not a directory is an error.
+func List(dir string) ([]*Snapshot, []error, error) {
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return nil, nil, fmt.Errorf("%s: not a directory", dir)
+	}
 	files, err := filepath.Glob(filepath.Join(dir, "snapshots", "*.json"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []*Snapshot
+	var bad []error
 	for _, f := range files {
 		s, err := Load(f)
 		if err != nil {
+			bad = append(bad, err)
 			continue
 		}
 		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })
-	return out, nil
+	return out, bad, nil
 }
 
 // Entry is one journal line.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -49,7 +50,7 @@ func TestSnapshotsRoundTrip(t *testing.T) {
 	if lync.EntryList(got.Lists["Global"]) != rootA || len(got.Lists) != 2 || !got.Time.Equal(t0) || got.Operator != first.Operator {
 		t.Fatalf("loaded %+v", got)
 	}
-	list, err := List(dir)
+	list, _, err := List(dir)
 	if err != nil || len(list) != 2 || list[0].Command != "remove X" || list[1].Command != "add X" {
 		t.Fatalf("listed %v (%v), want the newest first", list, err)
 	}
@@ -80,9 +81,17 @@ func TestCorruptSnapshots(t *testing.T) {
 			t.Errorf("%s loaded", name)
 		}
 	}
-	list, err := List(dir)
+	list, unread, err := List(dir)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("List kept %d snapshots (%v), want only the good one", len(list), err)
+	}
+	if len(unread) != len(bad) {
+		t.Errorf("List named %d unreadable files, want %d: %v", len(unread), len(bad), unread)
+	}
+	file := filepath.Join(dir, "a-file")
+	os.WriteFile(file, nil, 0o600)
+	if _, _, err := List(file); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("a state directory that is a file: %v", err)
 	}
 }
 
