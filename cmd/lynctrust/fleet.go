@@ -100,6 +100,13 @@ func readInventoryFile(c *cli.Context, command string) (*fleet.Inventory, error)
 	if c.IsSet("password-file") {
 		return nil, usageErrorf("--inventory says where each deployment's password comes from: leave out --password-file")
 	}
+	// The flags, not LYNCTRUST_SERVER and LYNCTRUST_USER, which a shell
+	// set up for one deployment may hold and which do not apply either.
+	for f, env := range map[string]string{"server": "LYNCTRUST_SERVER", "user": "LYNCTRUST_USER"} {
+		if c.IsSet(f) && c.String(f) != os.Getenv(env) {
+			return nil, usageErrorf("--inventory names each deployment's %s: leave out --%s", f, f)
+		}
+	}
 	if command == "add" && c.Bool("confirm") {
 		// The deployments run at once behind progress bars: a question
 		// asked by one of them would not be seen.
