@@ -574,7 +574,7 @@ func makePath(rp rawPath, now time.Time) Path {
 		path.Findings = append(path.Findings, Finding{SevError, FindNoPath, name(last.cert),
 			fmt.Sprintf("no path to any known root: the issuer of %s (%s) was not sent by the server, is in no store and could not be downloaded",
 				name(last.cert), last.cert.Issuer.String()),
-			"install the missing intermediate on every Exchange server, or pass the root with --owa-ca-file"})
+			fmt.Sprintf("find the certificate of %s: an intermediate goes in LocalMachine\\CA on every Exchange server, so that the server sends it; a root you trust is given with --owa-ca-file", last.cert.Issuer.String())})
 	}
 	return path
 }
