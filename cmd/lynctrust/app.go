@@ -38,8 +38,9 @@ const exitCodesHelp = `EXIT STATUS (every command):
       script error); after a failed write lynctrust reads again and says what is there
    4  a change was made but verification did not see it
    5  the confirmation was declined; nothing was changed
-   6  a local failure: the snapshot could not be written (nothing was changed),
-      or the journal could not be written after the change`
+   6  a local failure: the snapshot or the journal's pending line could not be
+      written (nothing was changed), or the journal could not be written after
+      the change`
 
 // exitError carries the exit code for an error, and an optional hint. An
 // exitError with a nil err prints nothing: the command has already said why.
