@@ -24,6 +24,9 @@ difference the fix makes, applies it and audits again. Nothing outside the lab i
 }
 
 func runDemo(g *globals, c *cli.Context) error {
+	if onCommandLine(g.args, "state-dir") {
+		return usageErrorf("demo keeps its snapshots and journal in a temporary directory that it removes at the end, so that nothing outside the lab is touched: leave out --state-dir")
+	}
 	start := time.Now()
 	tmp, err := os.MkdirTemp("", "lynctrust-demo-")
 	if err != nil {
