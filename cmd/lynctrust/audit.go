@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -87,9 +86,11 @@ func auditAction(g *globals, c *cli.Context) error {
 		return err
 	}
 	if f := c.String("emit-ps1"); f != "" {
-		return emitAudit(g, f)
-	}
-	if f := c.String("emit-ps1"); f != "" {
+		for _, other := range []string{"owa", "inventory"} {
+			if c.String(other) != "" {
+				return usageErrorf("--emit-ps1 writes the read script and connects to nothing: --%s does not apply to it", other)
+			}
+		}
 		return emitAudit(g, f)
 	}
 	if c.String("inventory") != "" {
@@ -114,10 +115,11 @@ func emitAudit(g *globals, file string) error {
 		"# Web Services configuration and the topology from the local replica, the replication status,\n"+
 		"# and this server's certificate stores, and prints one tab-separated record per line.\n\n",
 		version, g.now().UTC().Format(time.RFC3339))
-	if err := os.WriteFile(file, []byte(header+script), 0o644); err != nil {
-		return usageError(fmt.Errorf("--emit-ps1: %w", err))
+	wrote, err := writePS1(file, header+script)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(g.stderr, "lynctrust: wrote %s; run it in the Lync Server Management Shell on a Front End\n", file)
+	fmt.Fprintf(g.stderr, "lynctrust: wrote %s; run it in the Lync Server Management Shell on a Front End\n", wrote)
 	return nil
 }
 

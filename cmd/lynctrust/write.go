@@ -195,11 +195,29 @@ func emitScript(g *globals, p *change.Plan, file string) error {
 	header := fmt.Sprintf("# lynctrust %s: %s, written %s\n# Run it in the Lync Server Management Shell on %s (or any Front End).\n"+
 		"# It checks that each collection still holds the list lynctrust read, changes it, and reads it back.\n\n",
 		version, p.Command, time.Now().UTC().Format(time.RFC3339), p.Host())
-	if err := os.WriteFile(file, []byte(header+p.Script), 0o644); err != nil {
-		return usageError(fmt.Errorf("--emit-ps1: %w", err))
+	wrote, err := writePS1(file, header+p.Script)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(g.stderr, "lynctrust: wrote %s; nothing was changed\n", file)
+	fmt.Fprintf(g.stderr, "lynctrust: wrote %s; nothing was changed\n", wrote)
 	return g.emit(p.Changes, diffGrid(p))
+}
+
+// writePS1 writes --emit-ps1's script, and says so when a file was there
+// before; "-" is refused rather than taken for a file of that name.
+func writePS1(file, text string) (string, error) {
+	if file == "-" {
+		return "", usageErrorf("--emit-ps1 -: give a file name, such as trust.ps1 (the script is for copying to a Front End)")
+	}
+	_, err := os.Stat(file)
+	replaced := err == nil
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		return "", usageError(fmt.Errorf("--emit-ps1: %w", err))
+	}
+	if replaced {
+		return file + " (in place of the file that was there)", nil
+	}
+	return file, nil
 }
 
 // showDryRun leads with the difference; the script, which is long and the
