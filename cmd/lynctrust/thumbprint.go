@@ -58,11 +58,11 @@ func runThumbprint(g *globals, c *cli.Context) error {
 	if (c.IsSet("ca-store") || c.IsSet("identity")) && !c.Bool("ps") {
 		return usageErrorf("--ca-store and --identity only shape the --ps lines: add --ps")
 	}
-	inputs, err := thumbprintInputs(g, c.Args().Slice())
+	inputs, labels, err := thumbprintInputs(g, c.Args().Slice())
 	if err != nil {
 		return err
 	}
-	results, failed := normalizeAll(g, inputs)
+	results, failed := normalizeAll(g, inputs, labels)
 	if err := renderThumbprints(g, results, c.Bool("ps"), store, id); err != nil {
 		return err
 	}
@@ -75,8 +75,9 @@ func runThumbprint(g *globals, c *cli.Context) error {
 // thumbprintInputs are the arguments, or the lines of standard input. A
 // thumbprint pasted unquoted arrives as many arguments (a9 09 50 …): when no
 // argument is a thumbprint by itself and together they are one, they are
-// taken as one.
-func thumbprintInputs(g *globals, args []string) ([]string, error) {
+// taken as one. Each has its label for errors: input N for the arguments,
+// line N for standard input, blank lines counted.
+func thumbprintInputs(g *globals, args []string) (inputs, labels []string, err error) {
 	if len(args) > 1 {
 		whole := false
 		for _, a := range args {
@@ -85,29 +86,32 @@ func thumbprintInputs(g *globals, args []string) ([]string, error) {
 			}
 		}
 		if _, err := trust.Normalize(strings.Join(args, " ")); !whole && err == nil {
-			return []string{strings.Join(args, " ")}, nil
+			return []string{strings.Join(args, " ")}, []string{"input 1"}, nil
 		}
 	}
 	if len(args) > 0 {
-		return args, nil
+		for i := range args {
+			labels = append(labels, fmt.Sprintf("input %d", i+1))
+		}
+		return args, labels, nil
 	}
-	var inputs []string
 	sc := bufio.NewScanner(g.stdin)
-	for sc.Scan() {
+	for n := 1; sc.Scan(); n++ {
 		if line := sc.Text(); line != "" {
 			inputs = append(inputs, line)
+			labels = append(labels, fmt.Sprintf("line %d", n))
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, usageErrorf("reading standard input: %w", err)
+		return nil, nil, usageErrorf("reading standard input: %w", err)
 	}
 	if len(inputs) == 0 {
-		return nil, usageErrorf("empty input: give thumbprints as arguments or one per line on standard input")
+		return nil, nil, usageErrorf("empty input: give thumbprints as arguments or one per line on standard input")
 	}
-	return inputs, nil
+	return inputs, labels, nil
 }
 
-func normalizeAll(g *globals, inputs []string) ([]thumbprintResult, int) {
+func normalizeAll(g *globals, inputs, labels []string) ([]thumbprintResult, int) {
 	var results []thumbprintResult
 	failed := 0
 	for i, in := range inputs {
@@ -116,7 +120,7 @@ func normalizeAll(g *globals, inputs []string) ([]thumbprintResult, int) {
 		if err != nil {
 			failed++
 			r.Error = err.Error()
-			fmt.Fprintf(g.stderr, "lynctrust: input %d: %v\n", i+1, err)
+			fmt.Fprintf(g.stderr, "lynctrust: %s: %v\n", labels[i], err)
 		}
 		for _, rm := range n.Removed {
 			g.log.Debug("removed from thumbprint", "input", i+1, "code_point", rm.CodePoint, "name", rm.Name, "count", rm.Count)
