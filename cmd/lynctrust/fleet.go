@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/jedib0t/go-pretty/v6/progress"
+	"github.com/lynctrust/lynctrust/internal/doctor"
 	"github.com/lynctrust/lynctrust/internal/fleet"
 	"github.com/lynctrust/lynctrust/internal/parallel"
+	"github.com/lynctrust/lynctrust/trust"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 )
@@ -176,23 +178,65 @@ func renderFleet(g *globals, command string, results []deploymentResult) error {
 	for _, r := range results {
 		rep.ExitCode = worse(rep.ExitCode, r.ExitCode)
 	}
-	gr := grid{name: "deployments", title: fmt.Sprintf("%s on %d deployment(s)", command, len(results)), header: []string{"deployment", "server", "status", "exit", "seconds", "error"}}
+	gr := grid{name: "deployments", main: true, title: fmt.Sprintf("%s on %d deployment(s)", command, len(results)), header: []string{"deployment", "server", "status", "exit", "seconds", "error"}}
+	found := grid{name: "findings", optional: true, fold: 3, title: "what each deployment found", header: []string{"deployment", "severity", "finding", "message", "fix"}}
 	sorted := append([]deploymentResult(nil), results...)
 	sort.SliceStable(sorted, func(a, b int) bool { return severity[sorted[a].ExitCode] > severity[sorted[b].ExitCode] })
+	var failed, findings []string
 	for _, r := range sorted {
 		msg := r.Error
 		if r.Hint != "" {
 			msg += "\nhint: " + r.Hint
 		}
-		gr.rows = append(gr.rows, []string{r.Name, r.Server, r.Status, strconv.Itoa(r.ExitCode), strconv.FormatFloat(r.Seconds, 'f', 1, 64), msg})
+		gr.rows = append(gr.rows, []string{r.Name, r.Server, r.Status, strconv.Itoa(r.ExitCode), strconv.FormatFloat(r.Seconds, 'f', 2, 64), msg})
+		for _, f := range reportFindings(r.Report) {
+			found.rows = append(found.rows, append([]string{r.Name}, f...))
+		}
+		switch r.ExitCode {
+		case exitOK:
+		case exitFindings:
+			findings = append(findings, r.Name)
+		default:
+			failed = append(failed, r.Name+" ("+r.Status+")")
+		}
 	}
-	if err := g.emit(rep, gr); err != nil {
+	g.page = &page{verdict: fmt.Sprintf("PASS: %s on %d deployment(s), nothing wrong found", command, len(results)), level: "pass"}
+	switch {
+	case len(failed) > 0:
+		g.page.verdict, g.page.level = "FAIL: "+strings.Join(failed, "; "), "error"
+	case len(findings) > 0:
+		g.page.verdict, g.page.level = "FINDINGS: "+strings.Join(findings, "; "), "warning"
+	}
+	if err := g.emit(rep, gr, found); err != nil {
 		return err
 	}
 	if rep.ExitCode != exitOK {
 		return silent(rep.ExitCode)
 	}
 	return nil
+}
+
+// reportFindings reads what a deployment's own report found: an audit's
+// findings, a doctor's checks that did not pass (severity, finding,
+// message, fix).
+func reportFindings(report json.RawMessage) [][]string {
+	var r struct {
+		Findings []trust.Finding `json:"findings"`
+		Checks   []doctor.Check  `json:"checks"`
+	}
+	if len(report) == 0 || json.Unmarshal(report, &r) != nil {
+		return nil
+	}
+	var out [][]string
+	for _, f := range r.Findings {
+		out = append(out, []string{string(f.Severity), f.Code, f.Message, f.Fix})
+	}
+	for _, c := range r.Checks {
+		if c.Status == doctor.Fail || c.Status == doctor.Warn {
+			out = append(out, []string{string(c.Status), fmt.Sprintf("check %d", c.ID), c.Name + ": " + strings.Join(c.Evidence, "; "), c.Fix})
+		}
+	}
+	return out
 }
 
 // or is a deployment's own value, else the command line's.
