@@ -150,17 +150,14 @@ func ParseEndpoint(s string) (Endpoint, error) {
 	if t == "" {
 		return Endpoint{}, errors.New("empty URL: want https://host[:port][/path] or host[:port]")
 	}
-	if scheme, rest, ok := strings.Cut(t, "://"); ok {
-		// A user name or password in the URL is refused before anything
-		// else reads it, and the URL is not repeated: lynctrust reads the
-		// certificate the server presents and never signs in to OWA.
-		authority := rest
-		if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-			authority = rest[:i]
-		}
-		if strings.Contains(authority, "@") {
-			return Endpoint{}, fmt.Errorf("the %s URL has a user name or password in it (user:password@host): refused, and not repeated here; lynctrust only reads the certificate OWA presents and never signs in to it: give %s://host[:port][/path]", scheme, scheme)
-		}
+	// A user name or password in the address is refused before anything
+	// else reads it, and the address is not repeated: lynctrust reads the
+	// certificate the server presents and never signs in. Any @ counts: a
+	// password may hold the /, ? or # that would end the host part.
+	if strings.Contains(t, "@") {
+		return Endpoint{}, errors.New("the address has a user name or password in it (user:password@host): refused, and not repeated here; lynctrust only reads the certificate the server presents and never signs in to it: give https://host[:port][/path] or host[:port]")
+	}
+	if strings.Contains(t, "://") {
 		u, err := url.Parse(t)
 		if err != nil {
 			return Endpoint{}, fmt.Errorf("URL %q: %w", s, err)
@@ -179,9 +176,6 @@ func ParseEndpoint(s string) (Endpoint, error) {
 			return Endpoint{}, fmt.Errorf("URL %q: port %q is not a number from 1 to 65535", s, port)
 		}
 		return Endpoint{Target: s, Host: u.Hostname(), Port: port}, nil
-	}
-	if strings.Contains(t, "@") {
-		return Endpoint{}, errors.New("the OWA address has a user name or password in it (user:password@host): refused, and not repeated here; lynctrust only reads the certificate OWA presents and never signs in to it: give https://host[:port][/path] or host[:port]")
 	}
 	host, port := t, "443"
 	if h, p, err := net.SplitHostPort(t); err == nil {

@@ -346,7 +346,7 @@ func TestParseEndpoint(t *testing.T) {
 		}
 	}
 	// A password in the address is refused and not repeated.
-	for _, in := range []string{"https://admin:Hunter2Pw@mail.contoso.com/owa", "https://admin:Hunter2Pw@mail.contoso.com:99999/owa", "admin:Hunter2Pw@mail.contoso.com", "https://Hunter2Pw@mail.contoso.com"} {
+	for _, in := range []string{"https://admin:Hunter2Pw@mail.contoso.com/owa", "https://admin:Hunter2Pw@mail.contoso.com:99999/owa", "admin:Hunter2Pw@mail.contoso.com", "https://Hunter2Pw@mail.contoso.com", "https://bob:Hunter2Pw/x@mail.contoso.com/owa", "https://bob:Hunter2Pw#x@mail.contoso.com/owa"} {
 		_, err := trust.ParseEndpoint(in)
 		if err == nil || !strings.Contains(err.Error(), "user name or password") || strings.Contains(err.Error(), "Hunter2Pw") {
 			t.Errorf("ParseEndpoint(%q): %v", in, err)

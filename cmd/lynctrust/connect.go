@@ -97,12 +97,12 @@ func passwordText(b []byte) (string, error) {
 // inventory: an FQDN or an address, with an optional port, and nothing else
 // (no path, no user, no scheme).
 func checkServer(what, server string) error {
+	if strings.Contains(server, "@") {
+		// Not repeated: a user, and a password with it, may be in there.
+		return usageErrorf("%s: want the server's FQDN, not an address with a user in it (user@ or user:password@)", what)
+	}
 	if scheme, rest, ok := strings.Cut(server, "://"); ok {
-		// Not repeated when it has a user in it, as a URL may.
 		host, _, _ := strings.Cut(rest, "/")
-		if strings.Contains(host, "@") {
-			return usageErrorf("%s: want the server's FQDN, not a URL with a user in it", what)
-		}
 		also := ""
 		if strings.EqualFold(scheme, "https") {
 			also = ", with --https for the HTTPS listener"

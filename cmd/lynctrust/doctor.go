@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/lynctrust/lynctrust/internal/doctor"
 	"github.com/lynctrust/lynctrust/psremote"
+	"github.com/lynctrust/lynctrust/trust"
 	"github.com/urfave/cli/v2"
 )
 
@@ -66,6 +68,9 @@ func doctorAction(g *globals, c *cli.Context) error {
 	if c.String("owa") == "" && c.String("server") == "" && c.String("pool") == "" {
 		return usageErrorf("doctor: give at least --owa URL, --pool FQDN or --server FQDN")
 	}
+	if err := doctorOptionsFrom(c).check(); err != nil {
+		return err
+	}
 	var conn *psremote.Conn
 	if c.String("server") != "" {
 		cn, err := connection(g, c)
@@ -77,8 +82,25 @@ func doctorAction(g *globals, c *cli.Context) error {
 	return runDoctor(g, c.Context, conn, doctorOptionsFrom(c))
 }
 
+// check refuses a bad --owa or --ews before any network work, so that it is
+// never repeated into the report: an address with a password in it, say.
+func (o doctorOptions) check() error {
+	for _, f := range []struct{ flag, url string }{{"--owa", o.OWA}, {"--ews", o.EWS}} {
+		if f.url == "" {
+			continue
+		}
+		if _, err := trust.ParseEndpoint(f.url); err != nil {
+			return usageError(fmt.Errorf("%s: %w", f.flag, err))
+		}
+	}
+	return nil
+}
+
 // runDoctor checks one deployment: the command's body, shared with --inventory.
 func runDoctor(g *globals, ctx context.Context, conn *psremote.Conn, o doctorOptions) error {
+	if err := o.check(); err != nil {
+		return err
+	}
 	extra, err := loadCAFiles(o.OWACAFiles)
 	if err != nil {
 		return err
