@@ -237,11 +237,13 @@ func refuseArguments(c *cli.Command) {
 			}
 		}
 		e := &exitError{code: exitUsage, err: fmt.Errorf("%s takes no arguments, and %q is one (see lynctrust %s --help)", c.Name, a, c.Name)}
-		switch c.Name {
-		case "audit", "add", "remove", "rollback", "doctor":
-			if strings.Contains(a, ".") {
-				e.hint = fmt.Sprintf("a server is given with --server: lynctrust %s --server %s", c.Name, a)
-			}
+		switch {
+		case c.Name == "rollback" && strings.HasSuffix(strings.ToLower(a), ".json"):
+			e.hint = fmt.Sprintf("a snapshot is given with --snapshot: lynctrust rollback --snapshot %s", a)
+		case strings.Contains(a, "://") && (c.Name == "audit" || c.Name == "add" || c.Name == "doctor"):
+			e.hint = fmt.Sprintf("an OWA address is given with --owa, the server to run on with --server: lynctrust %s --owa %s", c.Name, a)
+		case strings.Contains(a, ".") && !strings.Contains(a, "://") && (c.Name == "audit" || c.Name == "add" || c.Name == "remove" || c.Name == "rollback" || c.Name == "doctor"):
+			e.hint = fmt.Sprintf("a server is given with --server: lynctrust %s --server %s", c.Name, a)
 		}
 		return e
 	}

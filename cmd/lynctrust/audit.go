@@ -40,7 +40,7 @@ EXAMPLES:
    $ lynctrust audit --emit-ps1 audit.ps1
    lynctrust: wrote audit.ps1; run it in the Lync Server Management Shell on a Front End`,
 		Flags: append(append(append(connFlags(), owaFlags()...), inventoryFlag()),
-			&cli.StringFlag{Name: "emit-ps1", Usage: "write the read script to `FILE` for the Lync Server Management Shell; connect to nothing"}),
+			emitPS1Flag("write the read script to `FILE` for the Lync Server Management Shell; connect to nothing")),
 		Action: func(c *cli.Context) error { return auditAction(g, c) },
 	}
 }

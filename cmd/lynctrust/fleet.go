@@ -109,6 +109,9 @@ func readInventoryFile(c *cli.Context, command string) (*fleet.Inventory, error)
 			return nil, usageErrorf("--inventory names each deployment's %s: leave out --%s", f, f)
 		}
 	}
+	if c.String("emit-ps1") != "" {
+		return nil, usageErrorf("--emit-ps1 writes one file, and each deployment's script would take the place of the one before: write it for one deployment at a time (--server), or see every deployment's difference with --dry-run")
+	}
 	if command == "add" && c.Bool("confirm") {
 		// The deployments run at once behind progress bars: a question
 		// asked by one of them would not be seen.
@@ -182,7 +185,7 @@ func renderFleet(g *globals, command string, results []deploymentResult) error {
 	found := grid{name: "findings", optional: true, fold: 3, title: "what each deployment found", header: []string{"deployment", "severity", "finding", "message", "fix"}}
 	sorted := append([]deploymentResult(nil), results...)
 	sort.SliceStable(sorted, func(a, b int) bool { return severity[sorted[a].ExitCode] > severity[sorted[b].ExitCode] })
-	var failed, findings []string
+	var failed, findings, wouldChange []string
 	for _, r := range sorted {
 		msg := r.Error
 		if r.Hint != "" {
@@ -194,6 +197,9 @@ func renderFleet(g *globals, command string, results []deploymentResult) error {
 		}
 		switch r.ExitCode {
 		case exitOK:
+			if r.Status == "would change" {
+				wouldChange = append(wouldChange, r.Name)
+			}
 		case exitFindings:
 			findings = append(findings, r.Name)
 		default:
@@ -206,6 +212,8 @@ func renderFleet(g *globals, command string, results []deploymentResult) error {
 		g.page.verdict, g.page.level = "FAIL: "+strings.Join(failed, "; "), "error"
 	case len(findings) > 0:
 		g.page.verdict, g.page.level = "FINDINGS: "+strings.Join(findings, "; "), "warning"
+	case len(wouldChange) > 0:
+		g.page.verdict, g.page.level = fmt.Sprintf("DRY RUN: nothing was changed; %s would change %s", command, strings.Join(wouldChange, "; ")), "warning"
 	}
 	if err := g.emit(rep, gr, found); err != nil {
 		return err

@@ -227,13 +227,37 @@ func contains(list []string, s string) bool {
 func refuseLateFlags(c *cli.Context) error {
 	name := commandPath(c) // explain error, not error
 	for _, a := range c.Args().Slice() {
-		// --flag, or -o and -Confirm: a dash and a letter (a negative
-		// number, -1, is a value).
-		if len(a) > 1 && a[0] == '-' && (a[1] == '-' && len(a) > 2 || isLetter(a[1])) {
+		// --flag; or -o and -Confirm, a dash and the name of one of the
+		// command's flags or a global one (an error text's -Identity, or a
+		// negative number, is a value).
+		if strings.HasPrefix(a, "--") && len(a) > 2 || len(a) > 1 && a[0] == '-' && isFlagName(c, a[1:]) {
 			return usageErrorf("%s: %q after the arguments: put flags before them (lynctrust %s %s ...)", name, a, name, a)
 		}
 	}
 	return nil
+}
+
+// isFlagName reports whether name (before any =) is a flag of the command or
+// of the ones around it, as PowerShell's -Confirm is given: any case.
+func isFlagName(c *cli.Context, name string) bool {
+	name, _, _ = strings.Cut(name, "=")
+	for _, ctx := range c.Lineage() {
+		var flags []cli.Flag
+		switch {
+		case ctx.Command != nil:
+			flags = ctx.Command.Flags
+		case ctx.App != nil:
+			flags = ctx.App.Flags
+		}
+		for _, f := range flags {
+			for _, n := range f.Names() {
+				if strings.EqualFold(n, name) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // commandPath is the command's name with its parents': explain error.
@@ -246,8 +270,6 @@ func commandPath(c *cli.Context) string {
 	}
 	return strings.Join(names, " ")
 }
-
-func isLetter(b byte) bool { return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' }
 
 // refuseRepeatedFlags catches a command's one-value flag given twice (two
 // --thumbprint to add, say), of which urfave/cli would keep the last without

@@ -246,7 +246,9 @@ func renderResolve(g *globals, o resolveOptions, out *resolveOutput, roots []*tr
 	switch {
 	case o.RootOnly:
 		// The bare thumbprint, one a line, for ROOT=$(lynctrust resolve
-		// --root-only); the other formats get the same in their own form.
+		// --root-only); an --output on the command line gets the same in its
+		// own form. LYNCTRUST_OUTPUT alone does not: a runbook's shell that
+		// exports it still gets the bare line.
 		type rootLine struct {
 			Target     string `json:"target"`
 			Thumbprint string `json:"root_thumbprint"`
@@ -266,7 +268,7 @@ func renderResolve(g *globals, o resolveOptions, out *resolveOutput, roots []*tr
 				fmt.Fprintf(g.stderr, "lynctrust: %s: %s: %s\n", r.Target, f.Severity, f.Message)
 			}
 		}
-		if g.output != "table" {
+		if g.output != "table" && (onCommandLine(g.args, "output") || onCommandLine(g.args, "o")) {
 			return g.emit(lines, gr)
 		}
 		for _, l := range lines {

@@ -18,7 +18,7 @@ import (
 func writeFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "dry-run", Aliases: []string{"what-if"}, Usage: "show the difference it would make (with --verbose, the PowerShell too); change nothing"},
-		&cli.StringFlag{Name: "emit-ps1", Usage: "write the script to `FILE` for the Lync Management Shell; change nothing"},
+		emitPS1Flag("write the script to `FILE` for the Lync Management Shell; change nothing"),
 		&cli.BoolFlag{Name: "run-as-task", Usage: "Enterprise Edition: run the write as a one-shot scheduled task under your account (the SQL back end refuses the second hop from WinRM); the task is removed afterwards"},
 		&cli.BoolFlag{Name: "yes", Usage: "go ahead without asking, where a change is destructive or empties a collection (runbooks; -Confirm:$false)"},
 		&cli.BoolFlag{Name: "confirm", Usage: "ask before any write, destructive or not (-Confirm)"},
@@ -203,12 +203,20 @@ func emitScript(g *globals, p *change.Plan, file string) error {
 	return g.emit(p.Changes, diffGrid(p))
 }
 
+// emitPS1Flag is --emit-ps1; "-" is refused before any connection rather
+// than taken for a file of that name.
+func emitPS1Flag(usage string) *cli.StringFlag {
+	return &cli.StringFlag{Name: "emit-ps1", Usage: usage, Action: func(_ *cli.Context, file string) error {
+		if file == "-" {
+			return usageErrorf("--emit-ps1 -: give a file name, such as trust.ps1 (the script is for copying to a Front End)")
+		}
+		return nil
+	}}
+}
+
 // writePS1 writes --emit-ps1's script, and says so when a file was there
-// before; "-" is refused rather than taken for a file of that name.
+// before.
 func writePS1(file, text string) (string, error) {
-	if file == "-" {
-		return "", usageErrorf("--emit-ps1 -: give a file name, such as trust.ps1 (the script is for copying to a Front End)")
-	}
 	_, err := os.Stat(file)
 	replaced := err == nil
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {

@@ -392,8 +392,10 @@ func poolRootCheck(ctx context.Context, o Options, pool, exchangeRoot string, in
 		case pool != "":
 		case o.Conn == nil:
 			why = append(why, "needs the pool: --pool, or --server with credentials")
-		default:
+		case inv == nil:
 			why = append(why, "the pool is unknown: the topology could not be read (check 7 says why); give --pool")
+		default:
+			why = append(why, "the topology names no web pool lynctrust could use (check 9 says why, if it failed); give --pool")
 		}
 		c.Status, c.Evidence = Skip, why
 		return c

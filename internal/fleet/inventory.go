@@ -78,7 +78,7 @@ func ParseInventory(data []byte) (*Inventory, error) {
 		case d.PasswordEnv != "" && !isEnvName(d.PasswordEnv):
 			// Not repeated: it may be the password itself, pasted in the
 			// variable's place.
-			return nil, fmt.Errorf("inventory: deployment %q: password_env is not an environment variable's name (letters, digits and _, not starting with a digit); it is not repeated here, in case it is the password: write the variable's name and set the variable", name)
+			return nil, fmt.Errorf("inventory: deployment %q: password_env is not an environment variable's name (letters, digits and _ - . ( ), not starting with a digit); it is not repeated here, in case it is the password: write the variable's name and set the variable", name)
 		}
 	}
 	return &inv, nil
@@ -113,12 +113,15 @@ func (d Deployment) PasswordOf() (string, error) {
 	return pw, nil
 }
 
-// isEnvName: a name a shell can set, as password_env needs.
+// isEnvName: a variable's name as people write them, on Windows too
+// (EMEA-PW, ProgramFiles(x86)): letters, digits and _ - . ( ), not starting
+// with a digit. What a password has besides (! @ # $ % and the rest, a
+// space) is refused, as is one that starts with a digit.
 func isEnvName(s string) bool {
 	for i, r := range s {
 		switch {
 		case r == '_', 'A' <= r && r <= 'Z', 'a' <= r && r <= 'z':
-		case '0' <= r && r <= '9' && i > 0:
+		case i > 0 && ('0' <= r && r <= '9' || r == '-' || r == '.' || r == '(' || r == ')'):
 		default:
 			return false
 		}
@@ -127,8 +130,9 @@ func isEnvName(s string) bool {
 }
 
 var (
-	unknownKey = regexp.MustCompile(`^line (\d+): field (.+) not found in type fleet\.(\w+)$`)
-	wrongKind  = regexp.MustCompile(`^line (\d+): cannot unmarshal !!\w+(?: .*)? into (\S+)$`)
+	unknownKey  = regexp.MustCompile(`^line (\d+): field (.+) not found in type fleet\.(\w+)$`)
+	quotedValue = regexp.MustCompile("`[^`]*`")
+	wrongKind   = regexp.MustCompile(`^line (\d+): cannot unmarshal !!\w+(?: .*)? into (\S+)$`)
 )
 
 // decodeError says what is wrong with the file in the inventory's terms,
@@ -159,7 +163,9 @@ func decodeError(err error) error {
 				}
 				msgs = append(msgs, fmt.Sprintf("line %s: want %s here", m[1], want))
 			} else {
-				msgs = append(msgs, "a value of the wrong kind")
+				// yaml's own words (a key given twice, say), with any value
+				// it quotes left out.
+				msgs = append(msgs, quotedValue.ReplaceAllString(e, "a value"))
 			}
 		}
 	}

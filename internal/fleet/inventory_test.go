@@ -54,12 +54,12 @@ func TestPastedPasswordNotRepeated(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `deployment "emea": password_env is not an environment variable's name`) || strings.Contains(err.Error(), pw) {
 		t.Errorf("password_env %s: %v", pw, err)
 	}
-	for _, name := range []string{"EMEA_PW", "_x", "a1"} {
+	for _, name := range []string{"EMEA_PW", "_x", "a1", "EMEA-PW", "LYNC.PW", "ProgramFiles(x86)"} {
 		if !isEnvName(name) {
 			t.Errorf("%s is refused as a variable's name", name)
 		}
 	}
-	for _, name := range []string{"1A", "A-B", "A B", "A=B", ""} {
+	for _, name := range []string{"1A", "-A", "A B", "A=B", "Pa$$w0rd", "S3cret!", ""} {
 		if isEnvName(name) {
 			t.Errorf("%q is taken as a variable's name", name)
 		}
@@ -80,12 +80,13 @@ func TestPastedPasswordNotRepeated(t *testing.T) {
 func TestInventoryErrorsSpeakOfTheFile(t *testing.T) {
 	for in, want := range map[string]string{
 		"": "the file is empty",
-		"deployments:\n  - name: a\n    passwd: hunter2\n": `line 3: unknown key "passwd": a deployment has name, server`,
-		"deployment:\n  - name: a\n":                       `line 1: unknown key "deployment": the file has one key, deployments`,
-		"deployments: hunter2\n":                           "line 1: want a list of deployments",
-		"deployments:\n  - hunter2\n":                      "line 2: want keys and values",
-		"deployments:\n  - name: [hunter2]\n":              "line 2: want a single value",
-		"deployments:\n  - name: a\n   server: [\n":        "inventory: not YAML",
+		"deployments:\n  - name: a\n    passwd: hunter2\n":                            `line 3: unknown key "passwd": a deployment has name, server`,
+		"deployment:\n  - name: a\n":                                                  `line 1: unknown key "deployment": the file has one key, deployments`,
+		"deployments: hunter2\n":                                                      "line 1: want a list of deployments",
+		"deployments:\n  - hunter2\n":                                                 "line 2: want keys and values",
+		"deployments:\n  - name: [hunter2]\n":                                         "line 2: want a single value",
+		"deployments:\n  - name: a\n   server: [\n":                                   "inventory: not YAML",
+		"deployments:\n  - name: a\n    password_env: X\n    password_env: hunter2\n": `line 4: mapping key "password_env" already defined at line 3`,
 	} {
 		_, err := ParseInventory([]byte(in))
 		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "fleet.") {
