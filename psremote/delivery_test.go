@@ -1,7 +1,6 @@
 package psremote
 
 import (
-	"encoding/xml"
 	"strings"
 	"testing"
 )
@@ -14,27 +13,6 @@ func TestScriptLimits(t *testing.T) {
 	}
 	if b := Bootstrap(10); strings.Contains(b, "[Console]::In") || !strings.Contains(b, "$s.Length -ne 10") {
 		t.Errorf("bootstrap: %s", b)
-	}
-}
-
-// The variable goes into Create Shell's body, escaped, and nowhere else.
-func TestWithEnvironment(t *testing.T) {
-	create := `<env:Envelope><env:Header><a:Action>http://schemas.xmlsoap.org/ws/2004/09/transfer/Create</a:Action></env:Header>` +
-		`<env:Body><rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams></rsp:Shell></env:Body></env:Envelope>`
-	got := string(withEnvironment([]byte(create), map[string]string{"V": "a<b\n&'c'"}))
-	want := `<rsp:Environment><rsp:Variable Name="V">a&lt;b&#xA;&amp;&#39;c&#39;</rsp:Variable></rsp:Environment></rsp:Shell>`
-	if !strings.Contains(got, want) {
-		t.Errorf("got %s", got)
-	}
-	var v struct {
-		Value string `xml:"Body>Shell>Environment>Variable"`
-	}
-	if err := xml.Unmarshal([]byte(strings.NewReplacer("env:", "", "rsp:", "", "a:", "").Replace(got)), &v); err != nil || v.Value != "a<b\n&'c'" {
-		t.Errorf("round trip: %q %v", v.Value, err)
-	}
-	command := strings.Replace(create, "transfer/Create", "shell/Command", 1)
-	if got := string(withEnvironment([]byte(command), map[string]string{"V": "x"})); got != command {
-		t.Errorf("a Command request changed: %s", got)
 	}
 }
 

@@ -21,7 +21,6 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/client"
 	"github.com/lynctrust/lynctrust/internal/netx"
-	"github.com/masterzen/winrm"
 )
 
 // Conn says how to reach one server's WinRM service.
@@ -229,12 +228,22 @@ func Bootstrap(length int) string {
 
 // encodedCommand is the powershell.exe command line that runs script.
 func encodedCommand(script string) string {
-	u := utf16.Encode([]rune(script))
-	b := make([]byte, 2*len(u))
-	for i, c := range u {
-		binary.LittleEndian.PutUint16(b[2*i:], c)
+	const start = "powershell.exe -NoProfile -NonInteractive -InputFormat Text -EncodedCommand "
+	u := make([]byte, 0, 2*len(script))
+	for _, r := range script { // an invalid byte is U+FFFD, as []rune makes it
+		if r1, r2 := utf16.EncodeRune(r); r1 != utf8.RuneError {
+			u = binary.LittleEndian.AppendUint16(binary.LittleEndian.AppendUint16(u, uint16(r1)), uint16(r2))
+			continue
+		}
+		u = binary.LittleEndian.AppendUint16(u, uint16(r))
 	}
-	return "powershell.exe -NoProfile -NonInteractive -InputFormat Text -EncodedCommand " + base64.StdEncoding.EncodeToString(b)
+	var b strings.Builder
+	b.Grow(len(start) + base64.StdEncoding.EncodedLen(len(u)))
+	b.WriteString(start)
+	w := base64.NewEncoder(base64.StdEncoding, &b)
+	w.Write(u)
+	w.Close()
+	return b.String()
 }
 
 // maxCommandLine keeps clear of cmd.exe's 8191 characters (winrm-facts §10;
@@ -337,8 +346,7 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	tr     *transport
-	client *winrm.Client
-	params *winrm.Parameters
+	h      *headers
 	dial   DialFunc
 	// opTimeout is the OperationTimeout the session's Receives carry.
 	opTimeout time.Duration
@@ -412,14 +420,10 @@ func open(ctx context.Context, c Conn) (*session, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	tr := newTransport(c.endpoint(), c.User, c.Password, auth, auth == "ntlm" && !c.HTTPS, tlsConfig, dial, timeout)
 	tr.krb, tr.host, tr.ctx = krb, c.Host(), ctx
-	params := winrm.NewParameters(fmt.Sprintf("PT%dS", int(opTimeout.Seconds())), "en-US", 153600)
-	params.TransportDecorator = func() winrm.Transporter { return tr }
-	client, err := winrm.NewClientWithParameters(winrm.NewEndpoint(c.Host(), c.port(), c.HTTPS, c.Insecure, nil, nil, nil, opTimeout+40*time.Second), c.User, c.Password, params)
-	if err != nil {
-		cancel(nil)
-		return nil, err
-	}
-	return &session{ctx: ctx, cancel: cancel, tr: tr, client: client, params: params, dial: dial, opTimeout: opTimeout}, nil
+	// MaxEnvelopeSize 153600 bytes, as pywinrm and masterzen/winrm ask:
+	// the largest reply lynctrust takes (winrm-facts §1, §6).
+	h := &headers{to: c.endpoint(), timeout: fmt.Sprintf("PT%dS", int(opTimeout.Seconds())), locale: "en-US", envelopeSize: 153600}
+	return &session{ctx: ctx, cancel: cancel, tr: tr, h: h, dial: dial, opTimeout: opTimeout}, nil
 }
 
 // Run runs a script on a server: one shell, one command, the script in the

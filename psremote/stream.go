@@ -8,8 +8,6 @@ import (
 	"io"
 	"strings"
 	"time"
-
-	"github.com/masterzen/winrm"
 )
 
 // Stream is a script running in a shell of its own, read record by record
@@ -22,7 +20,6 @@ import (
 type Stream struct {
 	c      Conn
 	s      *session
-	url    string
 	shell  string
 	cmd    string
 	fields map[string]int
@@ -69,7 +66,7 @@ func StartWithEnv(ctx context.Context, c Conn, script string, fields map[string]
 		return nil, err
 	}
 	s.tr.ctx = ctx
-	st := &Stream{c: c, s: s, url: c.endpoint(), fields: fields}
+	st := &Stream{c: c, s: s, fields: fields}
 	st.shell, err = st.create(env)
 	if err == nil {
 		st.cmd, err = st.execute(cmdline)
@@ -84,19 +81,17 @@ func StartWithEnv(ctx context.Context, c Conn, script string, fields map[string]
 
 func (st *Stream) create(env map[string]string) (id string, err error) {
 	defer guard(&err)
-	st.s.tr.env = env
-	reply, err := st.s.tr.Post(st.s.client, winrm.NewOpenShellRequest(st.url, st.s.params))
-	st.s.tr.env = nil
+	reply, err := st.s.tr.exchange(st.s.h.createShell(env))
 	if err != nil {
 		return "", err
 	}
-	r, err := readReply([]byte(reply), io.Discard, io.Discard)
+	r, err := readReply(reply, io.Discard, io.Discard)
 	switch {
 	case err != nil:
 	case r.action != createReply:
-		err = wrongReply("Create Shell", "a CreateResponse", r, []byte(reply))
+		err = wrongReply("Create Shell", "a CreateResponse", r, reply)
 	case r.shellID == "":
-		err = noID("CreateResponse", "ShellId", []byte(reply))
+		err = noID("CreateResponse", "ShellId", reply)
 	}
 	return r.shellID, err
 }
@@ -111,17 +106,17 @@ func guard(err *error) {
 
 func (st *Stream) execute(cmdline string) (id string, err error) {
 	defer guard(&err)
-	reply, err := st.s.tr.Post(st.s.client, winrm.NewExecuteCommandRequest(st.url, st.shell, cmdline, nil, st.s.params))
+	reply, err := st.s.tr.exchange(st.s.h.command(st.shell, cmdline))
 	if err != nil {
 		return "", err
 	}
-	r, err := readReply([]byte(reply), io.Discard, io.Discard)
+	r, err := readReply(reply, io.Discard, io.Discard)
 	switch {
 	case err != nil:
 	case r.action != commandReply:
-		err = wrongReply("Command", "a CommandResponse", r, []byte(reply))
+		err = wrongReply("Command", "a CommandResponse", r, reply)
 	case r.commandID == "":
-		err = noID("CommandResponse", "CommandId", []byte(reply))
+		err = noID("CommandResponse", "CommandId", reply)
 	}
 	return r.commandID, err
 }
@@ -135,7 +130,7 @@ func (st *Stream) execute(cmdline string) (id string, err error) {
 func (st *Stream) receive(id string, stdout, stderr *bytes.Buffer) (done bool, code int, quiet bool, err error) {
 	defer guard(&err)
 	sent := time.Now()
-	reply, err := st.s.tr.Post(st.s.client, winrm.NewGetOutputRequest(st.url, st.shell, id, "stdout stderr", st.s.params))
+	reply, err := st.s.tr.exchange(st.s.h.receive(st.shell, id))
 	if err != nil {
 		if timedOut(err) {
 			// No output yet: ask again, at once when the server held the
@@ -145,9 +140,9 @@ func (st *Stream) receive(id string, stdout, stderr *bytes.Buffer) (done bool, c
 		return false, 0, false, err
 	}
 	before := stdout.Len() + stderr.Len()
-	r, err := readReply([]byte(reply), stdout, stderr)
+	r, err := readReply(reply, stdout, stderr)
 	if err == nil && r.action != receiveReply {
-		err = wrongReply("Receive", "a ReceiveResponse", r, []byte(reply))
+		err = wrongReply("Receive", "a ReceiveResponse", r, reply)
 	}
 	if err == nil && stdout.Len()+stderr.Len() > MaxOutput {
 		err = ErrOutputTooLarge
@@ -300,7 +295,7 @@ func (st *Stream) Requests() int { return st.s.tr.requests }
 // the connection.
 func (st *Stream) Close() {
 	if st.shell != "" {
-		_, _ = st.s.tr.Post(st.s.client, winrm.NewDeleteShellRequest(st.url, st.shell, st.s.params))
+		_, _ = st.s.tr.exchange(st.s.h.deleteShell(st.shell))
 		st.shell = ""
 	}
 	st.s.tr.close()

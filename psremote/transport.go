@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -20,8 +20,6 @@ import (
 	"github.com/bodgit/ntlmssp"
 	"github.com/jcmturner/gokrb5/v8/client"
 	"github.com/lynctrust/lynctrust/internal/netx"
-	"github.com/masterzen/winrm"
-	"github.com/masterzen/winrm/soap"
 )
 
 // DialFunc dials TCP; lynctrust passes one that applies --resolve.
@@ -134,9 +132,9 @@ func clip(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// transport is a masterzen/winrm Transporter that authenticates once per
-// connection and keeps every body encrypted when encryption is asked for.
-// masterzen's own Encryption transport uses a bare http.Client (no dialer, no
+// transport sends WinRM messages: it authenticates once per connection and
+// keeps every body encrypted when encryption is asked for.
+// masterzen/winrm's own Encryption transport uses a bare http.Client (no dialer, no
 // TLS settings), ignores the HTTP status, falls back to unencrypted NTLM and
 // shares one NTLM session between concurrent requests (masterzen/winrm#142);
 // this one keeps a pool of connections, each with its own NTLM session, so
@@ -151,8 +149,8 @@ type transport struct {
 	krb      *client.Client // Kerberos: the signed-in client
 	host     string         // Kerberos: the server's name, for HTTP/host
 
-	// ctx is the command's context: masterzen's Transporter takes none,
-	// so Run sets it before the first message and every request honours it.
+	// ctx is the command's context: Run sets it before the first message
+	// and every request honours it.
 	ctx context.Context
 	// timeout bounds each request, from sending it to the last byte of
 	// its answer.
@@ -162,12 +160,10 @@ type transport struct {
 	idle []*conn
 	// requests counts the SOAP messages sent.
 	requests int
-	// grace is the context of the clean-up messages (Signal, Delete) that
-	// masterzen sends after ctx has ended: one short deadline for them all.
+	// grace is the context of the clean-up message (Delete) sent after
+	// ctx has ended: one short deadline for them all.
 	grace       context.Context
 	graceCancel context.CancelFunc
-	// env is the shell's environment, sent with Create Shell.
-	env map[string]string
 }
 
 // Limits on what a server may send (winrm-facts §6: a reply is at most the
@@ -224,9 +220,6 @@ func newTransport(url, user, password, auth string, encrypt bool, tlsConfig *tls
 	}
 	return t
 }
-
-// Transport satisfies winrm.Transporter; the connection settings are ours.
-func (t *transport) Transport(*winrm.Endpoint) error { return nil }
 
 func (t *transport) take() *conn {
 	t.mu.Lock()
@@ -353,13 +346,14 @@ func orNothing(schemes []string) string {
 	return strings.Join(schemes, ", ")
 }
 
-// Post sends one SOAP message and returns the reply, or the fault as an error.
-func (t *transport) Post(_ *winrm.Client, msg *soap.SoapMessage) (string, error) {
+// exchange sends one SOAP message and returns the reply, or the fault as
+// an error.
+func (t *transport) exchange(body []byte) ([]byte, error) {
 	ctx, cancel := t.requestContext()
 	defer cancel()
-	reply, err := t.post(ctx, withEnvironment([]byte(msg.String()), t.env))
+	reply, err := t.post(ctx, body)
 	if err != nil && ctx.Err() != nil {
-		return "", t.ended(ctx)
+		return nil, t.ended(ctx)
 	}
 	return reply, err
 }
@@ -383,9 +377,9 @@ func (t *transport) requestContext() (context.Context, context.CancelFunc) {
 	return context.WithCancel(ctx)
 }
 
-// ended says why a request ended early. It is never a *url.Error: masterzen
-// polls again after a url.Error that timed out (winrm-facts §6, #161), and
-// a server that does not answer in time is not asked again.
+// ended says why a request ended early. It is never a *url.Error (masterzen
+// polled again after a url.Error that timed out: winrm-facts §6, #161): a
+// server that does not answer in time is not asked again.
 func (t *transport) ended(ctx context.Context) error {
 	if err := t.ctx.Err(); err != nil {
 		return err
@@ -393,41 +387,13 @@ func (t *transport) ended(ctx context.Context) error {
 	return fmt.Errorf("%w within %s: %w", errNoAnswer, t.timeout, context.DeadlineExceeded)
 }
 
-// withEnvironment adds the variables to a Create Shell request, as
-// <rsp:Environment><rsp:Variable Name="…">…</rsp:Variable></rsp:Environment>
-// (MS-WSMV 2.2.4.37; pywinrm's open_shell(env_vars=…) sends the same):
-// masterzen/winrm has no setting for it.
-func withEnvironment(body []byte, env map[string]string) []byte {
-	const end = "</rsp:Shell>"
-	if len(env) == 0 || !bytes.Contains(body, []byte("http://schemas.xmlsoap.org/ws/2004/09/transfer/Create")) || !bytes.Contains(body, []byte(end)) {
-		return body
-	}
-	names := make([]string, 0, len(env))
-	for k := range env {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	var b bytes.Buffer
-	b.WriteString("<rsp:Environment>")
-	for _, k := range names {
-		b.WriteString(`<rsp:Variable Name="`)
-		xml.EscapeText(&b, []byte(k))
-		b.WriteString(`">`)
-		xml.EscapeText(&b, []byte(env[k]))
-		b.WriteString("</rsp:Variable>")
-	}
-	b.WriteString("</rsp:Environment>")
-	i := bytes.LastIndex(body, []byte(end))
-	return append(append(append([]byte(nil), body[:i]...), b.Bytes()...), body[i:]...)
-}
-
-func (t *transport) post(ctx context.Context, body []byte) (string, error) {
+func (t *transport) post(ctx context.Context, body []byte) ([]byte, error) {
 	c := t.take()
 	for attempt := 0; ; attempt++ {
 		status, reply, err := t.send(ctx, c, body)
 		if err != nil {
 			c.http.CloseIdleConnections()
-			return "", err
+			return nil, err
 		}
 		if status == http.StatusUnauthorized && (t.auth == "ntlm" || t.auth == "kerberos") && attempt == 0 {
 			// The server lost this connection's context (a new TCP
@@ -439,15 +405,15 @@ func (t *transport) post(ctx context.Context, body []byte) (string, error) {
 		}
 		t.give(c)
 		if status == http.StatusUnauthorized {
-			return "", ErrUnauthorized
+			return nil, ErrUnauthorized
 		}
 		if err := faultIn(reply); err != nil {
-			return "", err
+			return nil, err
 		}
 		if status == http.StatusOK {
-			return string(reply), nil
+			return reply, nil
 		}
-		return "", fmt.Errorf("WinRM answered HTTP %d: %s", status, firstLine(reply))
+		return nil, fmt.Errorf("WinRM answered HTTP %d: %s", status, firstLine(reply))
 	}
 }
 
@@ -538,7 +504,14 @@ func (t *transport) do(c *conn, req *http.Request) (*http.Response, []byte, erro
 	if resp.ContentLength > MaxReply {
 		return nil, nil, fmt.Errorf("%w (the server announced %d bytes)", ErrReplyTooLarge, resp.ContentLength)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxReply+1))
+	var b []byte
+	if n := resp.ContentLength; n >= 0 {
+		// net/http ends the body at its length, or fails on a short one.
+		b = make([]byte, n)
+		_, err = io.ReadFull(resp.Body, b)
+	} else {
+		b, err = io.ReadAll(io.LimitReader(resp.Body, MaxReply+1))
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -624,9 +597,12 @@ const (
 // frame wraps a sealed message in WinRM's MIME framing (MS-WSMV 2.2.9.1.1).
 func frame(sig, sealed []byte, plainLen int) []byte {
 	var b bytes.Buffer
+	b.Grow(len(sig) + len(sealed) + 256)
 	b.WriteString(boundary)
 	b.WriteString("\tContent-Type: application/HTTP-SPNEGO-session-encrypted\r\n")
-	fmt.Fprintf(&b, "\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=%d\r\n", plainLen)
+	b.WriteString("\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=")
+	b.WriteString(strconv.Itoa(plainLen))
+	b.WriteString("\r\n")
 	b.WriteString(boundary)
 	b.WriteString("\tContent-Type: application/octet-stream\r\n")
 	var n [4]byte
