@@ -199,7 +199,14 @@ func (s *WinRM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	limit := int64(s.cfg.MaxEnvelopeKB)*1024 + 64*1024
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	var body []byte
+	var err error
+	if n := r.ContentLength; n >= 0 && n <= limit {
+		body = make([]byte, n)
+		_, err = io.ReadFull(r.Body, body)
+	} else {
+		body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
+	}
 	if err != nil {
 		return
 	}
@@ -477,6 +484,7 @@ func (s *WinRM) reply(w http.ResponseWriter, cs *connState, encrypted bool, stat
 func encryptBody(c *ntlmContext, plain []byte) []byte {
 	sig, sealed := c.seal(plain)
 	var b bytes.Buffer
+	b.Grow(len(sig) + len(sealed) + 256)
 	b.WriteString(boundary)
 	b.WriteString("\tContent-Type: application/HTTP-SPNEGO-session-encrypted\r\n")
 	b.WriteString("\tOriginalContent: type=" + soapType + ";Length=" + strconv.Itoa(len(plain)) + "\r\n")

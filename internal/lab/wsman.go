@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/xml"
 	"fmt"
@@ -121,7 +122,8 @@ func xmlText(s string) string {
 // envelope wraps a response body the way Windows does: Action, a fresh
 // MessageID, To anonymous and RelatesTo the request's MessageID verbatim.
 func envelope(action, relatesTo, body string) []byte {
-	var b strings.Builder
+	var b bytes.Buffer
+	b.Grow(len(body) + 900)
 	b.WriteString(`<s:Envelope xml:lang="en-US" xmlns:s="` + nsSOAP + `" xmlns:a="` + nsAddr + `" xmlns:x="` + nsXfer +
 		`" xmlns:w="` + nsWSMan + `" xmlns:rsp="` + nsShell + `" xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd">`)
 	b.WriteString(`<s:Header><a:Action>` + action + `</a:Action><a:MessageID>uuid:` + newGUID() + `</a:MessageID>`)
@@ -129,8 +131,10 @@ func envelope(action, relatesTo, body string) []byte {
 	if relatesTo != "" {
 		b.WriteString(`<a:RelatesTo>` + xmlText(relatesTo) + `</a:RelatesTo>`)
 	}
-	b.WriteString(`</s:Header><s:Body>` + body + `</s:Body></s:Envelope>`)
-	return []byte(b.String())
+	b.WriteString(`</s:Header><s:Body>`)
+	b.WriteString(body)
+	b.WriteString(`</s:Body></s:Envelope>`)
+	return b.Bytes()
 }
 
 // Fault is a WS-Management SOAP fault shaped like Windows' (winrm-facts §2).
