@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -19,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	tlab "github.com/lynctrust/lynctrust/internal/lab/exchange"
@@ -413,14 +415,36 @@ func (l *Lab) startServers(opts Options, now time.Time) error {
 		}
 	}
 	// SIP over TCP (5060) is closed, as on most pools: a port nobody listens on.
-	if ln, err := l.listen("closed-5060"); err == nil {
-		closed := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
+	if closed, ok := l.closedPort("closed-5060"); ok {
 		for _, p := range d.Pools {
 			l.Info.Resolve = append(l.Info.Resolve, p.FQDN+":5060:127.0.0.1:"+strconv.Itoa(closed))
 		}
 	}
 	return nil
+}
+
+// closedPort is a port nobody listens on: the one used before, restored
+// from the state directory, while a connection to it is still refused
+// (nothing listens there, though the system may have lent the number to
+// a client's connection since, so it cannot be bound again); otherwise a
+// free one, found by listening and closing.
+func (l *Lab) closedPort(name string) (int, bool) {
+	if p := l.ports[name]; p != 0 {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(p), time.Second)
+		if err != nil && errors.Is(err, syscall.ECONNREFUSED) {
+			return p, true
+		}
+		if err == nil {
+			c.Close()
+		}
+		l.ports[name] = 0
+	}
+	ln, err := l.listen(name)
+	if err != nil {
+		return 0, false
+	}
+	ln.Close()
+	return l.ports[name], true
 }
 
 // describe starts the lab's Info: what it runs, Exchange's URLs and

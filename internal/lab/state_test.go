@@ -2,6 +2,9 @@ package lab
 
 import (
 	"fmt"
+	"net"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -50,4 +53,60 @@ func TestStateSurvivesARestart(t *testing.T) {
 	if l2.Deployment.Edition != "enterprise" || len(l2.Deployment.Servers) != 2 {
 		t.Error("the lab's shape did not survive")
 	}
+}
+
+// The closed SIP port comes back as it was, though the system has lent its
+// number to a client's connection meanwhile (so it cannot be bound again):
+// a connection to it is still refused. A port that someone listens on by
+// then is given up for a free one.
+func TestClosedPortSurvivesARestart(t *testing.T) {
+	stopped := func() (dir string, info string, port int) {
+		dir = t.TempDir()
+		l := startTestLab(t, Options{Persist: true, StateDir: dir})
+		info, port = fmt.Sprint(l.Info), l.ports["closed-5060"]
+		l.Close()
+		return dir, info, port
+	}
+	t.Run("lent", func(t *testing.T) {
+		dir, before, port := stopped()
+		other, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}}
+		lent, err := d.Dial("tcp", other.Addr().String())
+		if err != nil {
+			t.Skipf("the port could not be lent to a connection: %v", err)
+		}
+		defer lent.Close()
+		l, err := Start(Options{Persist: true, StateDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		if got := fmt.Sprint(l.Info); got != before {
+			t.Errorf("lab.json changed across the restart:\nbefore %s\nafter  %s", before, got)
+		}
+		if c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			c.Close()
+			t.Error("the closed port accepts connections")
+		}
+	})
+	t.Run("taken", func(t *testing.T) {
+		dir, _, port := stopped()
+		taken, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			t.Skipf("the port could not be listened on: %v", err)
+		}
+		defer taken.Close()
+		l, err := Start(Options{Persist: true, StateDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		if p := l.ports["closed-5060"]; p == port || p == 0 || !strings.Contains(fmt.Sprint(l.Info.Resolve), ":5060:127.0.0.1:"+strconv.Itoa(p)) {
+			t.Errorf("with the port taken, the closed port is %d (was %d): %v", p, port, l.Info.Resolve)
+		}
+	})
 }
