@@ -341,7 +341,7 @@ func unauthorized(auth string) error {
 }
 
 // session is a signed-in WinRM client for one server: the transport, the
-// masterzen client that builds the messages, and the context that ends it.
+// headers every message carries, and the context that ends it.
 type session struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc

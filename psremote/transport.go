@@ -9,7 +9,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -145,7 +144,7 @@ type transport struct {
 	password string
 	auth     string // "ntlm", "kerberos", "basic" or "certificate"
 	encrypt  bool   // NTLM sealing (HTTP); off over HTTPS
-	newHTTP  func() *http.Client
+	newHTTP  func() *httpConn
 	krb      *client.Client // Kerberos: the signed-in client
 	host     string         // Kerberos: the server's name, for HTTP/host
 
@@ -192,7 +191,7 @@ var (
 )
 
 type conn struct {
-	http  *http.Client
+	http  *httpConn
 	ntlm  *ntlmssp.Client
 	ready bool
 	// authenticate is NTLM's AUTHENTICATE message, base64, until the
@@ -202,22 +201,8 @@ type conn struct {
 
 func newTransport(url, user, password, auth string, encrypt bool, tlsConfig *tls.Config, dial DialFunc, timeout time.Duration) *transport {
 	t := &transport{url: url, user: user, password: password, auth: auth, encrypt: encrypt, ctx: context.Background(), timeout: timeout}
-	t.newHTTP = func() *http.Client {
-		return &http.Client{
-			// No Timeout here: each request carries its own deadline
-			// (requestContext), which also ends the reading of the body.
-			Transport: &http.Transport{
-				DialContext:         dial,
-				TLSClientConfig:     tlsConfig,
-				MaxConnsPerHost:     1, // NTLM authenticates the connection
-				MaxIdleConnsPerHost: 1,
-				IdleConnTimeout:     90 * time.Second,
-				ForceAttemptHTTP2:   false,
-				TLSNextProto:        map[string]func(string, *tls.Conn) http.RoundTripper{},
-			},
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
-	}
+	addr := strings.TrimSuffix(url[strings.Index(url, "://")+3:], "/wsman")
+	t.newHTTP = func() *httpConn { return &httpConn{dial: dial, tls: tlsConfig, addr: addr} }
 	return t
 }
 
@@ -249,7 +234,7 @@ func (t *transport) close() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, c := range t.idle {
-		c.http.CloseIdleConnections()
+		c.http.close()
 	}
 	t.idle = nil
 	if t.graceCancel != nil {
@@ -291,12 +276,7 @@ func (t *transport) handshake(ctx context.Context, c *conn) error {
 	req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
 	req.Header.Set("Authorization", "Negotiate "+base64.StdEncoding.EncodeToString(negotiate))
 	t.count()
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxReply+1))
-	resp.Body.Close()
+	resp, _, err := c.http.roundTrip(req, MaxReply)
 	if err != nil {
 		return err
 	}
@@ -392,7 +372,7 @@ func (t *transport) post(ctx context.Context, body []byte) ([]byte, error) {
 	for attempt := 0; ; attempt++ {
 		status, reply, err := t.send(ctx, c, body)
 		if err != nil {
-			c.http.CloseIdleConnections()
+			c.http.close()
 			return nil, err
 		}
 		if status == http.StatusUnauthorized && (t.auth == "ntlm" || t.auth == "kerberos") && attempt == 0 {
@@ -496,29 +476,7 @@ func (t *transport) send(ctx context.Context, c *conn, body []byte) (int, []byte
 // MaxReply bytes of it: a larger one is refused unread.
 func (t *transport) do(c *conn, req *http.Request) (*http.Response, []byte, error) {
 	t.count()
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	if resp.ContentLength > MaxReply {
-		return nil, nil, fmt.Errorf("%w (the server announced %d bytes)", ErrReplyTooLarge, resp.ContentLength)
-	}
-	var b []byte
-	if n := resp.ContentLength; n >= 0 {
-		// net/http ends the body at its length, or fails on a short one.
-		b = make([]byte, n)
-		_, err = io.ReadFull(resp.Body, b)
-	} else {
-		b, err = io.ReadAll(io.LimitReader(resp.Body, MaxReply+1))
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(b) > MaxReply {
-		return nil, nil, ErrReplyTooLarge
-	}
-	return resp, b, nil
+	return c.http.roundTrip(req, MaxReply)
 }
 
 // checkDepth refuses XML nested deeper than MaxDepth before a fault is
