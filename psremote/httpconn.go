@@ -27,8 +27,11 @@ type httpConn struct {
 	addr string      // host:port
 
 	nc   net.Conn
-	used bool      // a reply has come on nc: it may have been closed since
-	idle time.Time // when the last reply ended
+	bw   *bufio.Writer
+	br   *bufio.Reader    // reads from lr, which limits what a reply may send
+	lr   io.LimitedReader // reads from nc
+	used bool             // a reply has come on nc: it may have been closed since
+	idle time.Time        // when the last reply ended
 }
 
 // Limits on a reply's head; the body's is MaxReply (transport.do).
@@ -94,7 +97,7 @@ func (h *httpConn) roundTrip(req *http.Request, max int64) (*http.Response, []by
 }
 
 func (h *httpConn) exchange(req *http.Request, max int64) (*http.Response, []byte, error) {
-	bw := bufio.NewWriterSize(h.nc, 4096)
+	bw, br, lr := h.bw, h.br, &h.lr
 	if err := req.Write(bw); err != nil {
 		return nil, nil, err
 	}
@@ -102,8 +105,7 @@ func (h *httpConn) exchange(req *http.Request, max int64) (*http.Response, []byt
 		return nil, nil, err
 	}
 	// The head is limited; the body's own limit applies once it is known.
-	lr := &io.LimitedReader{R: h.nc, N: maxHeaderBytes}
-	br := bufio.NewReaderSize(lr, 4096)
+	lr.N = maxHeaderBytes
 	var resp *http.Response
 	for i := 0; ; i++ {
 		r, err := http.ReadResponse(br, req)
@@ -173,6 +175,8 @@ func (h *httpConn) connect(ctx context.Context) error {
 		nc = tc
 	}
 	h.nc, h.used = nc, false
+	h.lr = io.LimitedReader{R: nc}
+	h.bw, h.br = bufio.NewWriterSize(nc, 4096), bufio.NewReaderSize(&h.lr, 4096)
 	return nil
 }
 
