@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"testing"
+	"time"
 
 	"github.com/lynctrust/lynctrust/internal/lab"
 	"github.com/lynctrust/lynctrust/lync"
@@ -58,5 +59,34 @@ func TestSessionClosedWritesNothing(t *testing.T) {
 	s.Close()
 	if cn := l.Server(srv).Counters.Snapshot(); cn.Writes != 0 || l.Server(srv).WinRM.OpenShells() != 0 {
 		t.Errorf("counters %+v, %d shells open", cn, l.Server(srv).WinRM.OpenShells())
+	}
+}
+
+// A confirmation can take longer than the server keeps an idle connection
+// open (HTTP.sys: two minutes): the go-ahead then goes on a new connection,
+// signed in again, to the same shell, and the write happens once.
+func TestSessionOutlastsAnIdleConnection(t *testing.T) {
+	const idle = 200 * time.Millisecond
+	l := startLab(t, lab.Options{IdleTimeout: idle})
+	srv := l.Info.Servers[0].FQDN
+	e := lync.Entry{Thumbprint: must(lync.ParseThumbprint(l.Info.ExchangeRootThumbprint)), CAStore: lync.TrustedRootCA}
+	s, err := lync.OpenSession(context.Background(), conn(l, srv, "lyncadmin"), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	before := l.Server(srv).Counters.Snapshot()
+	time.Sleep(3 * idle) // the administrator reads the change
+	sum := sha256.Sum256([]byte("snapshot"))
+	res, err := s.Write(context.Background(), hex.EncodeToString(sum[:]), []lync.Change{{Identity: "Global", Action: lync.Add, Entries: []lync.Entry{e}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := lync.EntryList(res.After["Global"]); got != e.String() {
+		t.Errorf("after %q", got)
+	}
+	cn := l.Server(srv).Counters.Snapshot()
+	if cn.Shells != 1 || cn.Writes != 1 || cn.Handshakes != before.Handshakes+1 {
+		t.Errorf("counters %+v (before the pause %+v): want one shell, one write and one more sign-in", cn, before)
 	}
 }

@@ -63,7 +63,11 @@ type Options struct {
 	// Kerberos starts a real MIT KDC for the domain (Debian's krb5-kdc and
 	// krb5-admin-server) and gives every server its HTTP/FQDN key.
 	Kerberos bool
-	Now      func() time.Time
+	// IdleTimeout is how long a WinRM connection may sit idle before the
+	// server closes it: HTTP.sys's IdleConnectionTimeout, 2 minutes when
+	// zero (docs/lab.md).
+	IdleTimeout time.Duration
+	Now         func() time.Time
 	// Persist keeps the lab's state in StateDir/state.json: started again
 	// from the same directory, it has the same certificates, addresses,
 	// accounts, Central Management Store and certificate stores.
@@ -506,7 +510,7 @@ func (l *Lab) setUpServer(srv *Server, opts Options, entRoot *tlab.Issued, mappi
 		},
 		MaxShellsPerUser: win.MaxShellsPerUser, MaxOperationsPerUser: win.MaxConcurrentOperationsPerUser, MaxEnvelopeKB: win.MaxEnvelopeKB,
 		AllowUnencrypted: opts.AllowUnencrypted, Basic: opts.Basic, Certificate: opts.Certificate,
-		CertMappings: []CertMapping{mapping}, FindCert: srv.findCert,
+		CertMappings: []CertMapping{mapping}, FindCert: srv.findCert, IdleTimeout: opts.IdleTimeout,
 		Run: d.process(srv), Knobs: l.Knobs, Counters: srv.Counters})
 }
 

@@ -51,9 +51,12 @@ type WinRMConfig struct {
 	MaxOperationsPerUser int
 	MaxEnvelopeKB        int           // MaxEnvelopeSizekb (500)
 	MaxTimeout           time.Duration // MaxTimeoutms (60 s)
-	Run                  Process
-	Knobs                *Knobs
-	Counters             *Counters
+	// IdleTimeout is HTTP.sys's IdleConnectionTimeout (2 minutes): a
+	// connection idle that long is closed.
+	IdleTimeout time.Duration
+	Run         Process
+	Knobs       *Knobs
+	Counters    *Counters
 }
 
 // WinRM is a WS-Management server with the shell actions as Windows answers
@@ -101,9 +104,14 @@ type connState struct {
 // Server returns an http.Server for this WinRM service. HTTP/2 stays off:
 // NTLM authenticates the connection, not the request.
 func (s *WinRM) Server() *http.Server {
+	idle := s.cfg.IdleTimeout
+	if idle <= 0 {
+		idle = 2 * time.Minute
+	}
 	return &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       idle,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			return context.WithValue(ctx, connKey{}, &connState{conn: c})
 		},
