@@ -90,3 +90,26 @@ func TestSessionOutlastsAnIdleConnection(t *testing.T) {
 		t.Errorf("counters %+v (before the pause %+v): want one shell, one write and one more sign-in", cn, before)
 	}
 }
+
+// An interrupt between the confirmation and the go-ahead (the write's
+// context ended) sends no go-ahead: nothing is written, and the shell is
+// still deleted.
+func TestSessionInterruptedWritesNothing(t *testing.T) {
+	l := startLab(t, lab.Options{})
+	srv := l.Info.Servers[0].FQDN
+	e := lync.Entry{Thumbprint: must(lync.ParseThumbprint(l.Info.ExchangeRootThumbprint)), CAStore: lync.TrustedRootCA}
+	s, err := lync.OpenSession(context.Background(), conn(l, srv, "lyncadmin"), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	sum := sha256.Sum256([]byte("snapshot"))
+	if _, err := s.Write(ctx, hex.EncodeToString(sum[:]), []lync.Change{{Identity: "Global", Action: lync.Add, Entries: []lync.Entry{e}}}); err == nil {
+		t.Error("the write reported success")
+	}
+	s.Close()
+	if cn := l.Server(srv).Counters.Snapshot(); cn.Writes != 0 || cn.Commands != 1 || l.Server(srv).WinRM.OpenShells() != 0 {
+		t.Errorf("counters %+v, %d shells open: want no go-ahead, no write, the shell deleted", cn, l.Server(srv).WinRM.OpenShells())
+	}
+}

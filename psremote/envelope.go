@@ -119,12 +119,13 @@ func (h *headers) createShell(env map[string]string) []byte {
 }
 
 // command is Command, the command line in CDATA as masterzen sends it
-// (escaped instead should it hold "]]>", which a CDATA section cannot).
+// (lynctrust's are printable ASCII), escaped instead should it hold
+// anything else or "]]>", which a CDATA section cannot.
 func (h *headers) command(shellID, cmdline string) []byte {
 	var b bytes.Buffer
 	h.start(&b, len(cmdline)+128, actionCommand, shellID, "WINRS_CONSOLEMODE_STDIN", "TRUE", "WINRS_SKIP_CMD_SHELL", "FALSE")
 	b.WriteString("<rsp:CommandLine><rsp:Command>")
-	if strings.Contains(cmdline, "]]>") {
+	if !printable(cmdline) || strings.Contains(cmdline, "]]>") {
 		escape(&b, cmdline)
 	} else {
 		b.WriteString("<![CDATA[")
@@ -154,6 +155,16 @@ func (h *headers) deleteShell(shellID string) []byte {
 	b.Truncate(b.Len() - len("<env:Body>"))
 	b.WriteString("<env:Body/></env:Envelope>\n")
 	return b.Bytes()
+}
+
+// printable reports whether s is printable ASCII only.
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // escape writes s as XML text or an attribute's value.

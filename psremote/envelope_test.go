@@ -92,8 +92,12 @@ func TestIdentifiersAreEscaped(t *testing.T) {
 	var c struct {
 		Command string `xml:"Body>CommandLine>Command"`
 	}
-	if err := xml.Unmarshal(h.command("S", "echo ]]> & <b>"), &c); err != nil || c.Command != "echo ]]> & <b>" {
-		t.Errorf("a command line with ]]> in it: %q %v", c.Command, err)
+	for _, line := range []string{"echo ]]> & <b>", "tab\there é", "bell \x07"} {
+		c.Command = ""
+		want := strings.ReplaceAll(line, "\x07", "\uFFFD") // not an XML character: replaced, as xml.EscapeText does
+		if err := xml.Unmarshal(h.command("S", line), &c); err != nil || c.Command != want {
+			t.Errorf("the command line %q: %q %v", line, c.Command, err)
+		}
 	}
 }
 

@@ -20,7 +20,13 @@ import (
 // goroutines and a pool to every connection, and in a fleet audit, 49
 // connections taking each step at the same moment, handing each request and
 // reply between three goroutines was a measurable part of the time
-// (docs/performance.md).
+// (docs/performance.md). Two things the Transport's reader, always
+// reading, sees that this does not: bytes a server sends after a reply
+// and before the next request (within idleCheck) are taken as the start
+// of the next reply (sealed NTLM replies then fail to decrypt; over HTTPS
+// they are read), and a reply sent before the request is fully written is
+// read only once the write ends (lynctrust's requests are under 150 KB,
+// which the sockets' buffers take whole).
 type httpConn struct {
 	dial DialFunc
 	tls  *tls.Config // nil for HTTP
@@ -36,7 +42,7 @@ type httpConn struct {
 
 // Limits on a reply's head; the body's is MaxReply (transport.do).
 const (
-	maxHeaderBytes = 1 << 20 // net/http.Transport's default
+	maxHeaderBytes = 1 << 20 // net/http's server allows as much; its Transport, 10 MB
 	maxInterim     = 5       // 1xx replies before the real one, as net/http allows
 )
 
@@ -49,18 +55,18 @@ const (
 // back to back, as a command's are, are not checked: a server that closes
 // the connection within idleCheck of a reply without saying so
 // (Connection: close) fails that request, which is not sent twice.
+// A connection idle for maxIdle is not used again at all, as
+// http.Transport's IdleConnTimeout lynctrust set did: a firewall that
+// drops idle connections without a word would swallow the next request.
 const (
 	idleCheck = 250 * time.Millisecond
 	aliveWait = time.Millisecond
+	maxIdle   = 90 * time.Second
 )
 
 // aLongTimeAgo is a deadline that has passed: setting it ends a blocked
 // read or write at once.
 var aLongTimeAgo = time.Unix(1, 0)
-
-// errUnsolicited is bytes from the server on a connection with no request
-// on it.
-var errUnsolicited = errors.New("the server sent data with no request outstanding")
 
 // roundTrip sends req and returns the reply with its whole body, at most
 // max bytes of it (ErrReplyTooLarge beyond). A connection the server has
@@ -69,8 +75,13 @@ var errUnsolicited = errors.New("the server sent data with no request outstandin
 // never sent twice.
 func (h *httpConn) roundTrip(req *http.Request, max int64) (*http.Response, []byte, error) {
 	ctx := req.Context()
-	if h.nc != nil && h.used && time.Since(h.idle) >= idleCheck && !h.alive() {
-		h.close()
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err // nothing is sent once the context has ended
+	}
+	if h.nc != nil && h.used {
+		if idle := time.Since(h.idle); idle >= maxIdle || idle >= idleCheck && !h.alive() {
+			h.close()
+		}
 	}
 	if h.nc == nil {
 		if err := h.connect(ctx); err != nil {
@@ -115,7 +126,10 @@ func (h *httpConn) exchange(req *http.Request, max int64) (*http.Response, []byt
 			}
 			return nil, nil, err
 		}
-		if r.StatusCode >= 200 || r.StatusCode == http.StatusSwitchingProtocols {
+		if r.StatusCode == http.StatusSwitchingProtocols {
+			return nil, nil, errors.New("the server switched protocols (HTTP 101), which WinRM never does")
+		}
+		if r.StatusCode >= 200 {
 			resp = r
 			break
 		}
@@ -135,13 +149,16 @@ func (h *httpConn) exchange(req *http.Request, max int64) (*http.Response, []byt
 	} else {
 		body, err = io.ReadAll(io.LimitReader(resp.Body, max+1))
 	}
-	resp.Body.Close()
-	if err != nil {
+	switch {
+	case int64(len(body)) > max, err != nil && lr.N <= 0:
+		// Over the limit, counted with a chunked body's framing.
+		return nil, nil, ErrReplyTooLarge
+	case err != nil:
+		// Not Close: it would read on to the end of a chunk the server
+		// may never finish. The connection is dropped.
 		return nil, nil, err
 	}
-	if int64(len(body)) > max {
-		return nil, nil, ErrReplyTooLarge
-	}
+	resp.Body.Close()
 	if br.Buffered() > 0 {
 		// More than the reply: the connection is out of step.
 		resp.Close = true

@@ -184,3 +184,90 @@ func TestContextEndsAHeldReply(t *testing.T) {
 		}
 	}
 }
+
+// A reply over the limit is refused as too large at once, whether it comes
+// in one chunk the server never finishes or in endless small chunks (the
+// limit counts their framing), not after the request's timeout and not as
+// a closed connection.
+func TestChunkedRepliesOverTheLimit(t *testing.T) {
+	for name, raw := range map[string]string{
+		"an unfinished chunk": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nc8\r\n" + strings.Repeat("a", 200),
+		"small chunks":        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + strings.Repeat("1\r\na\r\n", 1000),
+	} {
+		addr, _ := rawServer(t, func(int, *http.Request) (string, bool) { return raw, false })
+		h := testConn(addr)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		start := time.Now()
+		_, _, err := h.roundTrip(post(t, ctx, addr, "x"), 100)
+		cancel()
+		h.close()
+		if !errors.Is(err, ErrReplyTooLarge) || time.Since(start) > time.Second {
+			t.Errorf("%s: %v after %v", name, err, time.Since(start))
+		}
+	}
+}
+
+// Nothing is sent once the request's context has ended; a server that
+// switches protocols (101) is refused and its connection dropped.
+func TestNothingSentAfterTheContext(t *testing.T) {
+	var requests atomic.Int32
+	addr, conns := rawServer(t, func(int, *http.Request) (string, bool) {
+		if requests.Add(1) == 1 {
+			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n" + okReply, false
+		}
+		return okReply, false
+	})
+	h := testConn(addr)
+	defer h.close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := h.roundTrip(post(t, ctx, addr, "x"), 100); !errors.Is(err, context.Canceled) {
+		t.Errorf("an ended context: %v", err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := requests.Load(); n != 0 {
+		t.Errorf("%d requests reached the server after the context ended", n)
+	}
+	if _, _, err := h.roundTrip(post(t, context.Background(), addr, "x"), 100); err == nil || !strings.Contains(err.Error(), "101") {
+		t.Errorf("a 101: %v", err)
+	}
+	if _, body, err := h.roundTrip(post(t, context.Background(), addr, "x"), 100); err != nil || string(body) != "ok" || conns.Load() != 2 {
+		t.Errorf("after the 101: %q %v, %d connections", body, err, conns.Load())
+	}
+}
+
+// A connection idle past maxIdle is not used again, though the server
+// kept it open: a firewall may have dropped it without a word.
+func TestLongIdleConnectionIsNotUsed(t *testing.T) {
+	addr, conns := rawServer(t, func(int, *http.Request) (string, bool) { return okReply, false })
+	h := testConn(addr)
+	defer h.close()
+	for i := 0; i < 2; i++ {
+		if _, _, err := h.roundTrip(post(t, context.Background(), addr, "x"), 100); err != nil {
+			t.Fatal(err)
+		}
+		h.idle = h.idle.Add(-maxIdle)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
+	}
+}
+
+// NTLM signs in a connection: a challenge whose connection the server
+// closes cannot be answered, and lynctrust says so rather than sending
+// the AUTHENTICATE on another and calling the password wrong.
+func TestChallengeOnAClosedConnection(t *testing.T) {
+	addr, conns := rawServer(t, func(int, *http.Request) (string, bool) {
+		return "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Negotiate TlRMTVNTUAACAAAA\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", true
+	})
+	tr := newTransport("http://"+addr+"/wsman", `LAB\u`, "p", "ntlm", true, nil, (&net.Dialer{}).DialContext, 5*time.Second)
+	c := tr.take()
+	defer c.http.close()
+	err := tr.handshake(context.Background(), c)
+	if err == nil || !strings.Contains(err.Error(), "closed the connection after its challenge") || errors.Is(err, ErrUnauthorized) {
+		t.Errorf("got %v", err)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections: the AUTHENTICATE went out on another", n)
+	}
+}

@@ -295,7 +295,7 @@ func (st *Stream) Requests() int { return st.s.tr.requests }
 // the connection.
 func (st *Stream) Close() {
 	if st.shell != "" {
-		_, _ = st.s.tr.exchange(st.s.h.deleteShell(st.shell))
+		_, _ = st.s.tr.cleanup(st.s.h.deleteShell(st.shell))
 		st.shell = ""
 	}
 	st.s.tr.close()

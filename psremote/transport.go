@@ -280,6 +280,11 @@ func (t *transport) handshake(ctx context.Context, c *conn) error {
 	if err != nil {
 		return err
 	}
+	if resp.StatusCode == http.StatusUnauthorized && c.http.nc == nil {
+		// NTLM signs in a connection: an AUTHENTICATE on a new one would
+		// be refused as a wrong password.
+		return errors.New("NTLM handshake: the server closed the connection after its challenge (Connection: close), so the sign-in cannot finish on it; a proxy between lynctrust and WinRM can do that: connect directly, or use --auth kerberos --https")
+	}
 	var challenge []byte
 	var offered []string
 	offeredNTLM := false
@@ -327,8 +332,22 @@ func orNothing(schemes []string) string {
 }
 
 // exchange sends one SOAP message and returns the reply, or the fault as
-// an error.
+// an error. Once the command's context has ended nothing more is sent: a
+// Ctrl-C between a confirmation and its go-ahead stops the go-ahead.
 func (t *transport) exchange(body []byte) ([]byte, error) {
+	if err := t.ctx.Err(); err != nil {
+		return nil, err
+	}
+	return t.deliver(body)
+}
+
+// cleanup sends a clean-up message (Delete Shell), also after the command's
+// context has ended, within the short deadline the clean-up shares.
+func (t *transport) cleanup(body []byte) ([]byte, error) {
+	return t.deliver(body)
+}
+
+func (t *transport) deliver(body []byte) ([]byte, error) {
 	ctx, cancel := t.requestContext()
 	defer cancel()
 	reply, err := t.post(ctx, body)
@@ -339,8 +358,8 @@ func (t *transport) exchange(body []byte) ([]byte, error) {
 }
 
 // requestContext is the context of one message: the command's, with the
-// request's own deadline; once the command's has ended, the short shared
-// deadline of the clean-up messages.
+// request's own deadline; once the command's has ended (for clean-up), the
+// short shared deadline of the clean-up messages.
 func (t *transport) requestContext() (context.Context, context.CancelFunc) {
 	ctx := t.ctx
 	if ctx.Err() != nil {
